@@ -1,0 +1,105 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * Provider adapters: one verified body in, normalized events out.
+ *
+ * An adapter is called by ngx_http_crmsync_parse() only, which owns the
+ * parsed JSON (it json_decref()s it after the adapter returns), prepares
+ * the arena and puts the events in order.  Rules for every adapter:
+ *
+ *   - add events with ngx_http_crmsync_event_add() only; events are laid
+ *     out from the end of the arena downwards and put in order by the
+ *     dispatcher, so an adapter never indexes p->events: it keeps the
+ *     pointer the helper returned;
+ *   - copy every string it keeps into the arena (the JSON is freed), each
+ *     body string at most once per event (share copies between events,
+ *     e.g. a name used by a batch of messages), derived data at most
+ *     NGX_HTTP_CRMSYNC_EVENT_EXTRA bytes per event: then
+ *     ngx_http_crmsync_parse_arena_size() is always enough;
+ *   - return PARSE_OK with >= 1 event, or another rc with p->reason set to
+ *     a static machine-readable string ("whatsapp_no_entry", ...);
+ *   - never trust a type: a member of the wrong type is UNREADABLE, a
+ *     missing optional member is just empty.
+ */
+
+
+#ifndef _NGX_HTTP_CRMSYNC_PROVIDER_H_INCLUDED_
+#define _NGX_HTTP_CRMSYNC_PROVIDER_H_INCLUDED_
+
+
+#include <jansson.h>
+
+#include "ngx_http_crmsync_event.h"
+
+
+/* derived bytes an adapter may add per event (ids, E.164, decimals) */
+#define NGX_HTTP_CRMSYNC_EVENT_EXTRA  512
+
+
+/* JSON adapters: root is an object (hubspot: an object or an array) */
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_whatsapp(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_messenger(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_instagram(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_telegram(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_intercom(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_respondio(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_standard(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_hubspot(
+    ngx_http_crmsync_parse_t *p, json_t *root);
+
+/*
+ * Twilio posts application/x-www-form-urlencoded (the norm for
+ * Programmable Messaging); a JSON body on a twilio location is skipped
+ * by the dispatcher ("twilio_json_body")
+ */
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_twilio(
+    ngx_http_crmsync_parse_t *p, const u_char *body, size_t len);
+
+
+/*
+ * A new zeroed event (csat -1, provider set), or NULL with p->reason
+ * set ("too_many_events" past NGX_HTTP_CRMSYNC_MAX_EVENTS, "arena_full"):
+ * return NGX_HTTP_CRMSYNC_PARSE_NOMEM then.
+ */
+ngx_http_crmsync_event_t *ngx_http_crmsync_event_add(
+    ngx_http_crmsync_parse_t *p);
+
+
+/*
+ * JSON member helpers.  obj may be NULL or not an object: the member is
+ * absent then.  A null member and "" count as absent (dst emptied).
+ */
+#define NGX_HTTP_CRMSYNC_JSON_OK        0
+#define NGX_HTTP_CRMSYNC_JSON_ABSENT    1
+#define NGX_HTTP_CRMSYNC_JSON_BADTYPE  -1
+#define NGX_HTTP_CRMSYNC_JSON_NOMEM    -2
+
+/* a string member, copied into the arena */
+int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key);
+
+/* an id: a string, or an integer written in decimal */
+int ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key);
+
+/*
+ * a time: an integer or a decimal string in units of unit_ms
+ * milliseconds (1000 for Unix seconds, 1 for ms), or an ISO 8601 / RFC
+ * 3339 string; *ms is set on OK only; out of range is BADTYPE
+ */
+int ngx_http_crmsync_json_time(int64_t *ms, json_t *obj, const char *key,
+    int64_t unit_ms);
+
+/* "2022-11-03T20:26:10.344522Z", "...+02:00": 0 and *ms set, or -1 */
+int ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms);
+
+
+#endif /* _NGX_HTTP_CRMSYNC_PROVIDER_H_INCLUDED_ */
