@@ -76,10 +76,17 @@ for (const cc of Object.keys(meta.nonGeographic).sort()) {
 
 const ccs = []
 const list = []
-for (const cc of Object.keys(meta.country_calling_codes)
-                  .sort((a, b) => a - b))
-{
-    const regions = meta.country_calling_codes[cc]
+const allCodes = {}
+for (const cc of Object.keys(meta.country_calling_codes)) {
+    allCodes[cc] = meta.country_calling_codes[cc]
+}
+for (const cc of Object.keys(meta.nonGeographic)) {
+    if (!allCodes[cc]) {
+        allCodes[cc] = ['001']
+    }
+}
+for (const cc of Object.keys(allCodes).sort((a, b) => a - b)) {
+    const regions = allCodes[cc]
     const first = list.length
     for (const r of regions) {
         if (r === '001') {

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/*
+ * The oracle: labels "raw<TAB>REGION" lines from stdin with
+ * libphonenumber-js (max metadata, the version pinned in package.json):
+ *
+ *   raw<TAB>REGION<TAB>E164-or-INVALID<TAB>true|false
+ *
+ * An empty REGION or ZZ means no default region.  A parse error (not a
+ * number, unknown calling code, too short, too long) is INVALID, false.
+ *
+ *   node gen-corpus.js | node oracle.js > ../../t/phone/corpus.tsv
+ */
+'use strict'
+
+let { parsePhoneNumberWithError } = require('libphonenumber-js/max')
+
+/*
+ * libphonenumber-js checks the phone-context value with module-level
+ * regular expressions that carry the 'g' flag, so RegExp.test() keeps
+ * lastIndex between calls and every other "tel:...;phone-context=+CC" in
+ * one process fails.  Each such row is labelled with a freshly loaded
+ * module, i.e. as the library answers for that input on its own.
+ */
+function fresh() {
+    for (const k of Object.keys(require.cache)) {
+        if (k.includes('libphonenumber-js')) {
+            delete require.cache[k]
+        }
+    }
+    parsePhoneNumberWithError =
+        require('libphonenumber-js/max').parsePhoneNumberWithError
+}
+
+function label(raw, region) {
+    if (raw.includes(';phone-context=')) {
+        fresh()
+    }
+    const def = (region === '' || region === 'ZZ') ? undefined : region
+    try {
+        const pn = parsePhoneNumberWithError(raw, def)
+        return [pn.number, pn.isValid() ? 'true' : 'false']
+    } catch (e) {
+        if (e && e.name === 'ParseError') {
+            return ['INVALID', 'false']
+        }
+        /* unknown default region and the like */
+        return ['INVALID', 'false']
+    }
+}
+
+const input = require('fs').readFileSync(0, 'utf8')
+const out = []
+
+for (const line of input.split('\n')) {
+    if (line === '') {
+        continue
+    }
+    const tab = line.indexOf('\t')
+    const raw = tab < 0 ? line : line.slice(0, tab)
+    let region = tab < 0 ? '' : line.slice(tab + 1)
+    const t2 = region.indexOf('\t')
+    if (t2 >= 0) {
+        region = region.slice(0, t2)
+    }
+    out.push([raw, region, ...label(raw, region)].join('\t'))
+}
+
+process.stdout.write(out.join('\n') + '\n')
