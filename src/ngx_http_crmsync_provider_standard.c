@@ -1,0 +1,744 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * Standard Webhooks deliveries into events.
+ *
+ * The spec fixes the envelope only: {"type": "contact.created",
+ * "timestamp": "2022-11-03T20:26:10.344522Z", "data": {...}}.  The type
+ * is one of ours ("message.inbound", "contact.created", ...; a few common
+ * synonyms are accepted), and data is read by the field names of the
+ * spec's own example ("fullName", "phoneNumber") plus their snake_case
+ * and short forms:
+ *
+ *   data (or data.contact): id, email, phone/phoneNumber/phone_number,
+ *       firstName/first_name, lastName/last_name, fullName/full_name/name,
+ *       hubspot_id/hubspotId, attributes/custom_attributes{...}, and any
+ *       other scalar member as a custom attribute;
+ *   data.message: id, text, author, status, attachments[];
+ *   data: conversation_id/conversationId/conversation.id, assignee
+ *       (a string, or {email, id}), csat/score.
+ *
+ * The delivery id is the "webhook-id" header, which the glue fills in;
+ * a body "id" member, when present, is used instead.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "ngx_http_crmsync_event.h"
+#include "ngx_http_crmsync_provider.h"
+
+
+#define NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS  64
+
+/* for ngx_http_crmsync_standard_get(): a string or an integer */
+#define NGX_HTTP_CRMSYNC_STANDARD_ID         -1
+
+
+typedef struct {
+    const char                     *name;
+    ngx_http_crmsync_event_type_e   type;
+} ngx_http_crmsync_standard_type_t;
+
+
+static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_contact(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    json_t *contact);
+static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_message(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *msg);
+static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_attrs(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    json_t *contact, json_t *extra);
+static int ngx_http_crmsync_standard_known(const char *key);
+static int ngx_http_crmsync_standard_value(json_t *v, u_char *buf,
+    size_t size, const u_char **s, size_t *len);
+static int ngx_http_crmsync_standard_get(json_t *obj, const char **keys,
+    int type, json_t **v);
+static int ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_str_t *dst, json_t *v);
+static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_fail(
+    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
+
+
+static ngx_http_crmsync_standard_type_t  ngx_http_crmsync_standard_types[] =
+{
+    { "message.inbound", NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND },
+    { "message.received", NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND },
+    { "message.outbound", NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND },
+    { "message.sent", NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND },
+    { "message.status", NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS },
+    { "conversation.opened", NGX_HTTP_CRMSYNC_EV_CONVERSATION_OPENED },
+    { "conversation.created", NGX_HTTP_CRMSYNC_EV_CONVERSATION_OPENED },
+    { "conversation.closed", NGX_HTTP_CRMSYNC_EV_CONVERSATION_CLOSED },
+    { "conversation.assigned", NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED },
+    { "contact.created", NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED },
+    { "contact.updated", NGX_HTTP_CRMSYNC_EV_CONTACT_UPDATED },
+    { "csat", NGX_HTTP_CRMSYNC_EV_CSAT },
+    { "csat.submitted", NGX_HTTP_CRMSYNC_EV_CSAT },
+    { NULL, 0 }
+};
+
+
+static const char  *ngx_http_crmsync_standard_k_email[] = { "email", NULL };
+static const char  *ngx_http_crmsync_standard_k_phone[] = {
+    "phone", "phoneNumber", "phone_number", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_first[] = {
+    "firstName", "first_name", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_last[] = {
+    "lastName", "last_name", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_full[] = {
+    "fullName", "full_name", "name", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_hubspot[] = {
+    "hubspot_id", "hubspotId", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_attrs[] = {
+    "attributes", "custom_attributes", "customAttributes", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_conv[] = {
+    "conversation_id", "conversationId", NULL
+};
+static const char  *ngx_http_crmsync_standard_k_csat[] = {
+    "csat", "score", NULL
+};
+
+
+ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
+    json_t *root)
+{
+    int                                rc;
+    size_t                             len;
+    json_t                            *data, *contact, *msg, *v;
+    const char                        *name;
+    ngx_http_crmsync_event_t          *ev;
+    ngx_http_crmsync_parse_rc_e        prc;
+    ngx_http_crmsync_standard_type_t  *t;
+
+    if (!json_is_object(root)) {
+        p->reason = "standard_not_object";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    v = json_object_get(root, "type");
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        p->reason = "standard_no_type";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    name = json_string_value(v);
+    len = json_string_length(v);
+
+    for (t = ngx_http_crmsync_standard_types; t->name; t++) {
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) {
+            break;
+        }
+    }
+
+    if (t->name == NULL) {
+        p->reason = "standard_type_ignored";
+        return NGX_HTTP_CRMSYNC_PARSE_SKIP;
+    }
+
+    data = json_object_get(root, "data");
+
+    if (!json_is_object(data)) {
+        p->reason = "standard_no_data";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    ev = ngx_http_crmsync_event_add(p);
+    if (ev == NULL) {
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    ev->type = t->type;
+
+    rc = ngx_http_crmsync_json_id(&p->arena, &ev->delivery_id, root, "id");
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_id");
+    }
+
+    /* the spec's timestamp is RFC 3339; Unix seconds are accepted too */
+
+    rc = ngx_http_crmsync_json_time(&ev->occurred_at, root, "timestamp",
+                                    1000);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "standard_bad_timestamp";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    /* the contact: data.contact, else data itself */
+
+    contact = json_object_get(data, "contact");
+
+    if (contact != NULL && !json_is_null(contact)) {
+        if (!json_is_object(contact)) {
+            p->reason = "standard_bad_contact";
+            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        }
+
+    } else if (ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED
+               || ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_UPDATED)
+    {
+        contact = data;
+
+    } else {
+        contact = NULL;
+    }
+
+    if (contact) {
+        prc = ngx_http_crmsync_standard_contact(p, ev, contact);
+        if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
+            return prc;
+        }
+    }
+
+    if (contact == data) {
+        if (ev->identity.platform_id.len == 0
+            && ev->identity.email.len == 0
+            && ev->identity.phone.len == 0)
+        {
+            p->reason = "standard_no_contact_id";
+            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        }
+
+        return NGX_HTTP_CRMSYNC_PARSE_OK;
+    }
+
+    /* conversation and message events */
+
+    rc = ngx_http_crmsync_standard_get(data, ngx_http_crmsync_standard_k_conv,
+                                       NGX_HTTP_CRMSYNC_STANDARD_ID, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        rc = ngx_http_crmsync_standard_copy(p, &ev->conversation_id, v);
+
+    } else if (json_is_object(json_object_get(data, "conversation"))) {
+        rc = ngx_http_crmsync_json_id(&p->arena, &ev->conversation_id,
+                                      json_object_get(data, "conversation"),
+                                      "id");
+    }
+
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc,
+                                              "standard_bad_conversation_id");
+    }
+
+    v = json_object_get(data, "assignee");
+
+    if (json_is_string(v)) {
+        rc = ngx_http_crmsync_json_string(&p->arena, &ev->assignee, data,
+                                          "assignee");
+
+    } else if (json_is_object(v)) {
+        rc = ngx_http_crmsync_json_string(&p->arena, &ev->assignee, v,
+                                          "email");
+        if (rc == NGX_HTTP_CRMSYNC_JSON_ABSENT) {
+            rc = ngx_http_crmsync_json_id(&p->arena, &ev->assignee, v, "id");
+        }
+
+    } else if (v != NULL && !json_is_null(v)) {
+        rc = NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_assignee");
+    }
+
+    rc = ngx_http_crmsync_standard_get(data, ngx_http_crmsync_standard_k_csat,
+                                       JSON_INTEGER, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE
+        || (rc == NGX_HTTP_CRMSYNC_JSON_OK
+            && (json_integer_value(v) < 0 || json_integer_value(v) > 100)))
+    {
+        p->reason = "standard_bad_csat";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        ev->csat = (int) json_integer_value(v);
+    }
+
+    if (ev->type == NGX_HTTP_CRMSYNC_EV_CSAT && ev->csat < 0) {
+        p->reason = "standard_no_csat";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (ev->type != NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND
+        && ev->type != NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND
+        && ev->type != NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS)
+    {
+        return NGX_HTTP_CRMSYNC_PARSE_OK;
+    }
+
+    msg = json_object_get(data, "message");
+
+    if (!json_is_object(msg)) {
+        p->reason = "standard_no_message";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    return ngx_http_crmsync_standard_message(p, ev, msg);
+}
+
+
+static ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_event_t *ev, json_t *contact)
+{
+    int      rc;
+    json_t  *v, *extra;
+
+    rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
+                                  contact, "id");
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_id");
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_email,
+                                       JSON_STRING, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "standard_bad_email";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        (void) ngx_http_crmsync_email(&p->arena, &ev->identity.email,
+                                      (const u_char *) json_string_value(v),
+                                      json_string_length(v));
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_phone,
+                                       JSON_STRING, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "standard_bad_phone";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        (void) ngx_http_crmsync_phone_identity(&p->arena, &ev->identity,
+                                        (const u_char *) json_string_value(v),
+                                        json_string_length(v),
+                                        p->default_region);
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_hubspot,
+                                       NGX_HTTP_CRMSYNC_STANDARD_ID, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        rc = ngx_http_crmsync_standard_copy(p, &ev->identity.hubspot_id, v);
+    }
+
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_hubspot_id");
+    }
+
+    /* the name: first and last, else a full name split */
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_first,
+                                       JSON_STRING, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        rc = ngx_http_crmsync_arena_copy(&p->arena, &ev->first_name,
+                                         (const u_char *) json_string_value(v),
+                                         json_string_length(v))
+             ? NGX_HTTP_CRMSYNC_JSON_NOMEM : NGX_HTTP_CRMSYNC_JSON_OK;
+    }
+
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_name");
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_last,
+                                       JSON_STRING, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
+        rc = ngx_http_crmsync_arena_copy(&p->arena, &ev->last_name,
+                                         (const u_char *) json_string_value(v),
+                                         json_string_length(v))
+             ? NGX_HTTP_CRMSYNC_JSON_NOMEM : NGX_HTTP_CRMSYNC_JSON_OK;
+    }
+
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_name");
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_full,
+                                       JSON_STRING, &v);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "standard_bad_name";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (rc == NGX_HTTP_CRMSYNC_JSON_OK
+        && ev->first_name.len == 0 && ev->last_name.len == 0
+        && ngx_http_crmsync_full_name(&p->arena, ev,
+                                      (const u_char *) json_string_value(v),
+                                      json_string_length(v))
+           != 0)
+    {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    rc = ngx_http_crmsync_standard_get(contact,
+                                       ngx_http_crmsync_standard_k_attrs,
+                                       JSON_OBJECT, &extra);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "standard_bad_attributes";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    return ngx_http_crmsync_standard_attrs(p, ev, contact, extra);
+}
+
+
+static ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_event_t *ev, json_t *msg)
+{
+    int            rc;
+    size_t         i, n, len;
+    json_t        *list, *att, *v;
+    const char    *s;
+
+    static const struct {
+        const char  *name;
+        unsigned     kind;
+    } kinds[] = {
+        { "image", NGX_HTTP_CRMSYNC_ATT_IMAGE },
+        { "audio", NGX_HTTP_CRMSYNC_ATT_AUDIO },
+        { "voice", NGX_HTTP_CRMSYNC_ATT_AUDIO },
+        { "video", NGX_HTTP_CRMSYNC_ATT_VIDEO },
+        { "file", NGX_HTTP_CRMSYNC_ATT_FILE },
+        { "document", NGX_HTTP_CRMSYNC_ATT_FILE },
+        { "location", NGX_HTTP_CRMSYNC_ATT_LOCATION },
+        { "sticker", NGX_HTTP_CRMSYNC_ATT_STICKER },
+        { "contact", NGX_HTTP_CRMSYNC_ATT_CONTACT },
+        { NULL, 0 }
+    };
+
+    rc = ngx_http_crmsync_json_id(&p->arena, &ev->message_id, msg, "id");
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc,
+                                              "standard_bad_message_id");
+    }
+
+    rc = ngx_http_crmsync_json_string(&p->arena, &ev->text, msg, "text");
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_text");
+    }
+
+    rc = ngx_http_crmsync_json_string(&p->arena, &ev->status, msg, "status");
+    if (rc < 0) {
+        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_status");
+    }
+
+    if (ev->type == NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS
+        && (ev->message_id.len == 0 || ev->status.len == 0))
+    {
+        p->reason = "standard_no_status";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    /* the author: one of our names; by default the direction's */
+
+    if (ev->type == NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND) {
+        ev->author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT;
+
+    } else if (ev->type == NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND) {
+        ev->author = NGX_HTTP_CRMSYNC_AUTHOR_AGENT;
+    }
+
+    v = json_object_get(msg, "author");
+
+    if (json_is_string(v)) {
+        s = json_string_value(v);
+        len = json_string_length(v);
+
+        for (i = 1; ngx_http_crmsync_author_names[i]; i++) {
+            if (strlen(ngx_http_crmsync_author_names[i]) == len
+                && memcmp(ngx_http_crmsync_author_names[i], s, len) == 0)
+            {
+                ev->author = (ngx_http_crmsync_author_e) i;
+                break;
+            }
+        }
+
+    } else if (v != NULL && !json_is_null(v)) {
+        p->reason = "standard_bad_author";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    list = json_object_get(msg, "attachments");
+
+    if (list == NULL || json_is_null(list)) {
+        return NGX_HTTP_CRMSYNC_PARSE_OK;
+    }
+
+    if (!json_is_array(list)) {
+        p->reason = "standard_bad_attachments";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    n = json_array_size(list);
+
+    for (i = 0; i < n; i++) {
+        att = json_array_get(list, i);
+
+        /* "image" or {"type": "image", ...} */
+
+        v = json_is_object(att) ? json_object_get(att, "type") : att;
+
+        if (!json_is_string(v)) {
+            ev->attachments |= NGX_HTTP_CRMSYNC_ATT_OTHER;
+            continue;
+        }
+
+        s = json_string_value(v);
+        len = json_string_length(v);
+
+        for (rc = 0; kinds[rc].name; rc++) {
+            if (strlen(kinds[rc].name) == len
+                && memcmp(kinds[rc].name, s, len) == 0)
+            {
+                break;
+            }
+        }
+
+        ev->attachments |= kinds[rc].name ? kinds[rc].kind
+                                          : NGX_HTTP_CRMSYNC_ATT_OTHER;
+    }
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
+
+
+/*
+ * Custom attributes: the members of an attributes object, then the other
+ * scalar members of the contact ("address", "birthday", ...), up to
+ * NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS.
+ */
+
+static ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_standard_attrs(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_event_t *ev, json_t *contact, json_t *extra)
+{
+    u_char                    buf[32];
+    size_t                    n, len, pass;
+    json_t                   *obj, *v;
+    const char               *key;
+    const u_char             *s;
+    ngx_http_crmsync_attr_t  *a;
+
+    n = json_object_size(contact) + (extra ? json_object_size(extra) : 0);
+
+    if (n > NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS) {
+        n = NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS;
+    }
+
+    a = NULL;
+
+    for (pass = 0; pass < 2; pass++) {
+        obj = (pass == 0) ? extra : contact;
+
+        if (obj == NULL) {
+            continue;
+        }
+
+        json_object_foreach(obj, key, v) {
+
+            if (ev->nattrs == n) {
+                return NGX_HTTP_CRMSYNC_PARSE_OK;
+            }
+
+            if ((pass == 1 && ngx_http_crmsync_standard_known(key))
+                || ngx_http_crmsync_standard_value(v, buf, sizeof(buf), &s,
+                                                   &len)
+                   != 0)
+            {
+                continue;
+            }
+
+            if (a == NULL) {
+                a = ngx_http_crmsync_arena_alloc(&p->arena,
+                                        n * sizeof(ngx_http_crmsync_attr_t));
+                if (a == NULL) {
+                    p->reason = "arena_full";
+                    return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+                }
+
+                ev->attrs = a;
+            }
+
+            if (ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].name,
+                                            (const u_char *) key, strlen(key))
+                != 0
+                || ngx_http_crmsync_arena_copy(&p->arena,
+                                               &a[ev->nattrs].value, s, len)
+                   != 0)
+            {
+                p->reason = "arena_full";
+                return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+            }
+
+            ev->nattrs++;
+        }
+    }
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
+
+
+/* members read into the event itself, not custom attributes */
+
+static int
+ngx_http_crmsync_standard_known(const char *key)
+{
+    const char  **k;
+
+    static const char  *known[] = {
+        "id", "type", "email", "phone", "phoneNumber", "phone_number",
+        "firstName", "first_name", "lastName", "last_name", "fullName",
+        "full_name", "name", "hubspot_id", "hubspotId", "attributes",
+        "custom_attributes", "customAttributes", NULL
+    };
+
+    for (k = known; *k; k++) {
+        if (strcmp(*k, key) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_crmsync_standard_value(json_t *v, u_char *buf, size_t size,
+    const u_char **s, size_t *len)
+{
+    int  n;
+
+    if (json_is_string(v)) {
+        *s = (const u_char *) json_string_value(v);
+        *len = json_string_length(v);
+        return *len ? 0 : -1;
+    }
+
+    if (json_is_integer(v)) {
+        n = snprintf((char *) buf, size, "%lld",
+                     (long long) json_integer_value(v));
+
+    } else if (json_is_real(v)) {
+        n = snprintf((char *) buf, size, "%.15g", json_real_value(v));
+
+    } else if (json_is_boolean(v)) {
+        n = snprintf((char *) buf, size, "%s",
+                     json_is_true(v) ? "true" : "false");
+
+    } else {
+        return -1;
+    }
+
+    if (n <= 0 || (size_t) n >= size) {
+        return -1;
+    }
+
+    *s = buf;
+    *len = n;
+
+    return 0;
+}
+
+
+/*
+ * The first present member of keys: OK (*v set), ABSENT (missing, null,
+ * "") or BADTYPE (not of the json_type type, or not a string or an
+ * integer for NGX_HTTP_CRMSYNC_STANDARD_ID)
+ */
+
+static int
+ngx_http_crmsync_standard_get(json_t *obj, const char **keys, int type,
+    json_t **v)
+{
+    json_t  *m;
+
+    *v = NULL;
+
+    for ( /* void */ ; *keys; keys++) {
+        m = json_object_get(obj, *keys);
+
+        if (m == NULL || json_is_null(m)
+            || (json_is_string(m) && json_string_length(m) == 0))
+        {
+            continue;
+        }
+
+        if (type == NGX_HTTP_CRMSYNC_STANDARD_ID) {
+            if (!json_is_string(m) && !json_is_integer(m)) {
+                return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+            }
+
+        } else if ((int) json_typeof(m) != type) {
+            return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+        }
+
+        *v = m;
+        return NGX_HTTP_CRMSYNC_JSON_OK;
+    }
+
+    return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+}
+
+
+/* a string, or an integer in decimal, into the arena: OK or NOMEM */
+
+static int
+ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_str_t *dst, json_t *v)
+{
+    int            n;
+    u_char         buf[24];
+    const u_char  *s;
+
+    if (json_is_string(v)) {
+        s = (const u_char *) json_string_value(v);
+        n = (int) json_string_length(v);
+
+    } else {
+        n = snprintf((char *) buf, sizeof(buf), "%lld",
+                     (long long) json_integer_value(v));
+        s = buf;
+    }
+
+    if (ngx_http_crmsync_arena_copy(&p->arena, dst, s, (size_t) n) != 0) {
+        return NGX_HTTP_CRMSYNC_JSON_NOMEM;
+    }
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+static ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_standard_fail(ngx_http_crmsync_parse_t *p, int rc,
+    const char *reason)
+{
+    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    p->reason = reason;
+    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+}
