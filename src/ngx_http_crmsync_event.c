@@ -712,3 +712,603 @@ ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms)
 
     return 0;
 }
+
+
+/* $crmsync_event: the events as JSON */
+
+
+typedef struct {
+    u_char                     *pos;       /* NULL: only count */
+    size_t                      len;
+    unsigned                    first:1;   /* no member yet in the object */
+} ngx_http_crmsync_json_out_t;
+
+
+static void
+ngx_http_crmsync_out(ngx_http_crmsync_json_out_t *o, const void *s, size_t n)
+{
+    if (o->pos) {
+        memcpy(o->pos, s, n);
+        o->pos += n;
+    }
+
+    o->len += n;
+}
+
+
+#define ngx_http_crmsync_out_lit(o, s)                                       \
+    ngx_http_crmsync_out(o, s, sizeof(s) - 1)
+
+
+/* the length of a valid UTF-8 sequence at s, or 0 */
+
+static size_t
+ngx_http_crmsync_utf8_len(const u_char *s, size_t n)
+{
+    u_char  c;
+    size_t  len, i;
+
+    c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+
+    } else {
+        return 0;
+    }
+
+    if (n < len) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+
+    /* overlong, surrogates, past U+10FFFF */
+
+    if ((c == 0xe0 && s[1] < 0xa0)
+        || (c == 0xed && s[1] > 0x9f)
+        || (c == 0xf0 && s[1] < 0x90)
+        || (c == 0xf4 && s[1] > 0x8f))
+    {
+        return 0;
+    }
+
+    return len;
+}
+
+
+static void
+ngx_http_crmsync_out_string(ngx_http_crmsync_json_out_t *o, const u_char *s,
+    size_t n)
+{
+    u_char         c, esc[6];
+    size_t         i, len;
+    static u_char  hex[] = "0123456789abcdef";
+
+    ngx_http_crmsync_out_lit(o, "\"");
+
+    i = 0;
+
+    while (i < n) {
+        c = s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f) {
+            len = 1;
+
+            while (i + len < n && s[i + len] >= 0x20 && s[i + len] < 0x7f
+                   && s[i + len] != '"' && s[i + len] != '\\')
+            {
+                len++;
+            }
+
+            ngx_http_crmsync_out(o, s + i, len);
+            i += len;
+            continue;
+        }
+
+        switch (c) {
+
+        case '"':
+            ngx_http_crmsync_out_lit(o, "\\\"");
+            i++;
+            continue;
+
+        case '\\':
+            ngx_http_crmsync_out_lit(o, "\\\\");
+            i++;
+            continue;
+
+        case '\n':
+            ngx_http_crmsync_out_lit(o, "\\n");
+            i++;
+            continue;
+
+        case '\r':
+            ngx_http_crmsync_out_lit(o, "\\r");
+            i++;
+            continue;
+
+        case '\t':
+            ngx_http_crmsync_out_lit(o, "\\t");
+            i++;
+            continue;
+
+        case '\b':
+            ngx_http_crmsync_out_lit(o, "\\b");
+            i++;
+            continue;
+
+        case '\f':
+            ngx_http_crmsync_out_lit(o, "\\f");
+            i++;
+            continue;
+        }
+
+        if (c < 0x20 || c == 0x7f) {
+            esc[0] = '\\';
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            ngx_http_crmsync_out(o, esc, 6);
+            i++;
+            continue;
+        }
+
+        len = ngx_http_crmsync_utf8_len(s + i, n - i);
+
+        if (len == 0) {
+            /* invalid UTF-8: U+FFFD for the byte */
+            ngx_http_crmsync_out_lit(o, "\\ufffd");
+            i++;
+            continue;
+        }
+
+        /* U+2028, U+2029: valid JSON, but not inside JavaScript */
+
+        if (len == 3 && c == 0xe2 && s[i + 1] == 0x80
+            && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+        {
+            if (s[i + 2] == 0xa8) {
+                ngx_http_crmsync_out_lit(o, "\\u2028");
+
+            } else {
+                ngx_http_crmsync_out_lit(o, "\\u2029");
+            }
+
+            i += 3;
+            continue;
+        }
+
+        ngx_http_crmsync_out(o, s + i, len);
+        i += len;
+    }
+
+    ngx_http_crmsync_out_lit(o, "\"");
+}
+
+
+static void
+ngx_http_crmsync_out_key(ngx_http_crmsync_json_out_t *o, const char *key)
+{
+    if (!o->first) {
+        ngx_http_crmsync_out_lit(o, ",");
+    }
+
+    o->first = 0;
+
+    ngx_http_crmsync_out_string(o, (const u_char *) key, strlen(key));
+    ngx_http_crmsync_out_lit(o, ":");
+}
+
+
+static void
+ngx_http_crmsync_out_str(ngx_http_crmsync_json_out_t *o, const char *key,
+    const ngx_http_crmsync_str_t *v)
+{
+    if (v->len == 0 || v->data == NULL) {
+        return;
+    }
+
+    ngx_http_crmsync_out_key(o, key);
+    ngx_http_crmsync_out_string(o, v->data, v->len);
+}
+
+
+static void
+ngx_http_crmsync_out_cstr(ngx_http_crmsync_json_out_t *o, const char *key,
+    const char *v)
+{
+    if (v == NULL) {
+        return;
+    }
+
+    ngx_http_crmsync_out_key(o, key);
+    ngx_http_crmsync_out_string(o, (const u_char *) v, strlen(v));
+}
+
+
+static void
+ngx_http_crmsync_out_int(ngx_http_crmsync_json_out_t *o, const char *key,
+    int64_t n)
+{
+    u_char    buf[24], *p;
+    uint64_t  u;
+
+    ngx_http_crmsync_out_key(o, key);
+
+    p = buf + sizeof(buf);
+    u = (n < 0) ? 0 - (uint64_t) n : (uint64_t) n;
+
+    do {
+        *--p = (u_char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (n < 0) {
+        *--p = '-';
+    }
+
+    ngx_http_crmsync_out(o, p, buf + sizeof(buf) - p);
+}
+
+
+static const char  *ngx_http_crmsync_attachment_names[] = {
+    "image", "audio", "video", "file", "location", "sticker", "contact",
+    "other"
+};
+
+
+static void
+ngx_http_crmsync_out_event(ngx_http_crmsync_json_out_t *o,
+    const ngx_http_crmsync_event_t *ev)
+{
+    size_t                              i;
+    const ngx_http_crmsync_identity_t  *id;
+
+    o->first = 1;
+    ngx_http_crmsync_out_lit(o, "{");
+
+    if (ev->provider > NGX_HTTP_CRMSYNC_PROVIDER_NONE
+        && ev->provider < NGX_HTTP_CRMSYNC_PROVIDER_MAX)
+    {
+        ngx_http_crmsync_out_cstr(o, "provider",
+                                  ngx_http_crmsync_provider_names[
+                                                               ev->provider]);
+    }
+
+    if (ev->type > NGX_HTTP_CRMSYNC_EV_NONE
+        && ev->type < NGX_HTTP_CRMSYNC_EV_MAX)
+    {
+        ngx_http_crmsync_out_cstr(o, "type",
+                                  ngx_http_crmsync_event_type_names[ev->type]);
+    }
+
+    ngx_http_crmsync_out_str(o, "delivery_id", &ev->delivery_id);
+
+    if (ev->occurred_at) {
+        ngx_http_crmsync_out_int(o, "occurred_at", ev->occurred_at);
+    }
+
+    id = &ev->identity;
+
+    if (id->email.len || id->phone.len || id->phone_alt.len
+        || id->whatsapp_id.len || id->messenger_psid.len
+        || id->instagram_id.len || id->telegram_id.len
+        || id->telegram_username.len || id->platform_id.len
+        || id->hubspot_id.len)
+    {
+        ngx_http_crmsync_out_key(o, "identity");
+        o->first = 1;
+        ngx_http_crmsync_out_lit(o, "{");
+        ngx_http_crmsync_out_str(o, "email", &id->email);
+        ngx_http_crmsync_out_str(o, "phone", &id->phone);
+        ngx_http_crmsync_out_str(o, "phone_alt", &id->phone_alt);
+        ngx_http_crmsync_out_str(o, "whatsapp_id", &id->whatsapp_id);
+        ngx_http_crmsync_out_str(o, "messenger_psid", &id->messenger_psid);
+        ngx_http_crmsync_out_str(o, "instagram_id", &id->instagram_id);
+        ngx_http_crmsync_out_str(o, "telegram_id", &id->telegram_id);
+        ngx_http_crmsync_out_str(o, "telegram_username",
+                                 &id->telegram_username);
+        ngx_http_crmsync_out_str(o, "platform_id", &id->platform_id);
+        ngx_http_crmsync_out_str(o, "hubspot_id", &id->hubspot_id);
+        ngx_http_crmsync_out_lit(o, "}");
+        o->first = 0;
+    }
+
+    ngx_http_crmsync_out_str(o, "first_name", &ev->first_name);
+    ngx_http_crmsync_out_str(o, "last_name", &ev->last_name);
+    ngx_http_crmsync_out_str(o, "conversation_id", &ev->conversation_id);
+
+    if ((ev->author > NGX_HTTP_CRMSYNC_AUTHOR_NONE
+         && ev->author <= NGX_HTTP_CRMSYNC_AUTHOR_NOTE)
+        || ev->message_id.len || ev->text.len || ev->status.len
+        || (ev->attachments & 0xff))
+    {
+        ngx_http_crmsync_out_key(o, "message");
+        o->first = 1;
+        ngx_http_crmsync_out_lit(o, "{");
+
+        if (ev->author > NGX_HTTP_CRMSYNC_AUTHOR_NONE
+            && ev->author <= NGX_HTTP_CRMSYNC_AUTHOR_NOTE)
+        {
+            ngx_http_crmsync_out_cstr(o, "author",
+                                      ngx_http_crmsync_author_names[
+                                                                ev->author]);
+        }
+
+        ngx_http_crmsync_out_str(o, "id", &ev->message_id);
+        ngx_http_crmsync_out_str(o, "text", &ev->text);
+        ngx_http_crmsync_out_str(o, "status", &ev->status);
+
+        if (ev->attachments & 0xff) {
+            ngx_http_crmsync_out_key(o, "attachments");
+            ngx_http_crmsync_out_lit(o, "[");
+
+            o->first = 1;
+
+            for (i = 0; i < 8; i++) {
+                if (ev->attachments & (1u << i)) {
+                    if (!o->first) {
+                        ngx_http_crmsync_out_lit(o, ",");
+                    }
+
+                    o->first = 0;
+                    ngx_http_crmsync_out_string(o,
+                        (const u_char *) ngx_http_crmsync_attachment_names[i],
+                        strlen(ngx_http_crmsync_attachment_names[i]));
+                }
+            }
+
+            ngx_http_crmsync_out_lit(o, "]");
+        }
+
+        ngx_http_crmsync_out_lit(o, "}");
+        o->first = 0;
+    }
+
+    ngx_http_crmsync_out_str(o, "assignee", &ev->assignee);
+
+    if (ev->nattrs && ev->attrs) {
+        ngx_http_crmsync_out_key(o, "attributes");
+        o->first = 1;
+        ngx_http_crmsync_out_lit(o, "{");
+
+        for (i = 0; i < ev->nattrs; i++) {
+            if (ev->attrs[i].name.len == 0) {
+                continue;
+            }
+
+            if (!o->first) {
+                ngx_http_crmsync_out_lit(o, ",");
+            }
+
+            o->first = 0;
+            ngx_http_crmsync_out_string(o, ev->attrs[i].name.data,
+                                        ev->attrs[i].name.len);
+            ngx_http_crmsync_out_lit(o, ":");
+            ngx_http_crmsync_out_string(o, ev->attrs[i].value.data,
+                                        ev->attrs[i].value.len);
+        }
+
+        ngx_http_crmsync_out_lit(o, "}");
+        o->first = 0;
+    }
+
+    if (ev->csat >= 0) {
+        ngx_http_crmsync_out_int(o, "csat", ev->csat);
+    }
+
+    ngx_http_crmsync_out_str(o, "property", &ev->property);
+    ngx_http_crmsync_out_str(o, "property_value", &ev->property_value);
+    ngx_http_crmsync_out_str(o, "merged_ids", &ev->merged_ids);
+
+    ngx_http_crmsync_out_lit(o, "}");
+}
+
+
+size_t
+ngx_http_crmsync_events_json(const ngx_http_crmsync_event_t *ev, size_t n,
+    u_char *buf, size_t size)
+{
+    size_t                       i;
+    ngx_http_crmsync_json_out_t  o;
+
+    /* count first, so that nothing is written when it does not fit */
+
+    o.pos = NULL;
+
+    for ( ;; ) {
+        o.len = 0;
+        o.first = 1;
+
+        ngx_http_crmsync_out_lit(&o, "[");
+
+        for (i = 0; i < n; i++) {
+            if (i) {
+                ngx_http_crmsync_out_lit(&o, ",");
+            }
+
+            ngx_http_crmsync_out_event(&o, &ev[i]);
+        }
+
+        ngx_http_crmsync_out_lit(&o, "]");
+
+        if (o.pos || o.len > size || buf == NULL) {
+            return o.len;
+        }
+
+        o.pos = buf;
+    }
+}
+
+
+/* the dispatcher */
+
+
+ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
+    size_t len)
+{
+    size_t                        i;
+    json_t                       *root;
+    const u_char                 *s;
+    json_error_t                  err;
+    ngx_http_crmsync_event_t      tmp;
+    ngx_http_crmsync_parse_rc_e   rc;
+
+    p->events = NULL;
+    p->nevents = 0;
+    p->reason = NULL;
+
+    if (p->arena.start == NULL || p->arena.pos == NULL
+        || p->arena.end < p->arena.pos)
+    {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    if (body == NULL) {
+        len = 0;
+        body = (const u_char *) "";
+    }
+
+    if (p->provider == NGX_HTTP_CRMSYNC_PROVIDER_TWILIO) {
+
+        /* a form unless it looks like JSON */
+
+        for (s = body; s < body + len && ngx_http_crmsync_space(*s); s++) {
+            /* void */
+        }
+
+        if (p->form || s == body + len || (*s != '{' && *s != '[')) {
+            rc = ngx_http_crmsync_provider_twilio(p, body, len);
+            goto done;
+        }
+    }
+
+    if (len == 0) {
+        p->reason = "bad_json";
+        return NGX_HTTP_CRMSYNC_PARSE_MALFORMED;
+    }
+
+    /*
+     * jansson refuses nesting deeper than JSON_PARSER_MAX_DEPTH (2048)
+     * with an error, so a deep body is "bad_json", not a deep recursion
+     */
+
+    root = json_loadb((const char *) body, len, 0, &err);
+
+    if (root == NULL) {
+        p->reason = "bad_json";
+        return NGX_HTTP_CRMSYNC_PARSE_MALFORMED;
+    }
+
+    if (!json_is_object(root)
+        && !(p->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT
+             && json_is_array(root)))
+    {
+        json_decref(root);
+        p->reason = "not_an_object";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    switch (p->provider) {
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP:
+        rc = ngx_http_crmsync_provider_whatsapp(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER:
+        rc = ngx_http_crmsync_provider_messenger(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM:
+        rc = ngx_http_crmsync_provider_instagram(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_TELEGRAM:
+        rc = ngx_http_crmsync_provider_telegram(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_TWILIO:
+        p->reason = "twilio_json_body";
+        rc = NGX_HTTP_CRMSYNC_PARSE_SKIP;
+        break;
+
+#ifndef NGX_HTTP_CRMSYNC_PARTIAL
+    case NGX_HTTP_CRMSYNC_PROVIDER_INTERCOM:
+        rc = ngx_http_crmsync_provider_intercom(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_RESPONDIO:
+        rc = ngx_http_crmsync_provider_respondio(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_STANDARD:
+        rc = ngx_http_crmsync_provider_standard(p, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT:
+        rc = ngx_http_crmsync_provider_hubspot(p, root);
+        break;
+#endif
+
+    default:
+        p->reason = "unknown_provider";
+        rc = NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        break;
+    }
+
+    json_decref(root);
+
+done:
+
+    if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
+        p->events = NULL;
+        p->nevents = 0;
+
+        if (p->reason == NULL) {
+            p->reason = "unreadable";
+        }
+
+        return rc;
+    }
+
+    if (p->nevents == 0) {
+        p->events = NULL;
+
+        if (p->reason == NULL) {
+            p->reason = "no_events";
+        }
+
+        return NGX_HTTP_CRMSYNC_PARSE_SKIP;
+    }
+
+    p->reason = NULL;
+
+    /* events were added downwards: put them in order */
+
+    for (i = 0; i < p->nevents / 2; i++) {
+        tmp = p->events[i];
+        p->events[i] = p->events[p->nevents - 1 - i];
+        p->events[p->nevents - 1 - i] = tmp;
+    }
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
