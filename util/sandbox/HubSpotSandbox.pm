@@ -47,9 +47,16 @@ sub run ($opt) {
         my $sig = shift;
         eval { $app->store->save_file($app->cfg->{state}) if $app->cfg->{state} };
         warn "hubspot-sandbox: saving state failed: $@" if $@;
-        Mojo::IOLoop->stop;
+        exit 0;
     };
-    $SIG{TERM} = $SIG{INT} = $stop;
+    # With EV the loop sits in C; a Perl %SIG handler would only run at
+    # the next event, so use EV's own signal watchers when EV is in use.
+    my @sigw;
+    if (Mojo::IOLoop->singleton->reactor->isa('Mojo::Reactor::EV')) {
+        @sigw = map { my $s = $_; EV::signal($s, sub { $stop->($s) }) } qw(TERM INT);
+    } else {
+        $SIG{TERM} = $SIG{INT} = $stop;
+    }
     $| = 1;
     unless ($opt->{quiet}) {
         my $l = $app->limits;
@@ -329,6 +336,9 @@ sub rate_check ($self, $now, $is_search) {
         my $n = _window_count($rt->{burst}, \$rt->{burst_head}, $now - ($l->{rate_window} || 10));
         return 'TEN_SECONDLY_ROLLING' if $l->{rate_max} && $n >= $l->{rate_max};
         push @{$rt->{burst}}, $now;
+        my $sec = int $now;
+        if (($rt->{sec_bucket} // 0) == $sec) { $rt->{sec_count}++ }
+        else { $rt->{sec_bucket} = $sec; $rt->{sec_count} = 1 }
     }
     $rt->{daily_used}++;
     return;
@@ -343,11 +353,8 @@ sub rate_headers ($self, $hdr, $now) {
     my $max = $l->{rate_max} || UNLIMITED;
     my $used = @{$rt->{burst}} - $rt->{burst_head};
     my $sec_max = POSIX::ceil($max / $win);
-    my $sec_used = 0;
-    for (my $i = $#{$rt->{burst}}; $i >= $rt->{burst_head}; $i--) {
-        last if $rt->{burst}[$i] <= $now - 1;
-        $sec_used++;
-    }
+    my $sec = int $now;
+    my $sec_used = ($rt->{sec_bucket} // 0) == $sec ? $rt->{sec_count} : 0;
     my $daily = $l->{daily} || UNLIMITED * 1000;
     $hdr->{'X-HubSpot-RateLimit-Daily'} = $daily;
     $hdr->{'X-HubSpot-RateLimit-Daily-Remaining'} = _nonneg($daily - $rt->{daily_used});
