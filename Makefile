@@ -1,0 +1,103 @@
+# crmsync -- build, test and tooling.
+#
+#   make            the module (build/ngx_http_crmsync_module.so) and tools
+#   make test       everything CI runs: packages, build, style, unit tests,
+#                   the Test::Nginx suites, and the suites under valgrind
+#   make check      the same without valgrind
+#   make demo       nginx with the module in front of the HubSpot sandbox
+#
+# NGINX_SRC=<dir> builds against another nginx source tree (an upstream
+# release: its binary is built too and the suites run against it).
+
+NGINX_SRC ?= /usr/share/nginx/src
+BUILD     ?= build
+
+CC        ?= cc
+CLANG     ?= clang
+CFLAGS    ?= -O2 -g
+PURE_CFLAGS = $(CFLAGS) -Wall -Wextra -Werror -Isrc
+PURE_LIBS = -lpcre2-8 -ljansson -lcrypto
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Isrc
+FUZZ_TIME ?= 60
+
+MODULE    = $(BUILD)/ngx_http_crmsync_module.so
+
+# pure sources include no nginx header: unit tests, tools and fuzzers
+# link them without nginx
+PURE_SRCS := $(shell grep -L 'ngx_config\.h' src/*.c)
+PURE_OBJS := $(patsubst src/%.c,$(BUILD)/pure/%.o,$(PURE_SRCS))
+FUZZ_OBJS := $(patsubst src/%.c,$(BUILD)/fuzz/pure/%.o,$(PURE_SRCS))
+HEADERS   := $(wildcard src/*.h)
+
+UNIT_SRCS := $(wildcard t/unit/test_*.c)
+UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+TOOLS     := $(if $(wildcard util/crmsync-phone.c),$(BUILD)/crmsync-phone)
+
+.PHONY: all module tools deps style unit prove valgrind check test \
+        fuzz bench demo clean
+
+all: module tools
+
+module:
+	util/build-module "$(NGINX_SRC)" "$(BUILD)"
+
+tools: $(TOOLS)
+
+deps:
+	util/deps
+
+style:
+	util/style-check
+
+$(BUILD)/pure/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(PURE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%: t/unit/%.c $(PURE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(PURE_CFLAGS) -o $@ $< $(PURE_OBJS) $(PURE_LIBS) -lcmocka
+
+$(BUILD)/crmsync-phone: util/crmsync-phone.c $(PURE_OBJS)
+	$(CC) $(PURE_CFLAGS) -o $@ $< $(PURE_OBJS) $(PURE_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
+
+$(BUILD)/fuzz/pure/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_OBJS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(PURE_LIBS)
+
+# make fuzz FUZZ_TIME=600: each target for FUZZ_TIME seconds, seeds from
+# t/fuzz/<name>/, new inputs kept in build/fuzz/corpus/<name>/
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	    n=$$(basename $$f | sed 's/^fuzz_//'); \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	    echo "# $$f for $(FUZZ_TIME)s"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus/$$n t/fuzz/$$n; \
+	done
+
+prove: module tools
+	util/run-tests
+
+valgrind: module
+	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t
+
+check: deps all style unit prove
+
+test: check valgrind
+
+bench: module
+	@set -e; for b in t/bench/*-bench; do echo "# $$b"; $$b; done
+
+demo: deps all
+	util/demo
+
+clean:
+	rm -rf $(BUILD) t/servroot*
