@@ -185,6 +185,8 @@ ngx_http_crmsync_verify_secret_error(ngx_http_crmsync_provider_e provider,
                    "characters)";
         }
 
+        OPENSSL_cleanse(key, sizeof(key));
+
         break;
 
     case NGX_HTTP_CRMSYNC_PROVIDER_TELEGRAM:
@@ -361,8 +363,8 @@ static void
 ngx_http_crmsync_pair_sort(ngx_http_crmsync_pair_t **a,
     ngx_http_crmsync_pair_t **tmp, size_t n)
 {
-    size_t                    width, lo, mid, hi, i, j, k;
-    ngx_http_crmsync_pair_t **src, **dst, **t;
+    size_t                     width, lo, mid, hi, i, j, k;
+    ngx_http_crmsync_pair_t  **src, **dst, **t;
 
     src = a;
     dst = tmp;
@@ -1050,16 +1052,16 @@ ngx_http_crmsync_twilio_body_hash(const ngx_http_crmsync_str_t *url,
 static ngx_http_crmsync_verify_rc_e
 ngx_http_crmsync_verify_twilio(ngx_http_crmsync_verify_t *v)
 {
-    int                      nurls, json;
-    size_t                   i, j, k, n;
-    u_char                   expect[20], hash[32], md[32];
-    u_char                   skip[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
-    ngx_http_crmsync_str_t   sig, rest, name, value;
-    ngx_http_crmsync_url_t   urls[2];
-    ngx_http_crmsync_hmac_t  h;
-    ngx_http_crmsync_pair_t  pairs[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
-    ngx_http_crmsync_pair_t *sorted[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
-    ngx_http_crmsync_pair_t *tmp[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
+    int                       nurls, json;
+    size_t                    i, j, k, n;
+    u_char                    expect[20], hash[32], md[32];
+    u_char                    skip[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
+    ngx_http_crmsync_str_t    sig, rest, name, value;
+    ngx_http_crmsync_url_t    urls[2];
+    ngx_http_crmsync_hmac_t   h;
+    ngx_http_crmsync_pair_t   pairs[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
+    ngx_http_crmsync_pair_t  *sorted[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
+    ngx_http_crmsync_pair_t  *tmp[NGX_HTTP_CRMSYNC_VERIFY_MAX_PARAMS];
 
     if (!ngx_http_crmsync_verify_header(v, "X-Twilio-Signature", &sig)) {
         return ngx_http_crmsync_rc(v, NGX_HTTP_CRMSYNC_VERIFY_MISSING,
