@@ -516,7 +516,7 @@ sub unique_conflict ($self, $type, $clean, $self_id, $batch_seen = undef) {
     return undef;
 }
 
-sub note_seen ($self, $type, $clean, $self_id, $seen, $tag) {
+sub note_seen ($self, $type, $clean, $self_id, $seen, $tag = undef) {
     for my $n (keys %$clean) {
         next unless $self->is_unique_prop($type, $n) && length $clean->{$n};
         $seen->{"$n\0" . uniq_key($n, $clean->{$n})} = defined $self_id ? "id:$self_id" : $tag;
