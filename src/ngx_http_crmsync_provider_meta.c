@@ -454,19 +454,22 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
         }
     }
 
-    t = json_string_value(type);
+    t = json_is_string(type) ? json_string_value(type) : "text";
     ev->attachments = ngx_http_crmsync_meta_kind(ngx_http_crmsync_wa_kinds, t);
 
-    /* the type's own object: "text": {"body": ...}, "image": {...} */
+    /*
+     * the type's own member: "text": {"body": ...}, "image": {...},
+     * "contacts": [...]
+     */
 
-    o = json_object_get(msg, t ? t : "text");
+    o = json_object_get(msg, t);
 
-    if (o != NULL && !json_is_object(o)) {
+    if (o != NULL && !json_is_object(o) && !json_is_array(o)) {
         p->reason = "whatsapp_bad_message_body";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    if (t == NULL || strcmp(t, "text") == 0) {
+    if (strcmp(t, "text") == 0) {
         o = json_object_get(msg, "text");
         return ngx_http_crmsync_meta_str(p, &ev->text, o, "body",
                                          "whatsapp_bad_text");
