@@ -158,7 +158,9 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
         break;
     }
 
-    if (ev->occurred_at == 0) {
+    if (ev->occurred_at == 0
+        && ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED)
+    {
         /* a new contact: its creation time */
         prc = ngx_http_crmsync_respondio_time(p, &ev->occurred_at, contact,
                                               "created_at");

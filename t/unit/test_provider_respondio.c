@@ -1,0 +1,936 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * Unit tests for the respond.io adapter, through ngx_http_crmsync_parse().
+ *
+ * respond.io publishes no payload sample: the payloads below are
+ * CONSTRUCTED from the field names of the one public client library that
+ * types them (heboai/hebo, packages/aikit-respond-io/src/webhook/types.ts;
+ * see t/samples/respond-io/NOTE_no_official_payload.txt), with invented
+ * values.  The only file in t/samples/respond-io is a synthetic signature
+ * body, which must be refused.  Every field of every event is asserted;
+ * then the skips, the refusals, and truncation and type mutations.
+ *
+ * Run from the repository root, or set CRMSYNC_SAMPLES to t/samples.
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "ngx_http_crmsync_event.h"
+
+
+#define T_PROVIDER  NGX_HTTP_CRMSYNC_PROVIDER_RESPONDIO
+
+
+/* what one event must be, every field; NULL is "" */
+typedef struct {
+    ngx_http_crmsync_event_type_e   type;
+    const char                     *delivery_id;
+    int64_t                         occurred_at;
+    const char                     *email;
+    const char                     *phone;
+    const char                     *platform_id;
+    const char                     *hubspot_id;
+    const char                     *first_name;
+    const char                     *last_name;
+    const char                     *conversation_id;
+    ngx_http_crmsync_author_e       author;
+    const char                     *message_id;
+    const char                     *text;
+    const char                     *status;
+    unsigned                        attachments;
+    const char                     *assignee;
+    const char                     *attrs;      /* "name=value;..." */
+    int                             csat;
+    const char                     *property;
+    const char                     *property_value;
+    const char                     *merged_ids;
+} t_expect_t;
+
+
+typedef struct {
+    ngx_http_crmsync_parse_t        p;
+    ngx_http_crmsync_parse_rc_e     rc;
+    u_char                         *arena;
+    u_char                         *body;
+} t_run_t;
+
+
+static t_run_t  t_r;
+
+
+/* helpers */
+
+
+static char *
+t_load(const char *name, size_t *len)
+{
+    long         n;
+    char         path[512], *buf;
+    FILE        *f;
+    const char  *dir;
+
+    dir = getenv("CRMSYNC_SAMPLES");
+    if (dir == NULL) {
+        dir = "t/samples";
+    }
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        fail_msg("cannot open %s (run from the repository root)", path);
+    }
+
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+
+    buf = malloc(n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, n, f), (size_t) n);
+    buf[n] = '\0';
+    fclose(f);
+
+    *len = n;
+
+    return buf;
+}
+
+
+static void
+t_done(void)
+{
+    free(t_r.arena);
+    free(t_r.body);
+    memset(&t_r, 0, sizeof(t_r));
+}
+
+
+/* parse len bytes from an exact-size heap copy: overreads are caught */
+
+static ngx_http_crmsync_parse_rc_e
+t_parse_len(const char *body, size_t len, const char *region)
+{
+    size_t  size;
+
+    t_done();
+
+    t_r.body = malloc(len ? len : 1);
+    assert_non_null(t_r.body);
+    memcpy(t_r.body, body, len);
+
+    size = ngx_http_crmsync_parse_arena_size(len);
+    t_r.arena = malloc(size);
+    assert_non_null(t_r.arena);
+
+    t_r.p.provider = T_PROVIDER;
+    t_r.p.default_region = region;
+    t_r.p.arena.start = t_r.arena;
+    t_r.p.arena.pos = t_r.arena;
+    t_r.p.arena.end = t_r.arena + size;
+
+    t_r.rc = ngx_http_crmsync_parse(&t_r.p, t_r.body, len);
+
+    if (t_r.rc == NGX_HTTP_CRMSYNC_PARSE_OK) {
+        assert_true(t_r.p.nevents >= 1);
+        assert_non_null(t_r.p.events);
+
+    } else {
+        assert_int_equal(t_r.p.nevents, 0);
+        assert_non_null(t_r.p.reason);
+    }
+
+    return t_r.rc;
+}
+
+
+static ngx_http_crmsync_parse_rc_e
+t_parse(const char *body)
+{
+    return t_parse_len(body, strlen(body), "US");
+}
+
+
+static ngx_http_crmsync_parse_rc_e
+t_parse_file(const char *name)
+{
+    char    *body;
+    size_t   len;
+
+    body = t_load(name, &len);
+    t_parse_len(body, len, "US");
+    free(body);
+
+    return t_r.rc;
+}
+
+
+static void
+t_refused(ngx_http_crmsync_parse_rc_e rc, const char *reason)
+{
+    assert_int_equal(t_r.rc, rc);
+    assert_string_equal(t_r.p.reason, reason);
+}
+
+
+static void
+t_str(const ngx_http_crmsync_str_t *s, const char *expect, const char *what)
+{
+    char  buf[4096];
+
+    if (expect == NULL) {
+        expect = "";
+    }
+
+    assert_true(s->len < sizeof(buf));
+
+    if (s->len) {
+        assert_non_null(s->data);
+        memcpy(buf, s->data, s->len);
+    }
+
+    buf[s->len] = '\0';
+
+    if (strcmp(buf, expect) != 0 || s->len != strlen(expect)) {
+        fail_msg("%s: \"%s\", expected \"%s\"", what, buf, expect);
+    }
+}
+
+
+static void
+t_event(size_t i, const t_expect_t *e)
+{
+    char                       attrs[4096];
+    size_t                     k, n;
+    ngx_http_crmsync_event_t  *ev;
+
+    assert_true(i < t_r.p.nevents);
+    ev = &t_r.p.events[i];
+
+    assert_int_equal(ev->provider, T_PROVIDER);
+    assert_int_equal(ev->type, e->type);
+    t_str(&ev->delivery_id, e->delivery_id, "delivery_id");
+    assert_int_equal(ev->occurred_at, e->occurred_at);
+
+    t_str(&ev->identity.email, e->email, "email");
+    t_str(&ev->identity.phone, e->phone, "phone");
+    t_str(&ev->identity.phone_alt, NULL, "phone_alt");
+    t_str(&ev->identity.whatsapp_id, NULL, "whatsapp_id");
+    t_str(&ev->identity.messenger_psid, NULL, "messenger_psid");
+    t_str(&ev->identity.instagram_id, NULL, "instagram_id");
+    t_str(&ev->identity.telegram_id, NULL, "telegram_id");
+    t_str(&ev->identity.telegram_username, NULL, "telegram_username");
+    t_str(&ev->identity.platform_id, e->platform_id, "platform_id");
+    t_str(&ev->identity.hubspot_id, e->hubspot_id, "hubspot_id");
+
+    t_str(&ev->first_name, e->first_name, "first_name");
+    t_str(&ev->last_name, e->last_name, "last_name");
+    t_str(&ev->conversation_id, e->conversation_id, "conversation_id");
+
+    assert_int_equal(ev->author, e->author);
+    t_str(&ev->message_id, e->message_id, "message_id");
+    t_str(&ev->text, e->text, "text");
+    t_str(&ev->status, e->status, "status");
+    assert_int_equal(ev->attachments, e->attachments);
+    t_str(&ev->assignee, e->assignee, "assignee");
+
+    n = 0;
+    attrs[0] = '\0';
+
+    for (k = 0; k < ev->nattrs; k++) {
+        n += snprintf(attrs + n, sizeof(attrs) - n, "%s%.*s=%.*s",
+                      k ? ";" : "",
+                      (int) ev->attrs[k].name.len,
+                      (char *) ev->attrs[k].name.data,
+                      (int) ev->attrs[k].value.len,
+                      (char *) ev->attrs[k].value.data);
+        assert_true(n < sizeof(attrs));
+    }
+
+    assert_string_equal(attrs, e->attrs ? e->attrs : "");
+
+    assert_int_equal(ev->csat, e->csat);
+    t_str(&ev->property, e->property, "property");
+    t_str(&ev->property_value, e->property_value, "property_value");
+    t_str(&ev->merged_ids, e->merged_ids, "merged_ids");
+}
+
+
+/*
+ * Robustness: every proper prefix of a sample is refused as bad JSON,
+ * and every member replaced by a value of each other type parses to a
+ * result with a reason or to well-formed events, without a crash or an
+ * overread (run under valgrind by "make test").
+ */
+
+static size_t
+t_count(json_t *j)
+{
+    size_t       n, i;
+    json_t      *v;
+    const char  *k;
+
+    n = 1;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v) {
+            n += t_count(v);
+        }
+
+    } else if (json_is_array(j)) {
+        for (i = 0; i < json_array_size(j); i++) {
+            n += t_count(json_array_get(j, i));
+        }
+    }
+
+    return n;
+}
+
+
+static int
+t_replace(json_t *j, size_t *k, size_t target, json_t *with)
+{
+    size_t       i;
+    json_t      *v;
+    const char  *key;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v) {
+            if ((*k)++ == target) {
+                json_object_set(j, key, with);
+                return 1;
+            }
+
+            if (t_replace(v, k, target, with)) {
+                return 1;
+            }
+        }
+
+    } else if (json_is_array(j)) {
+        for (i = 0; i < json_array_size(j); i++) {
+            if ((*k)++ == target) {
+                json_array_set(j, i, with);
+                return 1;
+            }
+
+            if (t_replace(json_array_get(j, i), k, target, with)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+t_check_events(void)
+{
+    size_t                     i;
+    ngx_http_crmsync_event_t  *ev;
+
+    for (i = 0; i < t_r.p.nevents; i++) {
+        ev = &t_r.p.events[i];
+
+        assert_int_equal(ev->provider, T_PROVIDER);
+        assert_true(ev->type > NGX_HTTP_CRMSYNC_EV_NONE
+                    && ev->type < NGX_HTTP_CRMSYNC_EV_MAX);
+        assert_true(ev->author <= NGX_HTTP_CRMSYNC_AUTHOR_NOTE);
+        assert_true(ev->nattrs == 0 || ev->attrs != NULL);
+        assert_true(ev->text.len == 0 || ev->text.data != NULL);
+    }
+}
+
+
+static void
+t_mutations_body(const char *body, size_t len, size_t stride)
+{
+    char        *s;
+    size_t       i, n, k, w, last;
+    json_t      *root, *copy, *with[6];
+    json_error_t err;
+
+    /* truncated */
+
+    last = len;
+    while (last && body[last - 1] != '}' && body[last - 1] != ']') {
+        last--;
+    }
+
+    for (i = 0; i < last; i += stride) {
+        t_parse_len(body, i, "US");
+        assert_int_equal(t_r.rc, NGX_HTTP_CRMSYNC_PARSE_MALFORMED);
+    }
+
+    /* every member with every other type */
+
+    root = json_loadb(body, len, 0, &err);
+    assert_non_null(root);
+
+    with[0] = json_null();
+    with[1] = json_integer(-7);
+    with[2] = json_string("");
+    with[3] = json_string("<p>x</p>");
+    with[4] = json_array();
+    with[5] = json_object();
+
+    /* the members and elements, the root left out */
+
+    n = t_count(root) - 1;
+
+    for (i = 0; i < n; i++) {
+        for (w = 0; w < 6; w++) {
+            copy = json_deep_copy(root);
+            k = 0;
+            assert_true(t_replace(copy, &k, i, with[w]));
+
+            s = json_dumps(copy, JSON_COMPACT);
+            assert_non_null(s);
+
+            t_parse_len(s, strlen(s), (w & 1) ? NULL : "US");
+            t_check_events();
+
+            free(s);
+            json_decref(copy);
+        }
+    }
+
+    for (w = 0; w < 6; w++) {
+        json_decref(with[w]);
+    }
+
+    json_decref(root);
+    t_done();
+}
+
+
+static void
+t_mutations(const char *name, size_t stride)
+{
+    char    *body;
+    size_t   len;
+
+    body = t_load(name, &len);
+    t_mutations_body(body, len, stride);
+    free(body);
+}
+
+
+/* CONSTRUCTED payloads (field names from heboai/hebo's types) */
+
+
+#define T_CONTACT                                                             \
+    "\"contact\":{\"id\":1234,\"firstName\":\"Ana\",\"lastName\":\"Silva\","  \
+    "\"email\":\"Ana@Example.com\",\"phone\":\"+60123456789\","               \
+    "\"countryCode\":\"MY\",\"language\":\"en\",\"status\":\"open\","         \
+    "\"lifecycle\":\"Lead\",\"created_at\":1690000000,"                       \
+    "\"assignee\":{\"id\":77,\"name\":\"Rep One\","                           \
+    "\"email\":\"rep@example.com\"},"                                         \
+    "\"custom_fields\":[{\"name\":\"qualification_score\",\"value\":87},"     \
+    "{\"name\":\"budget\",\"value\":\"5k\"},"                                 \
+    "{\"name\":\"empty\",\"value\":null},"                                    \
+    "{\"name\":\"decision_maker\",\"value\":true}]}"
+
+#define T_CHANNEL                                                             \
+    "\"channel\":{\"id\":5,\"name\":\"WhatsApp\",\"source\":\"whatsapp\"}"
+
+#define T_ATTRS  "qualification_score=87;budget=5k;decision_maker=true"
+
+
+static const char  t_received[] =
+    "{\"event_type\":\"message.received\",\"timestamp\":1700000000,"
+    T_CONTACT "," T_CHANNEL ","
+    "\"message\":{\"channelMessageId\":998877,\"contactId\":1234,"
+    "\"traffic\":\"incoming\",\"message\":{\"type\":\"text\","
+    "\"text\":\"Hi there, I want a quote\"},\"timestamp\":1700000001}}";
+
+static const char  t_sent[] =
+    "{\"event_type\":\"message.sent\",\"traffic\":\"outgoing\","
+    "\"channelMessageId\":555,\"timestamp\":1700000100,"
+    T_CONTACT "," T_CHANNEL ","
+    "\"message\":{\"type\":\"text\",\"text\":\"Here it is\"},"
+    "\"user\":{\"id\":77,\"name\":\"Rep One\",\"email\":\"rep@example.com\"}}";
+
+static const char  t_closed[] =
+    "{\"event_type\":\"conversation.closed\",\"event_id\":\"evt-closed-1\","
+    T_CONTACT ","
+    "\"conversation\":{\"category\":\"Sales\",\"summary\":\"Bought plan\","
+    "\"openedTime\":1700000000,\"openedBySource\":\"user\","
+    "\"closedTime\":1700003600,\"closedBy\":{\"id\":77,\"name\":\"Rep\"},"
+    "\"closedBySource\":\"user\",\"firstResponseTime\":30,"
+    "\"resolutionTime\":3600,\"incomingMessageCount\":3,"
+    "\"outgoingMessageCount\":4,\"assigneeTeam\":\"Sales\","
+    "\"lastAssignmentTime\":1700000100}}";
+
+
+static void
+test_message_received(void **state)
+{
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND,
+        .delivery_id = "message.received:998877",
+        .occurred_at = 1700000001000LL,
+        .email = "ana@example.com",
+        .phone = "+60123456789",
+        .platform_id = "1234",
+        .first_name = "Ana",
+        .last_name = "Silva",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT,
+        .message_id = "998877",
+        .text = "Hi there, I want a quote",
+        .assignee = "rep@example.com",
+        .attrs = T_ATTRS,
+        .csat = -1
+    };
+
+    (void) state;
+
+    assert_int_equal(t_parse(t_received), NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
+
+    t_done();
+}
+
+
+static void
+test_message_received_variants(void **state)
+{
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND,
+        .delivery_id = "evt-9",
+        .occurred_at = 1700000000123LL,
+        .phone = "+60123456789",
+        .platform_id = "c-55",
+        .first_name = "Ana",
+        .last_name = "Maria Silva",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT,
+        .message_id = "wamid.X",
+        .attachments = NGX_HTTP_CRMSYNC_ATT_IMAGE,
+        .attrs = "score=9.5;tier=gold",
+        .csat = -1
+    };
+
+    (void) state;
+
+    /*
+     * a national number under the contact's country (not the location's
+     * US), a full name in firstName, ms times, string ids, an image,
+     * custom fields as an object, an event_id
+     */
+
+    assert_int_equal(t_parse("{\"event_type\":\"message.received\","
+        "\"event_id\":\"evt-9\",\"contact\":{\"id\":\"c-55\","
+        "\"firstName\":\"Ana Maria Silva\",\"lastName\":\"\","
+        "\"phone\":\"012-345 6789\",\"countryCode\":\"MY\","
+        "\"custom_fields\":{\"score\":9.5,\"tier\":\"gold\",\"x\":[1]}},"
+        "\"message\":{\"channelMessageId\":\"wamid.X\","
+        "\"message\":{\"type\":\"image\"},\"timestamp\":1700000000123}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    /* no country: the location's default region */
+
+    e.phone = "+14155552671";
+    e.attrs = NULL;
+    e.attachments = NGX_HTTP_CRMSYNC_ATT_LOCATION;
+    e.occurred_at = 1700000000000LL;
+
+    assert_int_equal(t_parse("{\"event_type\":\"message.received\","
+        "\"event_id\":\"evt-9\",\"contact\":{\"id\":\"c-55\","
+        "\"firstName\":\"Ana Maria Silva\",\"phone\":\"(415) 555-2671\"},"
+        "\"message\":{\"channelMessageId\":\"wamid.X\","
+        "\"message\":{\"type\":\"location\"},\"timestamp\":\"1700000000\"}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    /* a country the number does not fit: retried under the default */
+
+    assert_int_equal(t_parse("{\"event_type\":\"message.received\","
+        "\"event_id\":\"evt-9\",\"contact\":{\"id\":\"c-55\","
+        "\"firstName\":\"Ana Maria Silva\",\"phone\":\"(415) 555-2671\","
+        "\"countryCode\":\"GB\"},"
+        "\"message\":{\"channelMessageId\":\"wamid.X\","
+        "\"message\":{\"type\":\"location\"},\"timestamp\":1700000000}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    t_done();
+}
+
+
+static void
+test_attachment_kinds(void **state)
+{
+    static const struct {
+        const char  *type;
+        unsigned     kind;
+    } cases[] = {
+        { "text", 0 },
+        { "image", NGX_HTTP_CRMSYNC_ATT_IMAGE },
+        { "audio", NGX_HTTP_CRMSYNC_ATT_AUDIO },
+        { "video", NGX_HTTP_CRMSYNC_ATT_VIDEO },
+        { "file", NGX_HTTP_CRMSYNC_ATT_FILE },
+        { "document", NGX_HTTP_CRMSYNC_ATT_FILE },
+        { "location", NGX_HTTP_CRMSYNC_ATT_LOCATION },
+        { "sticker", NGX_HTTP_CRMSYNC_ATT_STICKER },
+        { "contact", NGX_HTTP_CRMSYNC_ATT_CONTACT },
+        { "quick_reply", NGX_HTTP_CRMSYNC_ATT_OTHER },
+    };
+
+    char    body[512];
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"event_type\":\"message.received\","
+                 "\"contact\":{\"id\":1},\"message\":{\"channelMessageId\":2,"
+                 "\"message\":{\"type\":\"%s\",\"text\":\"t\"}}}",
+                 cases[i].type);
+
+        assert_int_equal(t_parse(body), NGX_HTTP_CRMSYNC_PARSE_OK);
+        assert_int_equal(t_r.p.events[0].attachments, cases[i].kind);
+    }
+
+    t_done();
+}
+
+
+static void
+test_message_sent(void **state)
+{
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND,
+        .delivery_id = "message.sent:555",
+        .occurred_at = 1700000100000LL,
+        .email = "ana@example.com",
+        .phone = "+60123456789",
+        .platform_id = "1234",
+        .first_name = "Ana",
+        .last_name = "Silva",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_AGENT,
+        .message_id = "555",
+        .text = "Here it is",
+        .assignee = "rep@example.com",
+        .attrs = T_ATTRS,
+        .csat = -1
+    };
+
+    (void) state;
+
+    assert_int_equal(t_parse(t_sent), NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
+
+    /* no user: a workflow, broadcast or AI agent sent it */
+
+    e.author = NGX_HTTP_CRMSYNC_AUTHOR_BOT;
+
+    assert_int_equal(t_parse("{\"event_type\":\"message.sent\","
+        "\"traffic\":\"outgoing\",\"channelMessageId\":555,"
+        "\"timestamp\":1700000100," T_CONTACT ","
+        "\"message\":{\"type\":\"text\",\"text\":\"Here it is\"},"
+        "\"user\":null}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    t_done();
+}
+
+
+static void
+test_conversation_closed(void **state)
+{
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_CONVERSATION_CLOSED,
+        .delivery_id = "evt-closed-1",
+        .occurred_at = 1700003600000LL,
+        .email = "ana@example.com",
+        .phone = "+60123456789",
+        .platform_id = "1234",
+        .first_name = "Ana",
+        .last_name = "Silva",
+        .assignee = "rep@example.com",
+        .attrs = T_ATTRS ";closing_category=Sales;closing_summary=Bought plan",
+        .csat = -1
+    };
+
+    (void) state;
+
+    assert_int_equal(t_parse(t_closed), NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
+
+    /* an empty assignee, a CSAT score, a conversation id */
+
+    e.assignee = NULL;
+    e.attrs = "closing_summary=ok";
+    e.csat = 4;
+    e.conversation_id = "321";
+    e.email = NULL;
+    e.phone = NULL;
+    e.first_name = NULL;
+    e.last_name = NULL;
+
+    assert_int_equal(t_parse("{\"event_type\":\"conversation.closed\","
+        "\"event_id\":\"evt-closed-1\",\"contact\":{\"id\":1234,"
+        "\"assignee\":{}},\"conversation\":{\"id\":321,"
+        "\"category\":\"\",\"summary\":\"ok\",\"closedTime\":1700003600,"
+        "\"csat\":4}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    e.csat = 3;
+    e.attrs = NULL;
+    e.conversation_id = NULL;
+
+    assert_int_equal(t_parse("{\"event_type\":\"conversation.closed\","
+        "\"event_id\":\"evt-closed-1\",\"contact\":{\"id\":1234},"
+        "\"conversation\":{\"closedTime\":1700003600,"
+        "\"csat\":{\"score\":3}}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    t_done();
+}
+
+
+static void
+test_other_events(void **state)
+{
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_CONVERSATION_OPENED,
+        .delivery_id = "evt-2",
+        .occurred_at = 1700000000000LL,
+        .platform_id = "1234",
+        .assignee = "77",
+        .csat = -1
+    };
+
+    (void) state;
+
+    assert_int_equal(t_parse("{\"event_type\":\"conversation.opened\","
+        "\"event_id\":\"evt-2\",\"contact\":{\"id\":1234,"
+        "\"assignee\":{\"id\":77,\"name\":\"Rep\"}},"
+        "\"conversation\":{\"openedTime\":1700000000}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    /* the assignee changed: no time in the payload */
+
+    e.type = NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED;
+    e.delivery_id = "evt-3";
+    e.occurred_at = 0;
+    e.assignee = "rep2@example.com";
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.assignee.updated\","
+        "\"event_id\":\"evt-3\",\"contact\":{\"id\":1234,"
+        "\"created_at\":1690000000,\"assignee\":{\"id\":78,"
+        "\"email\":\"rep2@example.com\"}},"
+        "\"channel\":{\"id\":5,\"name\":\"x\",\"source\":\"y\","
+        "\"meta\":null}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    /* a new contact: its creation time */
+
+    e.type = NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED;
+    e.delivery_id = "evt-4";
+    e.occurred_at = 1690000000000LL;
+    e.assignee = NULL;
+    e.email = "new@example.com";
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.created\","
+        "\"event_id\":\"evt-4\",\"contact\":{\"id\":1234,"
+        "\"email\":\"new@example.com\",\"created_at\":1690000000}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    e.type = NGX_HTTP_CRMSYNC_EV_CONTACT_UPDATED;
+    e.delivery_id = "evt-5";
+    e.occurred_at = 1700000500000LL;
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.updated\","
+        "\"event_id\":\"evt-5\",\"timestamp\":1700000500,"
+        "\"contact\":{\"id\":1234,\"email\":\"new@example.com\","
+        "\"created_at\":1690000000}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    t_done();
+}
+
+
+static void
+test_skips(void **state)
+{
+    static const char  *events[] = {
+        "comment.created", "contact.deleted", "message.read",
+        "conversation.assigned.team", "call.ended", "MESSAGE.RECEIVED",
+    };
+
+    char    body[256];
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"event_type\":\"%s\",\"contact\":{\"id\":1}}", events[i]);
+
+        t_parse(body);
+        t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "respondio_event_ignored");
+    }
+
+    t_done();
+}
+
+
+static void
+test_refusals(void **state)
+{
+    (void) state;
+
+    /* the third-party signature vector's synthetic body */
+
+    t_parse_file("respond-io/THIRDPARTY_vector_body.json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_event_type");
+
+    t_parse("not json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_MALFORMED, "bad_json");
+
+    t_parse("[]");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "not_an_object");
+
+    t_parse("{\"event_type\":1}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_event_type");
+
+    t_parse("{\"event_type\":\"message.received\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_contact");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":\"x\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_contact");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_contact_id");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1.5}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_contact_id");
+
+    t_parse("{\"event_type\":\"contact.created\",\"event_id\":{},"
+            "\"contact\":{\"id\":1}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_event_id");
+
+    t_parse("{\"event_type\":\"contact.created\",\"timestamp\":\"soon\","
+            "\"contact\":{\"id\":1}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_time");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"email\":5}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_email");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"phone\":60123456789}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_phone");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"lastName\":[]}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_name");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"assignee\":\"rep\"}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_assignee");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"assignee\":{\"id\":true}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_assignee");
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1,\"custom_fields\":\"a=b\"}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE,
+              "respondio_bad_custom_fields");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_message");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1},"
+            "\"message\":{\"message\":[]}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_message");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1},"
+            "\"message\":{\"channelMessageId\":[],\"message\":{}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_message_id");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1},"
+            "\"message\":{\"message\":{\"text\":7}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_text");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1},"
+            "\"message\":{\"message\":{\"type\":7}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_message_type");
+
+    t_parse("{\"event_type\":\"message.received\",\"contact\":{\"id\":1},"
+            "\"message\":{\"message\":{},\"timestamp\":-5}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_time");
+
+    t_parse("{\"event_type\":\"message.sent\",\"contact\":{\"id\":1},"
+            "\"message\":{\"text\":\"x\"},\"user\":\"rep\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_user");
+
+    t_parse("{\"event_type\":\"conversation.closed\",\"contact\":{\"id\":1},"
+            "\"conversation\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE,
+              "respondio_bad_conversation");
+
+    t_parse("{\"event_type\":\"conversation.closed\",\"contact\":{\"id\":1},"
+            "\"conversation\":{\"closedTime\":{}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_time");
+
+    t_done();
+}
+
+
+static void
+test_mutations(void **state)
+{
+    (void) state;
+
+    t_mutations_body(t_received, sizeof(t_received) - 1, 1);
+    t_mutations_body(t_sent, sizeof(t_sent) - 1, 7);
+    t_mutations_body(t_closed, sizeof(t_closed) - 1, 7);
+    t_mutations("respond-io/THIRDPARTY_vector_body.json", 1);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_message_received),
+        cmocka_unit_test(test_message_received_variants),
+        cmocka_unit_test(test_attachment_kinds),
+        cmocka_unit_test(test_message_sent),
+        cmocka_unit_test(test_conversation_closed),
+        cmocka_unit_test(test_other_events),
+        cmocka_unit_test(test_skips),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_mutations),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
