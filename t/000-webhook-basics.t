@@ -14,12 +14,14 @@ __DATA__
 --- config
     location = /hooks/t {
         crmsync_webhook telegram;
+        crmsync_secret s3cret;
     }
 --- request
 POST /hooks/t
 {"update_id":1}
 --- more_headers
 Content-Type: application/json
+X-Telegram-Bot-Api-Secret-Token: s3cret
 --- error_code: 200
 --- response_headers
 Content-Type: application/json
@@ -34,6 +36,7 @@ Content-Type: application/json
 --- config
     location = /hooks/t {
         crmsync_webhook intercom;
+        crmsync_secret s3cret;
     }
 --- request
 GET /hooks/t
@@ -52,6 +55,7 @@ Content-Type: application/json
 --- config
     location = /hooks/t {
         crmsync_webhook intercom;
+        crmsync_secret s3cret;
     }
 --- request
 PUT /hooks/t
@@ -69,6 +73,7 @@ Allow: POST
     location = /hooks/t {
         client_max_body_size 100;
         crmsync_webhook intercom;
+        crmsync_secret s3cret;
     }
 --- request eval
 "POST /hooks/t\n" . ('x' x 101)
@@ -89,9 +94,11 @@ client intended to send too large body: 101 bytes
     location = /hooks/t {
         client_max_body_size 100;
         crmsync_webhook intercom;
+        crmsync_secret s3cret;
     }
 --- more_headers
 Transfer-Encoding: chunked
+Content-Type: application/json
 --- request eval
 "POST /hooks/t\n" . "96\r\n" . ('x' x 150) . "\r\n0\r\n\r\n"
 --- error_code: 413
@@ -107,12 +114,16 @@ Transfer-Encoding: chunked
     location = /hooks/t {
         client_max_body_size 20k;
         client_body_buffer_size 1k;
-        crmsync_webhook intercom;
+        crmsync_webhook telegram;
+        crmsync_secret s3cret;
     }
+--- more_headers
+Content-Type: application/json
+X-Telegram-Bot-Api-Secret-Token: s3cret
 --- request eval
-"POST /hooks/t\n" . ('y' x 20480)
+"POST /hooks/t\n{\"update_id\":7,\"pad\":\"" . ('y' x 20440) . "\"}"
 --- error_code: 200
---- response_body_like: "bytes":20480
+--- response_body_like: "status":"(ignored|accepted)"
 --- no_error_log
 [error]
 [alert]
@@ -136,6 +147,7 @@ unknown provider "whatsap" in "crmsync_webhook" directive, valid providers are: 
     location = /hooks/t {
         crmsync_webhook whatsapp;
         crmsync_webhook telegram;
+        crmsync_secret s3cret;
     }
 --- must_die
 --- error_log
