@@ -16,12 +16,21 @@
 #include "ngx_http_crmsync_provider.h"
 
 
+/* a contacts[] element's name, copied once however many messages use it */
+typedef struct ngx_http_crmsync_wa_name_s  ngx_http_crmsync_wa_name_t;
+
+struct ngx_http_crmsync_wa_name_s {
+    json_t                         *contact;
+    ngx_http_crmsync_str_t          first_name;
+    ngx_http_crmsync_str_t          last_name;
+    ngx_http_crmsync_wa_name_t     *next;
+};
+
+
 typedef struct {
     ngx_http_crmsync_parse_t       *p;
     json_t                         *contacts;    /* value.contacts[] */
-    json_t                         *cached;      /* last matched contact */
-    ngx_http_crmsync_str_t          first_name;  /* its name, copied once */
-    ngx_http_crmsync_str_t          last_name;
+    ngx_http_crmsync_wa_name_t     *names;
     const char                     *skip;        /* why one was skipped */
 } ngx_http_crmsync_wa_ctx_t;
 
@@ -296,7 +305,6 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
     }
 
     ctx->contacts = a;
-    ctx->cached = NULL;
 
     /* the business's own number, to tell its messages from the contact's */
 
@@ -521,14 +529,18 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
 }
 
 
-/* contacts[] matched to the sender by wa_id; the name copied once */
+/*
+ * contacts[] matched to the sender by wa_id; a name is copied once (one
+ * node per event at most, so the arena bound holds)
+ */
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
     ngx_http_crmsync_event_t *ev, json_t *wa_id)
 {
-    size_t     i, n;
-    json_t    *c, *id, *name;
+    size_t                       i, n;
+    json_t                      *c, *id, *name;
+    ngx_http_crmsync_wa_name_t  *nm;
 
     n = json_array_size(ctx->contacts);
 
@@ -537,6 +549,8 @@ ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
     if (n > NGX_HTTP_CRMSYNC_MAX_EVENTS) {
         n = NGX_HTTP_CRMSYNC_MAX_EVENTS;
     }
+
+    c = NULL;
 
     for (i = 0; i < n; i++) {
         c = json_array_get(ctx->contacts, i);
@@ -551,36 +565,39 @@ ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (c != ctx->cached) {
-        name = json_object_get(json_object_get(c, "profile"), "name");
-
-        if (name != NULL && !json_is_string(name)) {
-            ctx->p->reason = "whatsapp_bad_profile_name";
-            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    for (nm = ctx->names; nm; nm = nm->next) {
+        if (nm->contact == c) {
+            ev->first_name = nm->first_name;
+            ev->last_name = nm->last_name;
+            return NGX_HTTP_CRMSYNC_PARSE_OK;
         }
+    }
 
-        ev->first_name.len = 0;
-        ev->last_name.len = 0;
+    name = json_object_get(json_object_get(c, "profile"), "name");
 
-        if (name != NULL
+    if (name != NULL && !json_is_string(name)) {
+        ctx->p->reason = "whatsapp_bad_profile_name";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    nm = ngx_http_crmsync_arena_alloc(&ctx->p->arena,
+                                      sizeof(ngx_http_crmsync_wa_name_t));
+    if (nm == NULL
+        || (name != NULL
             && ngx_http_crmsync_full_name(&ctx->p->arena, ev,
                                           (u_char *) json_string_value(name),
                                           json_string_length(name))
-               != 0)
-        {
-            ctx->p->reason = "arena_full";
-            return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-        }
-
-        ctx->cached = c;
-        ctx->first_name = ev->first_name;
-        ctx->last_name = ev->last_name;
-
-        return NGX_HTTP_CRMSYNC_PARSE_OK;
+               != 0))
+    {
+        ctx->p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
     }
 
-    ev->first_name = ctx->first_name;
-    ev->last_name = ctx->last_name;
+    nm->contact = c;
+    nm->first_name = ev->first_name;
+    nm->last_name = ev->last_name;
+    nm->next = ctx->names;
+    ctx->names = nm;
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
 }

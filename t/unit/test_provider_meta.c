@@ -749,10 +749,10 @@ wa_many(size_t n, int statuses)
 static void
 test_wa_huge_batch(void **state)
 {
-    char   *body;
-    char    id[32];
-    run_t   r;
-    size_t  i;
+    char    *body, *p;
+    char     id[32];
+    run_t    r;
+    size_t   i;
 
     (void) state;
 
@@ -780,6 +780,41 @@ test_wa_huge_batch(void **state)
     assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
     assert_int_equal(r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
     assert_str(&r.p.events[1023].delivery_id, "wamid.1023:read");
+    done(&r);
+    free(body);
+
+    /*
+     * two contacts with long names, messages alternating between them:
+     * each name is copied once, so the advertised arena is enough
+     */
+    body = malloc(NGX_HTTP_CRMSYNC_MAX_EVENTS * 64 + 2 * 4096 + 512);
+    assert_non_null(body);
+    p = body + sprintf(body, "{\"entry\":[{\"changes\":[{\"field\":"
+                             "\"messages\",\"value\":{\"contacts\":[");
+
+    for (i = 0; i < 2; i++) {
+        p += sprintf(p, "%s{\"wa_id\":\"%zu\",\"profile\":{\"name\":\"",
+                     i ? "," : "", i + 1);
+        memset(p, 'a' + i, 4000);
+        p += 4000;
+        p += sprintf(p, "\"}}");
+    }
+
+    p += sprintf(p, "],\"messages\":[");
+
+    for (i = 0; i < NGX_HTTP_CRMSYNC_MAX_EVENTS; i++) {
+        p += sprintf(p, "%s{\"from\":\"%zu\",\"id\":\"%zu\"}",
+                     i ? "," : "", i % 2 + 1, i);
+    }
+
+    strcpy(p, "]}}]}]}");
+
+    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
+    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
+    assert_int_equal(r.p.events[1022].first_name.len, 4000);
+    assert_int_equal(r.p.events[1022].first_name.data[0], 'a');
+    assert_int_equal(r.p.events[1023].first_name.data[0], 'b');
     done(&r);
     free(body);
 
