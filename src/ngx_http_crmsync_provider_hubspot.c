@@ -274,7 +274,7 @@ ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
 
             if (n < 0) {
                 if (v != NULL && !json_is_null(v)) {
-                    p->reason = "hubspot_bad_event_id";
+                    p->reason = "hubspot_bad_ids";
                     return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
                 }
 
