@@ -734,16 +734,39 @@ ngx_int_t
 ngx_http_crmsync_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason)
 {
+    ngx_log_t                    *log;
     ngx_buf_t                    *b;
+    ngx_log_handler_pt            handler;
     ngx_http_crmsync_ctx_t       *ctx;
     ngx_http_crmsync_loc_conf_t  *cslcf;
 
     cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
 
-    ngx_log_error(cslcf->log_level, r->connection->log, 0,
-                  "crmsync: %s webhook rejected with %ui: %s",
-                  ngx_http_crmsync_provider_names[cslcf->provider], status,
-                  reason);
+    log = r->connection->log;
+
+    if (r->method != NGX_HTTP_GET) {
+        ngx_log_error(cslcf->log_level, log, 0,
+                      "crmsync: %s webhook rejected with %ui: %s",
+                      ngx_http_crmsync_provider_names[cslcf->provider],
+                      status, reason);
+
+    } else {
+        /*
+         * the handshake's query string carries hub.verify_token, and
+         * nginx would add the request line to the entry: it is left out
+         */
+
+        handler = log->handler;
+        log->handler = NULL;
+
+        ngx_log_error(cslcf->log_level, log, 0,
+                      "crmsync: %s webhook rejected with %ui: %s, "
+                      "client: %V",
+                      ngx_http_crmsync_provider_names[cslcf->provider],
+                      status, reason, &r->connection->addr_text);
+
+        log->handler = handler;
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_crmsync_module);
 

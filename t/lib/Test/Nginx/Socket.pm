@@ -8,6 +8,7 @@ package Test::Nginx::Socket;
 #
 # Sections: main_config http_config config request more_headers
 #   error_code response_body response_body_like response_headers
+#   response_headers_like
 #   error_log no_error_log shutdown_error_log no_shutdown_error_log
 #   wait timeout must_die user_files ONLY SKIP LAST
 # Functions: run_tests repeat_each workers master_on master_off
@@ -546,6 +547,8 @@ sub run_block {
 
         if ($i == $#requests) {
             check_headers($tag, $r, section($block, 'response_headers'));
+            check_headers($tag, $r, section($block, 'response_headers_like'),
+                          1);
         }
 
         if (defined $bodies[$i]) {
@@ -600,7 +603,7 @@ sub list_or_one {
 
 
 sub check_headers {
-    my ($name, $r, $spec) = @_;
+    my ($name, $r, $spec, $like) = @_;
     return unless defined $spec;
 
     for my $line (split /\n/, expand_env($spec)) {
@@ -615,7 +618,13 @@ sub check_headers {
         my ($k, $v) = split /:\s*/, $line, 2;
         $v //= '';
         $v =~ s/\s+$//;
-        $tb->is_eq($r->{headers}{lc $k}, $v, "$name - header $k ok");
+
+        if ($like) {
+            $tb->like($r->{headers}{lc $k} // '', qr/$v/,
+                      "$name - header $k like");
+        } else {
+            $tb->is_eq($r->{headers}{lc $k}, $v, "$name - header $k ok");
+        }
     }
 }
 
