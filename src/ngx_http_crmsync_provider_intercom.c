@@ -269,7 +269,7 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
 {
     int                          rc, bad;
     json_t                      *user, *contacts, *list, *source, *author,
-                                *msg, *part, *rating, *attrs, *v;
+                                *msg, *part, *rating, *attrs, *cid, *v;
     ngx_http_crmsync_event_t    *mev;
     ngx_http_crmsync_parse_rc_e  prc;
 
@@ -385,6 +385,21 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
+    /* the contact's id as sent, to recognize the contact as an author */
+
+    cid = json_object_get(user, "id");
+
+    if (cid == NULL || json_is_null(cid)) {
+        cid = json_object_get(json_array_get(json_object_get(contacts,
+                                                             "contacts"),
+                                             0),
+                              "id");
+    }
+
+    if (cid == NULL || json_is_null(cid)) {
+        cid = json_object_get(author, "id");
+    }
+
     prc = ngx_http_crmsync_intercom_attrs(p, ev, attrs);
     if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return prc;
@@ -456,12 +471,22 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
             return prc;
         }
 
-        ev->author = ngx_http_crmsync_intercom_author(
-                                          json_object_get(part, "author"),
-                                          part);
+        v = json_object_get(part, "author");
+        ev->author = ngx_http_crmsync_intercom_author(v, part);
 
         if (kind == NGX_HTTP_CRMSYNC_IC_NOTED) {
             ev->author = NGX_HTTP_CRMSYNC_AUTHOR_NOTE;
+        }
+
+        if (ev->author == NGX_HTTP_CRMSYNC_AUTHOR_CONTACT
+            && json_equal(json_object_get(v, "id"), cid))
+        {
+            /* the contact's name and email, from the reply's author */
+
+            prc = ngx_http_crmsync_intercom_person(p, ev, v, 0);
+            if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
+                return prc;
+            }
         }
 
         return ngx_http_crmsync_intercom_message(p, ev, part);

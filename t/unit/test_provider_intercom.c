@@ -844,17 +844,39 @@ test_v2_replies(void **state)
     e.message_id = "p5";
     e.occurred_at = 1700000111000LL;
     e.assignee = NULL;
+    e.email = "lead@example.org";
+    e.first_name = "Lee";
+    e.last_name = "Ad";
 
     assert_int_equal(t_parse(T_V2_HEAD("conversation.user.replied")
         "\"admin_assignee_id\":null,"
         "\"conversation_parts\":{\"conversation_parts\":["
         "{\"id\":\"p5\",\"part_type\":\"comment\","
         "\"body\":\"<p>Thanks</p>\",\"created_at\":1700000111,"
-        "\"author\":{\"type\":\"user\",\"id\":\"65f0c0ffee\"}}]}"
+        "\"author\":{\"type\":\"lead\",\"id\":\"65f0c0ffee\","
+        "\"name\":\"Lee Ad\",\"email\":\"lead@example.org\"}}]}"
         T_V2_TAIL),
         NGX_HTTP_CRMSYNC_PARSE_OK);
 
     assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
+
+    /* another participant's reply: the contact's identity is not mixed */
+
+    e.email = NULL;
+    e.first_name = NULL;
+    e.last_name = NULL;
+
+    assert_int_equal(t_parse(T_V2_HEAD("conversation.user.replied")
+        "\"admin_assignee_id\":null,"
+        "\"conversation_parts\":{\"conversation_parts\":["
+        "{\"id\":\"p5\",\"part_type\":\"comment\","
+        "\"body\":\"<p>Thanks</p>\",\"created_at\":1700000111,"
+        "\"author\":{\"type\":\"user\",\"id\":\"other\","
+        "\"name\":\"Oth Er\",\"email\":\"other@example.org\"}}]}"
+        T_V2_TAIL),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+
     t_event(0, &e);
 
     t_done();
