@@ -83,7 +83,8 @@ ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
     json_t *root)
 {
-    int                                  rc;
+    int                                  rc, n;
+    u_char                               buf[24], *d;
     size_t                               len;
     json_t                              *contact;
     const u_char                        *name;
@@ -148,26 +149,62 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
 
     case NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND:
     case NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND:
-        return ngx_http_crmsync_respondio_message(p, ev, root);
+        prc = ngx_http_crmsync_respondio_message(p, ev, root);
+        break;
 
     case NGX_HTTP_CRMSYNC_EV_CONVERSATION_OPENED:
     case NGX_HTTP_CRMSYNC_EV_CONVERSATION_CLOSED:
-        return ngx_http_crmsync_respondio_conversation(p, ev, root);
+        prc = ngx_http_crmsync_respondio_conversation(p, ev, root);
+        break;
+
+    case NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED:
+
+        if (ev->occurred_at == 0) {
+            /* a new contact: its creation time */
+            prc = ngx_http_crmsync_respondio_time(p, &ev->occurred_at,
+                                                  contact, "created_at");
+        }
+
+        break;
 
     default:
         break;
     }
 
-    if (ev->occurred_at == 0
-        && ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED)
-    {
-        /* a new contact: its creation time */
-        prc = ngx_http_crmsync_respondio_time(p, &ev->occurred_at, contact,
-                                              "created_at");
-        if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
-            return prc;
-        }
+    if (prc != NGX_HTTP_CRMSYNC_PARSE_OK || ev->delivery_id.len) {
+        return prc;
     }
+
+    /*
+     * no event_id (and no message id): "<event_type>:<contact id>:<ms>"
+     * when the event has a time, else it cannot be deduplicated
+     */
+
+    if (ev->occurred_at == 0) {
+        p->reason = "respondio_no_event_id";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    n = snprintf((char *) buf, sizeof(buf), ":%lld",
+                 (long long) ev->occurred_at);
+
+    len = strlen(e->name) + 1 + ev->identity.platform_id.len + (size_t) n;
+
+    d = ngx_http_crmsync_arena_alloc(&p->arena, len);
+    if (d == NULL) {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    ev->delivery_id.data = d;
+    ev->delivery_id.len = len;
+
+    d = (u_char *) memcpy(d, e->name, strlen(e->name)) + strlen(e->name);
+    *d++ = ':';
+    d = (u_char *) memcpy(d, ev->identity.platform_id.data,
+                          ev->identity.platform_id.len)
+        + ev->identity.platform_id.len;
+    memcpy(d, buf, n);
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
 }

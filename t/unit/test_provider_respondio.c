@@ -772,6 +772,39 @@ test_other_events(void **state)
         NGX_HTTP_CRMSYNC_PARSE_OK);
     t_event(0, &e);
 
+    /* no event_id: the type, the contact and the time make the key */
+
+    e.delivery_id = "contact.updated:1234:1700000500000";
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.updated\","
+        "\"timestamp\":1700000500,"
+        "\"contact\":{\"id\":1234,\"email\":\"new@example.com\"}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    e.type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND;
+    e.delivery_id = "message.received:1234:1700000500000";
+    e.author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT;
+    e.text = "hi";
+
+    assert_int_equal(t_parse("{\"event_type\":\"message.received\","
+        "\"timestamp\":1700000500,"
+        "\"contact\":{\"id\":1234,\"email\":\"new@example.com\"},"
+        "\"message\":{\"message\":{\"type\":\"text\","
+        "\"text\":\"hi\"}}}"),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+    t_event(0, &e);
+
+    /* and without a time, nothing to deduplicate on */
+
+    t_parse("{\"event_type\":\"contact.updated\","
+            "\"contact\":{\"id\":1234}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_event_id");
+
+    t_parse("{\"event_type\":\"message.sent\",\"contact\":{\"id\":1},"
+            "\"message\":{\"text\":\"x\"}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_no_event_id");
+
     t_done();
 }
 
