@@ -28,11 +28,40 @@
     ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n'                 \
      || (c) == '\f' || (c) == '\v')
 
+#define ngx_http_crmsync_out_lit(o, s)                                       \
+    ngx_http_crmsync_out(o, s, sizeof(s) - 1)
+
+/* ms since the epoch must stay below year 10000 */
+#define NGX_HTTP_CRMSYNC_MAX_MS  253402300800000LL
+
+
+/* the JSON writer: counts always, writes when pos is set */
+typedef struct {
+    u_char                     *pos;       /* NULL: only count */
+    size_t                      len;
+    unsigned                    first:1;   /* no member yet in the object */
+} ngx_http_crmsync_json_out_t;
+
 
 static u_char *ngx_http_crmsync_arena_bytes(ngx_http_crmsync_arena_t *a,
     size_t size);
 static void ngx_http_crmsync_trim(const u_char **src, size_t *len);
 static int ngx_http_crmsync_digits(const u_char *s, size_t n);
+static void ngx_http_crmsync_out(ngx_http_crmsync_json_out_t *o,
+    const void *s, size_t n);
+static size_t ngx_http_crmsync_utf8_len(const u_char *s, size_t n);
+static void ngx_http_crmsync_out_string(ngx_http_crmsync_json_out_t *o,
+    const u_char *s, size_t n);
+static void ngx_http_crmsync_out_key(ngx_http_crmsync_json_out_t *o,
+    const char *key);
+static void ngx_http_crmsync_out_str(ngx_http_crmsync_json_out_t *o,
+    const char *key, const ngx_http_crmsync_str_t *v);
+static void ngx_http_crmsync_out_cstr(ngx_http_crmsync_json_out_t *o,
+    const char *key, const char *v);
+static void ngx_http_crmsync_out_int(ngx_http_crmsync_json_out_t *o,
+    const char *key, int64_t n);
+static void ngx_http_crmsync_out_event(ngx_http_crmsync_json_out_t *o,
+    const ngx_http_crmsync_event_t *ev);
 
 
 const char  *ngx_http_crmsync_event_type_names[] = {
@@ -61,6 +90,13 @@ const char  *ngx_http_crmsync_author_names[] = {
     "system",
     "note",
     NULL
+};
+
+
+/* by bit: NGX_HTTP_CRMSYNC_ATT_IMAGE is bit 0 */
+static const char  *ngx_http_crmsync_attachment_names[] = {
+    "image", "audio", "video", "file", "location", "sticker", "contact",
+    "other"
 };
 
 
@@ -526,10 +562,6 @@ ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
 }
 
 
-/* ms since the epoch must stay below year 10000 */
-#define NGX_HTTP_CRMSYNC_MAX_MS  253402300800000LL
-
-
 int
 ngx_http_crmsync_json_time(int64_t *ms, json_t *obj, const char *key,
     int64_t unit_ms)
@@ -717,13 +749,6 @@ ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms)
 /* $crmsync_event: the events as JSON */
 
 
-typedef struct {
-    u_char                     *pos;       /* NULL: only count */
-    size_t                      len;
-    unsigned                    first:1;   /* no member yet in the object */
-} ngx_http_crmsync_json_out_t;
-
-
 static void
 ngx_http_crmsync_out(ngx_http_crmsync_json_out_t *o, const void *s, size_t n)
 {
@@ -734,10 +759,6 @@ ngx_http_crmsync_out(ngx_http_crmsync_json_out_t *o, const void *s, size_t n)
 
     o->len += n;
 }
-
-
-#define ngx_http_crmsync_out_lit(o, s)                                       \
-    ngx_http_crmsync_out(o, s, sizeof(s) - 1)
 
 
 /* the length of a valid UTF-8 sequence at s, or 0 */
@@ -966,12 +987,6 @@ ngx_http_crmsync_out_int(ngx_http_crmsync_json_out_t *o, const char *key,
 
     ngx_http_crmsync_out(o, p, buf + sizeof(buf) - p);
 }
-
-
-static const char  *ngx_http_crmsync_attachment_names[] = {
-    "image", "audio", "video", "file", "location", "sticker", "contact",
-    "other"
-};
 
 
 static void
