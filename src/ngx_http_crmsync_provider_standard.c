@@ -201,16 +201,21 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
         }
     }
 
-    if (contact == data) {
+    if (ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED
+        || ev->type == NGX_HTTP_CRMSYNC_EV_CONTACT_UPDATED)
+    {
         if (ev->identity.platform_id.len == 0
             && ev->identity.email.len == 0
-            && ev->identity.phone.len == 0)
+            && ev->identity.phone.len == 0
+            && ev->identity.hubspot_id.len == 0)
         {
             p->reason = "standard_no_contact_id";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        return NGX_HTTP_CRMSYNC_PARSE_OK;
+        if (contact == data) {
+            return NGX_HTTP_CRMSYNC_PARSE_OK;
+        }
     }
 
     /* conversation and message events */

@@ -794,6 +794,10 @@ test_refusals(void **state)
     t_parse("{\"type\":\"contact.created\",\"data\":{\"name\":\"A B\"}}");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "standard_no_contact_id");
 
+    t_parse("{\"type\":\"contact.updated\",\"data\":{\"contact\":"
+            "{\"email\":\"not-an-email\"}}}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "standard_no_contact_id");
+
     t_parse("{\"type\":\"contact.created\",\"timestamp\":\"yesterday\","
             "\"data\":{\"id\":1}}");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "standard_bad_timestamp");
