@@ -92,13 +92,42 @@
     "[a-zA-Z]+((\\-)*[" PHONE_DIGITS "])*\\.?$"
 
 
+/*
+ * The general, type and leading digits patterns use only digits, classes
+ * of digits, \d, groups, '|', '?' and {n,m}, and are matched against
+ * digit strings only for a yes/no answer.  They are compiled to a small
+ * tree and matched by sets of positions (a bit per position, for subjects
+ * of up to 62 digits): fast, and no backtracking limits.  The
+ * international prefix and the national prefix for parsing need the
+ * match length and captures, and go through PCRE2.
+ */
+
+#define PHONE_NODE_SET     0
+#define PHONE_NODE_GROUP   1
+#define PHONE_NODE_BRANCH  2
+#define PHONE_NODE_MAXLEN  62
+
 typedef struct {
-    pcre2_code   *idd;
-    pcre2_code   *general;
-    pcre2_code   *prefix;      /* national prefix for parsing */
-    pcre2_code   *leading;
-    pcre2_code   *types[NGX_HTTP_CRMSYNC_PHONE_NTYPES];
-    unsigned int  prefix_groups;
+    unsigned char   type;
+    unsigned char   min;
+    unsigned char   max;
+    unsigned short  mask;      /* PHONE_NODE_SET: digits */
+    unsigned int    next;      /* next item, or next branch */
+    unsigned int    down;      /* group: first branch; branch: first item */
+} ngx_http_crmsync_phone_node_t;
+
+typedef struct {
+    uint64_t        pos[10];   /* positions of each digit */
+    uint64_t        any;
+} ngx_http_crmsync_phone_subject_t;
+
+typedef struct {
+    pcre2_code     *idd;
+    pcre2_code     *prefix;    /* national prefix for parsing */
+    unsigned int    prefix_groups;
+    unsigned int    general;   /* pattern trees, 0 if absent */
+    unsigned int    leading;
+    unsigned int    types[NGX_HTTP_CRMSYNC_PHONE_NTYPES];
 } ngx_http_crmsync_phone_re_t;
 
 
@@ -108,6 +137,14 @@ typedef struct {
 } ngx_http_crmsync_phone_str_t;
 
 
+static unsigned int ngx_http_crmsync_phone_node(unsigned char type);
+static unsigned int ngx_http_crmsync_phone_tree(const char *p);
+static unsigned int ngx_http_crmsync_phone_tree_group(const char *p,
+    size_t *i, int depth);
+static uint64_t ngx_http_crmsync_phone_eval(unsigned int n, uint64_t set,
+    ngx_http_crmsync_phone_subject_t *subj);
+static int ngx_http_crmsync_phone_tree_match(unsigned int root,
+    const char *s, size_t len, int full);
 static int ngx_http_crmsync_phone_find_region(const char *region,
     size_t len);
 static int ngx_http_crmsync_phone_cc_index(const char *s, size_t len);
@@ -149,6 +186,10 @@ static pcre2_match_data             *ngx_http_crmsync_phone_md;
 static size_t                        ngx_http_crmsync_phone_mem;
 static short  ngx_http_crmsync_phone_region_idx[26 * 26];
 static short  ngx_http_crmsync_phone_cc_idx[1000];
+static ngx_http_crmsync_phone_node_t  *ngx_http_crmsync_phone_nodes;
+static unsigned int                    ngx_http_crmsync_phone_nnodes;
+static unsigned int                    ngx_http_crmsync_phone_nalloc;
+static int                             ngx_http_crmsync_phone_tree_err;
 
 
 int
@@ -157,6 +198,7 @@ ngx_http_crmsync_phone_init(void)
     unsigned int                               i, j;
     const char                                *p;
     ngx_http_crmsync_phone_re_t               *re;
+    ngx_http_crmsync_phone_node_t             *nodes;
     const ngx_http_crmsync_phone_territory_t  *t;
 
     if (ngx_http_crmsync_phone_ready) {
@@ -208,11 +250,7 @@ ngx_http_crmsync_phone_init(void)
             }
         }
 
-        re->general = ngx_http_crmsync_phone_compile(t->general, "^(?:",
-                                                     ")$", 0, 0);
-        if (re->general == NULL) {
-            goto failed;
-        }
+        re->general = ngx_http_crmsync_phone_tree(t->general);
 
         p = t->prefix_for_parsing ? t->prefix_for_parsing
                                   : t->national_prefix;
@@ -231,11 +269,7 @@ ngx_http_crmsync_phone_init(void)
         }
 
         if (t->leading_digits) {
-            re->leading = ngx_http_crmsync_phone_compile(t->leading_digits,
-                                                         "^(?:", ")", 0, 0);
-            if (re->leading == NULL) {
-                goto failed;
-            }
+            re->leading = ngx_http_crmsync_phone_tree(t->leading_digits);
         }
 
         for (j = 0; j < NGX_HTTP_CRMSYNC_PHONE_NTYPES; j++) {
@@ -243,13 +277,26 @@ ngx_http_crmsync_phone_init(void)
                 continue;
             }
 
-            re->types[j] = ngx_http_crmsync_phone_compile(t->types[j].pattern,
-                                                          "^(?:", ")$", 0, 0);
-            if (re->types[j] == NULL) {
-                goto failed;
-            }
+            re->types[j] = ngx_http_crmsync_phone_tree(t->types[j].pattern);
         }
     }
+
+    if (ngx_http_crmsync_phone_tree_err) {
+        goto failed;
+    }
+
+    /* trim the node array to its size */
+
+    nodes = realloc(ngx_http_crmsync_phone_nodes,
+                    ngx_http_crmsync_phone_nnodes
+                    * sizeof(ngx_http_crmsync_phone_node_t));
+    if (nodes) {
+        ngx_http_crmsync_phone_nodes = nodes;
+        ngx_http_crmsync_phone_nalloc = ngx_http_crmsync_phone_nnodes;
+    }
+
+    ngx_http_crmsync_phone_mem += ngx_http_crmsync_phone_nalloc
+                                  * sizeof(ngx_http_crmsync_phone_node_t);
 
     ngx_http_crmsync_phone_viable_re = ngx_http_crmsync_phone_compile(
                                  PHONE_VIABLE, "", "",
@@ -296,7 +343,7 @@ failed:
 void
 ngx_http_crmsync_phone_cleanup(void)
 {
-    unsigned int                  i, j;
+    unsigned int                  i;
     ngx_http_crmsync_phone_re_t  *re;
 
     if (ngx_http_crmsync_phone_res) {
@@ -304,18 +351,18 @@ ngx_http_crmsync_phone_cleanup(void)
             re = &ngx_http_crmsync_phone_res[i];
 
             pcre2_code_free(re->idd);
-            pcre2_code_free(re->general);
             pcre2_code_free(re->prefix);
-            pcre2_code_free(re->leading);
-
-            for (j = 0; j < NGX_HTTP_CRMSYNC_PHONE_NTYPES; j++) {
-                pcre2_code_free(re->types[j]);
-            }
         }
 
         free(ngx_http_crmsync_phone_res);
         ngx_http_crmsync_phone_res = NULL;
     }
+
+    free(ngx_http_crmsync_phone_nodes);
+    ngx_http_crmsync_phone_nodes = NULL;
+    ngx_http_crmsync_phone_nnodes = 0;
+    ngx_http_crmsync_phone_nalloc = 0;
+    ngx_http_crmsync_phone_tree_err = 0;
 
     pcre2_code_free(ngx_http_crmsync_phone_viable_re);
     pcre2_code_free(ngx_http_crmsync_phone_ext_re);
@@ -454,6 +501,321 @@ ngx_http_crmsync_phone_compile(const char *pattern, const char *pre,
 }
 
 
+static unsigned int
+ngx_http_crmsync_phone_node(unsigned char type)
+{
+    unsigned int                    n;
+    ngx_http_crmsync_phone_node_t  *nodes;
+
+    if (ngx_http_crmsync_phone_nnodes == ngx_http_crmsync_phone_nalloc) {
+        n = ngx_http_crmsync_phone_nalloc ? ngx_http_crmsync_phone_nalloc * 2
+                                          : 16384;
+        nodes = realloc(ngx_http_crmsync_phone_nodes,
+                        n * sizeof(ngx_http_crmsync_phone_node_t));
+        if (nodes == NULL) {
+            ngx_http_crmsync_phone_tree_err = 1;
+            return 0;
+        }
+
+        ngx_http_crmsync_phone_nodes = nodes;
+        ngx_http_crmsync_phone_nalloc = n;
+
+        if (ngx_http_crmsync_phone_nnodes == 0) {
+            /* index 0 means "none" */
+            memset(&nodes[0], 0, sizeof(ngx_http_crmsync_phone_node_t));
+            ngx_http_crmsync_phone_nnodes = 1;
+        }
+    }
+
+    n = ngx_http_crmsync_phone_nnodes++;
+
+    memset(&ngx_http_crmsync_phone_nodes[n], 0,
+           sizeof(ngx_http_crmsync_phone_node_t));
+    ngx_http_crmsync_phone_nodes[n].type = type;
+    ngx_http_crmsync_phone_nodes[n].min = 1;
+    ngx_http_crmsync_phone_nodes[n].max = 1;
+
+    return n;
+}
+
+
+/* compiles a metadata pattern; sets the error flag on unexpected syntax */
+
+static unsigned int
+ngx_http_crmsync_phone_tree(const char *p)
+{
+    size_t        i;
+    unsigned int  root;
+
+    i = 0;
+    root = ngx_http_crmsync_phone_tree_group(p, &i, 0);
+
+    if (p[i] != '\0') {
+        ngx_http_crmsync_phone_tree_err = 1;
+    }
+
+    return root;
+}
+
+
+static unsigned int
+ngx_http_crmsync_phone_tree_group(const char *p, size_t *i, int depth)
+{
+    char                            a, b;
+    unsigned int                    g, br, prev_br, it, prev, m;
+    unsigned long                   v;
+    ngx_http_crmsync_phone_node_t  *n;
+
+    if (depth > 32) {
+        ngx_http_crmsync_phone_tree_err = 1;
+        return 0;
+    }
+
+    g = ngx_http_crmsync_phone_node(PHONE_NODE_GROUP);
+    prev_br = 0;
+
+    for ( ;; ) {
+        br = ngx_http_crmsync_phone_node(PHONE_NODE_BRANCH);
+        if (ngx_http_crmsync_phone_tree_err) {
+            return 0;
+        }
+
+        if (prev_br) {
+            ngx_http_crmsync_phone_nodes[prev_br].next = br;
+        } else {
+            ngx_http_crmsync_phone_nodes[g].down = br;
+        }
+
+        prev_br = br;
+        prev = 0;
+
+        while (p[*i] != '\0' && p[*i] != '|' && p[*i] != ')') {
+
+            if (p[*i] == '(') {
+                (*i)++;
+                if (p[*i] == '?' && p[*i + 1] == ':') {
+                    *i += 2;
+                }
+
+                it = ngx_http_crmsync_phone_tree_group(p, i, depth + 1);
+                if (p[*i] != ')') {
+                    ngx_http_crmsync_phone_tree_err = 1;
+                    return 0;
+                }
+
+                (*i)++;
+
+            } else {
+                m = 0;
+
+                if (p[*i] == '[') {
+                    for ((*i)++; p[*i] != ']'; /* void */) {
+                        if (p[*i] == '\\' && p[*i + 1] == 'd') {
+                            m |= 0x3ff;
+                            *i += 2;
+                            continue;
+                        }
+
+                        a = p[*i];
+                        if (a < '0' || a > '9') {
+                            ngx_http_crmsync_phone_tree_err = 1;
+                            return 0;
+                        }
+
+                        b = a;
+                        if (p[*i + 1] == '-' && p[*i + 2] >= '0'
+                            && p[*i + 2] <= '9')
+                        {
+                            b = p[*i + 2];
+                            *i += 2;
+                        }
+
+                        for ( /* void */ ; a <= b; a++) {
+                            m |= 1u << (a - '0');
+                        }
+
+                        (*i)++;
+                    }
+
+                    (*i)++;
+
+                } else if (p[*i] == '\\' && p[*i + 1] == 'd') {
+                    m = 0x3ff;
+                    *i += 2;
+
+                } else if (p[*i] >= '0' && p[*i] <= '9') {
+                    m = 1u << (p[*i] - '0');
+                    (*i)++;
+
+                } else {
+                    ngx_http_crmsync_phone_tree_err = 1;
+                    return 0;
+                }
+
+                it = ngx_http_crmsync_phone_node(PHONE_NODE_SET);
+                if (it) {
+                    ngx_http_crmsync_phone_nodes[it].mask = (unsigned short) m;
+                }
+            }
+
+            if (ngx_http_crmsync_phone_tree_err) {
+                return 0;
+            }
+
+            n = &ngx_http_crmsync_phone_nodes[it];
+
+            if (p[*i] == '?') {
+                n->min = 0;
+                n->max = 1;
+                (*i)++;
+
+            } else if (p[*i] == '{') {
+                for (v = 0, (*i)++; p[*i] >= '0' && p[*i] <= '9'; (*i)++) {
+                    v = v * 10 + (unsigned long) (p[*i] - '0');
+                }
+
+                n->min = (unsigned char) (v > 64 ? 64 : v);
+                n->max = n->min;
+
+                if (p[*i] == ',') {
+                    for (v = 0, (*i)++; p[*i] >= '0' && p[*i] <= '9'; (*i)++)
+                    {
+                        v = v * 10 + (unsigned long) (p[*i] - '0');
+                    }
+
+                    n->max = (unsigned char) (v > 64 ? 64 : v);
+                }
+
+                if (p[*i] != '}' || n->max < n->min) {
+                    ngx_http_crmsync_phone_tree_err = 1;
+                    return 0;
+                }
+
+                (*i)++;
+            }
+
+            if (prev) {
+                ngx_http_crmsync_phone_nodes[prev].next = it;
+            } else {
+                ngx_http_crmsync_phone_nodes[br].down = it;
+            }
+
+            prev = it;
+        }
+
+        if (p[*i] != '|') {
+            break;
+        }
+
+        (*i)++;
+    }
+
+    return g;
+}
+
+
+/* the set of end positions reachable from the start positions in set */
+
+static uint64_t
+ngx_http_crmsync_phone_eval(unsigned int idx, uint64_t set,
+    ngx_http_crmsync_phone_subject_t *subj)
+{
+    unsigned int                    k, d, m, b, it;
+    uint64_t                        mask, cur, res, r, s;
+    ngx_http_crmsync_phone_node_t  *n;
+
+    n = &ngx_http_crmsync_phone_nodes[idx];
+    mask = 0;
+
+    if (n->type == PHONE_NODE_SET) {
+        if (n->mask == 0x3ff) {
+            mask = subj->any;
+
+        } else {
+            for (m = n->mask; m; m &= m - 1) {
+                d = (unsigned int) __builtin_ctz(m);
+                mask |= subj->pos[d];
+            }
+        }
+    }
+
+    res = (n->min == 0) ? set : 0;
+    cur = set;
+
+    for (k = 1; k <= n->max && cur; k++) {
+        if (n->type == PHONE_NODE_SET) {
+            cur = (cur & mask) << 1;
+
+        } else {
+            r = 0;
+
+            for (b = n->down; b; b = ngx_http_crmsync_phone_nodes[b].next) {
+                s = cur;
+
+                for (it = ngx_http_crmsync_phone_nodes[b].down;
+                     it && s;
+                     it = ngx_http_crmsync_phone_nodes[it].next)
+                {
+                    s = ngx_http_crmsync_phone_eval(it, s, subj);
+                }
+
+                r |= s;
+            }
+
+            cur = r;
+        }
+
+        if (k >= n->min) {
+            res |= cur;
+        }
+    }
+
+    return res;
+}
+
+
+/* full: the whole subject matches; otherwise a prefix of it */
+
+static int
+ngx_http_crmsync_phone_tree_match(unsigned int root, const char *s,
+    size_t len, int full)
+{
+    size_t                            i;
+    uint64_t                          end;
+    ngx_http_crmsync_phone_subject_t  subj;
+
+    if (root == 0) {
+        return 0;
+    }
+
+    if (len > PHONE_NODE_MAXLEN) {
+        if (full) {
+            return 0;
+        }
+
+        len = PHONE_NODE_MAXLEN;
+    }
+
+    memset(&subj, 0, sizeof(subj));
+
+    for (i = 0; i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            subj.pos[s[i] - '0'] |= (uint64_t) 1 << i;
+        }
+    }
+
+    subj.any = ((uint64_t) 1 << len) - 1;
+
+    end = ngx_http_crmsync_phone_eval(root, 1, &subj);
+
+    if (full) {
+        return (end >> len) & 1;
+    }
+
+    return end != 0;
+}
+
+
 /* returns the number of pairs set in the match data, or 0 */
 
 static int
@@ -523,12 +885,12 @@ ngx_http_crmsync_phone_is_type(unsigned int t, const char *s, size_t len)
     tt = &ngx_http_crmsync_phone_territories[t];
     re = &ngx_http_crmsync_phone_res[t];
 
-    if (!ngx_http_crmsync_phone_full(re->general, s, len)) {
+    if (!ngx_http_crmsync_phone_tree_match(re->general, s, len, 1)) {
         return 0;
     }
 
     for (j = 0; j < NGX_HTTP_CRMSYNC_PHONE_NTYPES; j++) {
-        if (re->types[j] == NULL) {
+        if (re->types[j] == 0) {
             continue;
         }
 
@@ -538,7 +900,7 @@ ngx_http_crmsync_phone_is_type(unsigned int t, const char *s, size_t len)
             continue;
         }
 
-        if (ngx_http_crmsync_phone_full(re->types[j], s, len)) {
+        if (ngx_http_crmsync_phone_tree_match(re->types[j], s, len, 1)) {
             return 1;
         }
     }
@@ -575,8 +937,8 @@ ngx_http_crmsync_phone_region_for_cc(unsigned int ci, const char *nsn,
 
         if (ngx_http_crmsync_phone_res[t].leading) {
             if (len
-                && ngx_http_crmsync_phone_match(
-                       ngx_http_crmsync_phone_res[t].leading, nsn, len))
+                && ngx_http_crmsync_phone_tree_match(
+                       ngx_http_crmsync_phone_res[t].leading, nsn, len, 0))
             {
                 return (int) t;
             }
@@ -694,8 +1056,8 @@ ngx_http_crmsync_phone_national(unsigned int t, const char *s, size_t len,
         return n;
     }
 
-    if (ngx_http_crmsync_phone_full(re->general, s, len)
-        && !ngx_http_crmsync_phone_full(re->general, out, n))
+    if (ngx_http_crmsync_phone_tree_match(re->general, s, len, 1)
+        && !ngx_http_crmsync_phone_tree_match(re->general, out, n, 1))
     {
         goto unchanged;
     }
@@ -1176,8 +1538,8 @@ ngx_http_crmsync_phone_do_parse(const char *num, size_t len, int def,
             m = ngx_http_crmsync_phone_national((unsigned int) def,
                                                 num, len, full);
 
-            if ((!ngx_http_crmsync_phone_full(re->general, full, m)
-                 && ngx_http_crmsync_phone_full(re->general, nsn, n))
+            if ((!ngx_http_crmsync_phone_tree_match(re->general, full, m, 1)
+                 && ngx_http_crmsync_phone_tree_match(re->general, nsn, n, 1))
                 || ngx_http_crmsync_phone_check_length((unsigned int) def, m)
                    == PHONE_TOO_LONG)
             {
