@@ -125,7 +125,14 @@ sub reset_runtime ($self) {
     });
 }
 
-sub _day { POSIX::strftime('%Y-%m-%d', gmtime) }
+my ($DAY_SEC, $DAY) = (-1, '');
+sub _day {
+    my $now = int time;
+    return $DAY if $now == $DAY_SEC;
+    my @t = gmtime $now;
+    $DAY_SEC = $now;
+    return $DAY = sprintf '%04d-%02d-%02d', $t[5] + 1900, $t[4] + 1, $t[3];
+}
 
 sub cid {
     sprintf '%08x-%04x-4%03x-%04x-%012x', int(rand(2**32)), int(rand(2**16)),
@@ -147,7 +154,7 @@ sub handler ($self, $tx) {
     }
     my $t0 = time;
     my $entry = { seq => ++$self->rt->{log_seq}, t => $t0, method => $method,
-                  path => $req->url->to_string };
+                  path => $req->url->path_query };
     my $rt = $self->rt;
     $rt->{total}++;
     $rt->{per_sec}{int $t0}++;
@@ -247,7 +254,7 @@ sub send ($self, $tx, $code, $body, $hdr) {
     my $res = $tx->res;
     $res->code($code);
     my $h = $res->headers;
-    $h->header($_ => $hdr->{$_}) for keys %{$hdr // {}};
+    $h->add($_ => $hdr->{$_}) for keys %{$hdr // {}};
     if (ref $body) {
         $h->content_type('application/json;charset=utf-8');
         $res->body(encode_json($body));

@@ -151,9 +151,16 @@ sub _builtin_props ($type) {
 
 sub now_ms { int(time * 1000) }
 
+my ($ISO_SEC, $ISO_PREFIX) = (-1, '');
 sub iso ($ms) {
     $ms = int $ms;
-    return strftime('%Y-%m-%dT%H:%M:%S', gmtime(floor($ms / 1000))) . sprintf('.%03dZ', $ms % 1000);
+    my $sec = floor($ms / 1000);
+    if ($sec != $ISO_SEC) {
+        my @t = gmtime $sec;
+        $ISO_PREFIX = sprintf '%04d-%02d-%02dT%02d:%02d:%02d', $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0];
+        $ISO_SEC = $sec;
+    }
+    return $ISO_PREFIX . sprintf('.%03dZ', $ms - $sec * 1000);
 }
 
 sub parse_ms ($v) {
@@ -359,7 +366,9 @@ sub view ($self, $type, $o, %a) {
         my %ph;
         for my $n (@$h) {
             next unless $self->{props}{$type}{$n};
-            $ph{$n} = [ map { +{ %$_ } } @{$o->{h}{$n} // []} ];
+            $ph{$n} = [ map { ref $_ eq 'HASH' ? +{ %$_ }
+                                : { value => $_->[0], timestamp => $_->[1], sourceType => 'API', sourceId => 'sandbox' } }
+                        @{$o->{h}{$n} // []} ];
         }
         $v->{propertiesWithHistory} = \%ph;
     }
@@ -621,7 +630,7 @@ sub _uniq_set ($self, $type, $o, $on) {
 
 sub _history ($self, $o, $n, $v, $ms) {
     my $h = $o->{h}{$n} //= [];
-    unshift @$h, { value => $v, timestamp => iso($ms), sourceType => 'API', sourceId => 'sandbox' };
+    unshift @$h, [$v, $ms =~ /T/ ? $ms : iso($ms)];
     splice @$h, 20 if @$h > 20;
 }
 
@@ -637,7 +646,8 @@ sub create_obj ($self, $type, $clean, $assocs, %o) {
     $p{hs_createdate} = iso($o->{created}) if $type ne 'contacts' && create_prop($type) ne 'hs_createdate';
     $p{hs_lastmodifieddate} = iso($now) if modified_prop($type) ne 'hs_lastmodifieddate';
     $self->set_derived($type, \%p);
-    $self->_history($o, $_, $p{$_}, $now) for keys %p;
+    my $now_iso = iso($now);
+    $self->_history($o, $_, $p{$_}, $now_iso) for keys %p;
     $self->{obj}{$type}{$id} = $o;
     $self->_uniq_set($type, $o, 1);
     $self->add_assoc($type, $id, @$_) for @{$assocs // []};
