@@ -22,9 +22,9 @@
 
 
 typedef struct {
-    ngx_http_crmsync_parse_t   p;
-    u_char                    *arena;
-    ngx_http_crmsync_parse_rc_e  rc;
+    ngx_http_crmsync_parse_t      p;
+    u_char                       *arena;
+    ngx_http_crmsync_parse_rc_e   rc;
 } run_t;
 
 
@@ -169,7 +169,8 @@ test_wa_sample_inbound(void **state)
     assert_int_equal(ev->provider, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP);
     assert_int_equal(ev->type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
     assert_str(&ev->delivery_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
+               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+               "QTRBNjU5OUFFRTAzODEwMTQ0RgA=");
     assert_int_equal(ev->occurred_at, 1749416383000LL);
     assert_str(&ev->identity.whatsapp_id, "16505551234");
     assert_str(&ev->identity.phone, "+16505551234");
@@ -181,7 +182,8 @@ test_wa_sample_inbound(void **state)
     assert_str(&ev->conversation_id, NULL);
     assert_int_equal(ev->author, NGX_HTTP_CRMSYNC_AUTHOR_CONTACT);
     assert_str(&ev->message_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
+               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+               "QTRBNjU5OUFFRTAzODEwMTQ0RgA=");
     assert_str(&ev->text, "Does it come in another color?");
     assert_str(&ev->status, NULL);
     assert_int_equal(ev->attachments, 0);
@@ -233,7 +235,8 @@ test_wa_sample_sent(void **state)
                "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
                ":sent");
     assert_str(&ev->message_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
+               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+               "QUFERjg0NDEzNDdFODU3MUMxMAA=");
     assert_str(&ev->status, "sent");
     assert_int_equal(ev->occurred_at, 1750030073000LL);
     assert_str(&ev->identity.whatsapp_id, "16505551234");
@@ -488,7 +491,8 @@ test_wa_echo(void **state)
     /* an echo without "to" names no contact */
     expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
            "{\"entry\":[{\"changes\":[{\"field\":\"smb_message_echoes\","
-           "\"value\":{\"message_echoes\":[{\"from\":\"1\",\"id\":\"e\"}]}}]}]}",
+           "\"value\":{\"message_echoes\":[{\"from\":\"1\","
+           "\"id\":\"e\"}]}}]}]}",
            NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_to");
 }
 

@@ -20,9 +20,9 @@
 
 
 typedef struct {
-    ngx_http_crmsync_parse_t   p;
-    u_char                    *arena;
-    ngx_http_crmsync_parse_rc_e  rc;
+    ngx_http_crmsync_parse_t      p;
+    u_char                       *arena;
+    ngx_http_crmsync_parse_rc_e   rc;
 } run_t;
 
 

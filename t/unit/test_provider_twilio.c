@@ -21,9 +21,9 @@
 
 
 typedef struct {
-    ngx_http_crmsync_parse_t   p;
-    u_char                    *arena;
-    ngx_http_crmsync_parse_rc_e  rc;
+    ngx_http_crmsync_parse_t      p;
+    u_char                       *arena;
+    ngx_http_crmsync_parse_rc_e   rc;
 } run_t;
 
 
@@ -226,8 +226,8 @@ test_sample_status(void **state)
 
     (void) state;
 
-    body = read_file("t/samples/twilio/CONSTRUCTED_sms_status_callback.form.txt",
-                     &len);
+    body = read_file("t/samples/twilio/"
+                     "CONSTRUCTED_sms_status_callback.form.txt", &len);
     run(&r, NGX_HTTP_CRMSYNC_PROVIDER_TWILIO, body, len);
 
     assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
