@@ -958,6 +958,36 @@ test_v2_state_changes(void **state)
     assert_int_equal(t_r.p.nevents, 1);
     t_event(0, &e);
 
+    /* closed by a bot with a goodbye: the close, then the message */
+
+    {
+        t_expect_t  m = {
+            .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND,
+            .delivery_id = "notif_v2-0001:p11",
+            .occurred_at = 1700000200000LL,
+            .platform_id = "65f0c0ffee",
+            .conversation_id = "215470",
+            .author = NGX_HTTP_CRMSYNC_AUTHOR_BOT,
+            .message_id = "p11",
+            .text = "Bye!",
+            .csat = -1
+        };
+
+        e.csat = -1;
+
+        assert_int_equal(t_parse(T_V2_HEAD("conversation.admin.closed")
+            "\"conversation_parts\":{\"conversation_parts\":["
+            "{\"id\":\"p11\",\"part_type\":\"close\","
+            "\"body\":\"<p>Bye!</p>\",\"created_at\":1700000200,"
+            "\"author\":{\"type\":\"bot\",\"id\":\"9\"}}]}"
+            T_V2_TAIL),
+            NGX_HTTP_CRMSYNC_PARSE_OK);
+
+        assert_int_equal(t_r.p.nevents, 2);
+        t_event(0, &e);
+        t_event(1, &m);
+    }
+
     t_done();
 }
 
@@ -1245,6 +1275,14 @@ test_refusals(void **state)
             "\"source\":{\"id\":\"1\",\"body\":\"x\",\"attachments\":{}}"
             T_V2_TAIL);
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "intercom_bad_attachments");
+
+    t_parse(T_V2_HEAD("conversation.user.created")
+            "\"source\":{\"id\":\"1\",\"author\":\"user\"}" T_V2_TAIL);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "intercom_bad_author");
+
+    t_parse(T_V2_HEAD("conversation.user.created")
+            "\"source\":{\"id\":{},\"body\":\"x\"}" T_V2_TAIL);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "intercom_bad_message_id");
 
     t_parse(T_V2_HEAD("conversation.user.created")
             "\"source\":[]" T_V2_TAIL);
