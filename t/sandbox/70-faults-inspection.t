@@ -86,6 +86,16 @@ $r = $sb->api(POST => $C, { properties => { email => 'reset-after@example.com' }
 is $r->{status}, 599, 'commit then reset';
 is $sb->api(GET => "$C/reset-after\@example.com?idProperty=email")->{status}, 200, 'the write happened';
 
+# 423 Locked and 477 with Retry-After, extra headers on a fault
+$sb->fault(mode => 'status', status => 477, headers => { 'Retry-After' => '30' });
+$r = $sb->api(GET => "$C/$id");
+is $r->{status}, 477, '477 Migration in Progress';
+is $r->{headers}{'retry-after'}, 30, 'with the Retry-After given to the fault';
+$sb->fault(mode => 'status', status => 423);
+$r = $sb->api(GET => "$C/$id");
+is $r->{status}, 423, '423 Locked';
+like $r->{body}{message}, qr/2 seconds/, 'lock message';
+
 # faults never hit the control endpoints; bad faults are refused
 $sb->fault(mode => 'status', status => 500);
 ok $sb->control(GET => 'health')->{ok}, '/_sandbox is not subject to faults';

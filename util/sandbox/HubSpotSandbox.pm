@@ -58,6 +58,7 @@ sub run ($opt) {
         $SIG{TERM} = $SIG{INT} = $stop;
     }
     $| = 1;
+    $SIG{PIPE} = 'IGNORE';
     unless ($opt->{quiet}) {
         my $l = $app->limits;
         printf "hubspot-sandbox listening on http://%s:%d (index-lag %gs, rate %s, search-rate %s, daily %s)\n",
@@ -203,6 +204,7 @@ sub handler ($self, $tx) {
             return $self->reset_conn($tx, $entry);
         }
         if ($m eq 'status') {
+            %hdr = (%hdr, %{$fault->{headers}}) if ref $fault->{headers} eq 'HASH';
             return $self->finish($tx, $entry, $fault->{status}, $self->fault_body($fault, \%hdr), \%hdr);
         }
         if ($m eq 'hang') {
@@ -237,8 +239,8 @@ sub serve ($self, $tx, $entry, $method, $path, $hdr, $fail_after) {
     if ($fail_after) {
         $entry->{committed_status} = $code;
         return $self->reset_conn($tx, $entry) if ($fail_after->{then} // '') eq 'reset';
-        return $self->finish($tx, $entry, $fail_after->{status},
-                             $self->fault_body($fail_after, $hdr), $hdr);
+        my %h = (%$hdr, ref $fail_after->{headers} eq 'HASH' ? %{$fail_after->{headers}} : ());
+        return $self->finish($tx, $entry, $fail_after->{status}, $self->fault_body($fail_after, \%h), \%h);
     }
     return $self->finish($tx, $entry, $code, $body, $hdr);
 }
@@ -436,10 +438,13 @@ sub fault_body ($self, $f, $hdr) {
         my $t = $t{$code} // 'Error';
         return "<html><head><title>$code $t</title></head><body><h1>$code $t</h1></body></html>\n";
     }
+    my %msg = (423 => 'Locked: a concurrent request holds a lock on this record; locks last 2 seconds',
+               477 => 'Migration in progress', 503 => 'Service Unavailable');
     return { status => 'error',
-             message => $code == 503 ? 'Service Unavailable' : 'internal error',
+             message => $f->{message} // $msg{$code} // 'internal error',
              correlationId => $hdr->{'X-HubSpot-Correlation-Id'},
-             category => $code == 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR' };
+             category => $code == 503 ? 'SERVICE_UNAVAILABLE' : $code == 423 ? 'LOCKED'
+                       : $code < 500 ? 'VALIDATION_ERROR' : 'INTERNAL_ERROR' };
 }
 
 # ---------------------------------------------------------------- control
@@ -564,7 +569,7 @@ sub control ($self, $method, $path, $tx) {
 
 sub _fault_view ($f) {
     return { map { defined $f->{$_} ? ($_ => $f->{$_}) : () }
-             qw(id mode status seconds count share method path then body hits) };
+             qw(id mode status seconds count share method path then body headers message hits) };
 }
 
 sub config_view ($self) {
