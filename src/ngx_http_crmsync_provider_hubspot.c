@@ -30,6 +30,9 @@
 /* merged ids kept per merge event (HubSpot allows 250 merges) */
 #define NGX_HTTP_CRMSYNC_HUBSPOT_MAX_MERGED  256
 
+/* the longest id string in a merge (ids are 64-bit decimals) */
+#define NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID      32
+
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_event(
     ngx_http_crmsync_parse_t *p, json_t *e, unsigned *skipped);
@@ -245,6 +248,15 @@ ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
 
     for (i = 0; keys[i]; i++) {
         v = json_object_get(e, keys[i]);
+        /* ids are numbers: a long string is none, and slows the scan */
+
+        if (json_is_string(v)
+            && json_string_length(v) > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
+        {
+            p->reason = "hubspot_bad_merge";
+            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        }
+
         n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
         len += 1 + (json_is_string(v) ? json_string_length(v)
                                       : (n > 0) ? (size_t) n : 0);
@@ -405,6 +417,15 @@ ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
         v = (i == 0) ? json_object_get(e, "primaryObjectId")
             : (i == 1) ? json_object_get(e, "objectId")
             : json_array_get(list, i - 2);
+
+        /* ids are numbers: a long string is none, and slows the scan */
+
+        if (json_is_string(v)
+            && json_string_length(v) > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
+        {
+            p->reason = "hubspot_bad_merge";
+            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        }
 
         n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
         len += 1 + (json_is_string(v) ? json_string_length(v)

@@ -576,6 +576,10 @@ test_merge(void **state)
     t_parse(T_MERGE("\"primaryObjectId\":1.5"));
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "hubspot_bad_merge");
 
+    t_parse(T_MERGE("\"mergedObjectIds\":[\"1\","
+                    "\"123456789012345678901234567890123\"]"));
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "hubspot_bad_merge");
+
     t_done();
 }
 
