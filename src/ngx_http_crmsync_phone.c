@@ -25,7 +25,9 @@
  */
 
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +197,7 @@ static int                             ngx_http_crmsync_phone_tree_err;
 int
 ngx_http_crmsync_phone_init(void)
 {
+    uint32_t                                   utf;
     unsigned int                               i, j;
     const char                                *p;
     ngx_http_crmsync_phone_re_t               *re;
@@ -298,20 +301,18 @@ ngx_http_crmsync_phone_init(void)
     ngx_http_crmsync_phone_mem += ngx_http_crmsync_phone_nalloc
                                   * sizeof(ngx_http_crmsync_phone_node_t);
 
+    utf = PCRE2_UTF | PCRE2_NO_UTF_CHECK;
+
     ngx_http_crmsync_phone_viable_re = ngx_http_crmsync_phone_compile(
-                                 PHONE_VIABLE, "", "",
-                                 PCRE2_UTF | PCRE2_CASELESS | PCRE2_NO_UTF_CHECK,
+                                 PHONE_VIABLE, "", "", utf | PCRE2_CASELESS,
                                  1);
     ngx_http_crmsync_phone_ext_re = ngx_http_crmsync_phone_compile(
-                                 PHONE_EXT, "(?:", ")$",
-                                 PCRE2_UTF | PCRE2_CASELESS | PCRE2_NO_UTF_CHECK,
+                                 PHONE_EXT, "(?:", ")$", utf | PCRE2_CASELESS,
                                  1);
     ngx_http_crmsync_phone_ctx_digits_re = ngx_http_crmsync_phone_compile(
-                                 PHONE_CTX_DIGITS, "", "",
-                                 PCRE2_UTF | PCRE2_NO_UTF_CHECK, 0);
+                                 PHONE_CTX_DIGITS, "", "", utf, 0);
     ngx_http_crmsync_phone_ctx_domain_re = ngx_http_crmsync_phone_compile(
-                                 PHONE_CTX_DOMAIN, "", "",
-                                 PCRE2_UTF | PCRE2_NO_UTF_CHECK, 0);
+                                 PHONE_CTX_DOMAIN, "", "", utf, 0);
 
     if (ngx_http_crmsync_phone_viable_re == NULL
         || ngx_http_crmsync_phone_ext_re == NULL
