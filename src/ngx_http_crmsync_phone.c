@@ -1374,17 +1374,16 @@ ngx_http_crmsync_phone_parse(const unsigned char *s, size_t len,
         return -1;
     }
 
+    /*
+     * as parsePhoneNumberFromString(): an empty, "ZZ" or unsupported
+     * region means no default region (letters may be lower case here)
+     */
+
     def = -1;
 
-    if (default_region && default_region[0]
-        && strcmp(default_region, "ZZ") != 0
-        && strcmp(default_region, "zz") != 0)
-    {
+    if (default_region) {
         def = ngx_http_crmsync_phone_find_region(default_region,
                                                  strlen(default_region));
-        if (def < 0) {
-            return -1;
-        }
     }
 
     if (s == NULL || len == 0) {

@@ -48,7 +48,9 @@ int ngx_http_crmsync_phone_region_known(const char *region, size_t len);
 
 /*
  * returns 0 when parsing produced an E.164 (valid or not), -1 when not a
- * number; default_region may be NULL, "" or "ZZ" (unknown)
+ * number; default_region: "US", "de"...; NULL, "", "ZZ" or any region not
+ * in the metadata mean none, as in libphonenumber-js's
+ * parsePhoneNumberFromString()
  */
 int ngx_http_crmsync_phone_parse(const unsigned char *s, size_t len,
     const char *default_region, ngx_http_crmsync_phone_t *out);

@@ -135,8 +135,9 @@ test_national_and_plus(void **state)
     expect_none("4155550132", NULL);
     expect_none("4155550132", "ZZ");
 
-    /* an unknown default region is an error, as in libphonenumber-js */
-    expect_none("+1 415 555 0132", "XX");
+    /* an unsupported default region is no default region */
+    expect("+1 415 555 0132", "XX", "+14155550132", 1, "US");
+    expect_none("415 555 0132", "XX");
 }
 
 

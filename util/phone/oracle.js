@@ -5,14 +5,16 @@
  *
  *   raw<TAB>REGION<TAB>E164-or-INVALID<TAB>true|false
  *
- * An empty REGION or ZZ means no default region.  A parse error (not a
- * number, unknown calling code, too short, too long) is INVALID, false.
+ * libphonenumber-js's parsePhoneNumberFromString(raw, REGION), max metadata:
+ * an empty, ZZ or unsupported REGION means no default region; a parse
+ * error (not a number, unknown calling code, too short, too long) gives
+ * INVALID, false.
  *
  *   node gen-corpus.js | node oracle.js > ../../t/phone/corpus.tsv
  */
 'use strict'
 
-let { parsePhoneNumberWithError } = require('libphonenumber-js/max')
+let { parsePhoneNumberFromString } = require('libphonenumber-js/max')
 
 /*
  * libphonenumber-js checks the phone-context value with module-level
@@ -27,25 +29,20 @@ function fresh() {
             delete require.cache[k]
         }
     }
-    parsePhoneNumberWithError =
-        require('libphonenumber-js/max').parsePhoneNumberWithError
+    parsePhoneNumberFromString =
+        require('libphonenumber-js/max').parsePhoneNumberFromString
 }
 
 function label(raw, region) {
     if (raw.includes(';phone-context=')) {
         fresh()
     }
-    const def = (region === '' || region === 'ZZ') ? undefined : region
-    try {
-        const pn = parsePhoneNumberWithError(raw, def)
-        return [pn.number, pn.isValid() ? 'true' : 'false']
-    } catch (e) {
-        if (e && e.name === 'ParseError') {
-            return ['INVALID', 'false']
-        }
-        /* unknown default region and the like */
+    const pn = parsePhoneNumberFromString(raw,
+        region === '' ? undefined : region)
+    if (!pn) {
         return ['INVALID', 'false']
     }
+    return [pn.number, pn.isValid() ? 'true' : 'false']
 }
 
 const input = require('fs').readFileSync(0, 'utf8')
