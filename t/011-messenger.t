@@ -238,6 +238,29 @@ crmsync: messenger webhook rejected with 403: verify_token_mismatch, client: 127
 
 
 
+=== TEST 10a: BUG (C, reported): a verify token with reserved characters never matches, Meta sends it percent-encoded
+# Meta's verification request is an ordinary URL: a Verify Token typed in
+# the App Dashboard as "s3cr3t/tok=en&x" arrives as
+# hub.verify_token=s3cr3t%2Ftok%3Den%26x.  ngx_http_crmsync_handshake()
+# (src/ngx_http_crmsync_webhook.c) compares the raw ngx_http_arg() value,
+# still percent-encoded, with crmsync_verify_token, so the handshake is
+# refused 403 verify_token_mismatch and the subscription can never be
+# set up.  Expected: 200 with the challenge (the value decoded before the
+# constant-time compare).  This block fails until that is fixed.
+--- config
+    location = /hooks/fb {
+        crmsync_webhook messenger;
+        crmsync_secret fb-app-secret-1;
+        crmsync_verify_token "s3cr3t/tok=en&x";
+    }
+--- request
+GET /hooks/fb?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=s3cr3t%2Ftok%3Den%26x
+--- error_code: 200
+--- response_body chomp
+1158201444
+
+
+
 === TEST 11: a tampered body is refused with 401, logged once at warn without the secret or the body
 --- request eval
 my $b = main::wrap('messages_text_event.json');
@@ -427,6 +450,8 @@ Content-Type: application/x-www-form-urlencoded
 --- error_code: 415
 --- response_body
 {"status":"rejected","reason":"unsupported_media_type"}
+--- error_log
+crmsync: messenger webhook rejected with 415: unsupported_media_type
 
 
 
@@ -438,6 +463,8 @@ DELETE /hooks/fb
 {"status":"rejected","reason":"method_not_allowed"}
 --- response_headers
 Allow: GET, POST
+--- error_log
+crmsync: messenger webhook rejected with 405: method_not_allowed
 
 
 

@@ -446,3 +446,17 @@ signature_mismatch
 [405, 415]
 --- response_body eval
 ['{"status":"rejected","reason":"method_not_allowed"}' . "\n", '{"status":"rejected","reason":"unsupported_media_type"}' . "\n"]
+
+
+
+=== TEST 25: a secret Telegram would never accept as secret_token fails the configuration, without showing it
+--- config
+    location = /hooks/tg {
+        crmsync_webhook telegram;
+        crmsync_secret "tg-Secret Token!";
+    }
+--- must_die
+--- error_log
+crmsync_secret
+--- no_error_log
+tg-Secret Token!

@@ -522,3 +522,40 @@ $main::H
 --- error_code: 200
 --- response_headers_like
 X-Event: "message":\{"author":"contact","id":"MMc1","attachments":\["image","video","location"\]\}
+
+
+
+=== TEST 26: form decoding as Twilio signs it: "+" is a space, %XX bytes (UTF-8), a bad "%" kept, empty segments and a bare name
+--- request eval
+main::form_req('/myapp.php', 'https://mycompany.com/myapp.php',
+  'MessageSid=SMd1&From=%2B16502530000&Body=100%+sure+%C3%A9%zz&&NoValue&SmsStatus=received')
+--- more_headers eval
+$main::H
+--- error_code: 200
+--- response_headers_like
+X-Event: ^\[\{"provider":"twilio","type":"message.inbound","delivery_id":"SMd1","identity":\{"phone":"\+16502530000"\},"message":\{"author":"contact","id":"SMd1","text":"100% sure \x{c3}\x{a9}%zz"\}\}\]$
+
+
+
+=== TEST 27: more than 256 form parameters, correctly signed, are refused (params_too_many)
+--- request eval
+main::form_req('/myapp.php', 'https://mycompany.com/myapp.php',
+  'MessageSid=SM1&' . CORE::join('&', map { "P$_=1" } 1 .. 256))
+--- more_headers eval
+$main::H
+--- error_code: 401
+--- response_body
+{"status":"rejected","reason":"params_too_many"}
+
+
+
+=== TEST 28: a messenger: address through Twilio is a Messenger PSID
+--- request eval
+main::form_req('/myapp.php', 'https://mycompany.com/myapp.php',
+  'MessageSid=SMm1&From=messenger%3A1234567&To=messenger%3A999&Body=hi')
+--- more_headers eval
+$main::H
+--- error_code: 200
+--- response_headers
+!X-Phone
+X-Event: [{"provider":"twilio","type":"message.inbound","delivery_id":"SMm1","identity":{"messenger_psid":"1234567"},"message":{"author":"contact","id":"SMm1","text":"hi"}}]
