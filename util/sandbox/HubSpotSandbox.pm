@@ -156,6 +156,7 @@ sub handler ($self, $tx) {
     my $t0 = time;
     my $entry = { seq => ++$self->rt->{log_seq}, t => $t0, method => $method,
                   path => $req->url->path_query };
+    # (path_query keeps the client's encoding, which the log should show)
     my $rt = $self->rt;
     $rt->{total}++;
     $rt->{per_sec}{int $t0}++;
@@ -287,7 +288,7 @@ sub log_request ($self, $entry, $tx) {
     my $c = $rt->{by_ep}{$ep} //= { count => 0, statuses => {} };
     $c->{count}++;
     $c->{statuses}{$entry->{status}}++;
-    my $b = $tx->req->body;
+    my $b = ($entry->{method} eq 'GET' || $entry->{method} eq 'DELETE') ? undef : $tx->req->body;
     if (defined $b && length $b) {
         $entry->{body} = length($b) > 4096 ? substr($b, 0, 4096) . '...' : $b;
     }

@@ -759,7 +759,11 @@ sub dispatch ($self, $method, $path, $req) {
 
 # ------------------------------------------------------------ objects API
 
-sub _props_param ($q, $name) { my @v = @{$q->every_param($name)}; _list(\@v) }
+sub _props_param ($q, $name) {
+    return [] unless @{$q->pairs};
+    my @v = @{$q->every_param($name)};
+    return _list(\@v);
+}
 
 sub api_create ($self, $type, $body) {
     bad('Request body must be a JSON object') unless ref $body eq 'HASH';
