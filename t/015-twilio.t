@@ -559,3 +559,40 @@ $main::H
 --- response_headers
 !X-Phone
 X-Event: [{"provider":"twilio","type":"message.inbound","delivery_id":"SMm1","identity":{"messenger_psid":"1234567"},"message":{"author":"contact","id":"SMm1","text":"hi"}}]
+
+
+
+=== TEST 29: a crmsync_public_url that comes out empty (a missing proxy header) is url_malformed, not a mismatch
+--- config
+    location = /myapp.php {
+        crmsync_webhook twilio;
+        crmsync_secret 12345;
+        crmsync_public_url $http_x_original_url;
+        add_header X-Reason $crmsync_reason always;
+    }
+--- request eval
+"POST /myapp.php?foo=1&bar=2\n" . sample('twilio/official_doc_vector_params.form.txt')
+--- more_headers eval
+main::form_headers('0/KCTR6DLpKmkAf8muzZqo1nDgQ=')
+--- error_code: 401
+--- response_body
+{"status":"rejected","reason":"url_malformed"}
+--- error_log
+crmsync: twilio webhook rejected with 401: url_malformed
+
+
+
+=== TEST 30: the same public URL from a proxy header verifies the documentation vector
+--- config
+    location = /myapp.php {
+        crmsync_webhook twilio;
+        crmsync_secret 12345;
+        crmsync_public_url $http_x_original_url;
+    }
+--- request eval
+"POST /myapp.php?foo=1&bar=2\n" . sample('twilio/official_doc_vector_params.form.txt')
+--- more_headers eval
+"X-Original-URL: https://mycompany.com/myapp.php?foo=1&bar=2\n" . main::form_headers('0/KCTR6DLpKmkAf8muzZqo1nDgQ=')
+--- error_code: 200
+--- response_body
+{"status":"ignored","reason":"twilio_not_a_message"}
