@@ -497,3 +497,29 @@ $main::Headers
 --- error_code: 200
 --- response_headers_like
 X-Event: "text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}
+
+
+
+=== TEST 25: at most 1024 events a delivery: 1024 messages are accepted, 1025 refused with 413 too_many_events
+--- config
+    location = /hooks/fb {
+        crmsync_webhook messenger;
+        crmsync_secret fb-app-secret-1;
+        client_max_body_size 1m;
+        add_header X-Events $crmsync_events always;
+    }
+--- request eval
+my $m = sub { CORE::join ',', map { qq({"sender":{"id":"$_"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m$_","text":"t"}}) } 1 .. $_[0] };
+my @r = (main::req(main::wrap($m->(1024))));
+$main::H = [$main::Headers];
+push @r, main::req(main::wrap($m->(1025)));
+push @$main::H, $main::Headers;
+\@r
+--- more_headers eval
+$main::H
+--- error_code eval
+[200, 413]
+--- response_body eval
+['{"status":"accepted","events":1024}' . "\n", '{"status":"rejected","reason":"too_many_events"}' . "\n"]
+--- error_log
+crmsync: messenger webhook rejected with 413: too_many_events
