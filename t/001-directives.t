@@ -25,6 +25,7 @@ put('public', 0644, "rio-key-new\n");
 put('empty', 0600, '');
 put('comments', 0600, "# none yet\n\n   \n#rio-key-new\n");
 put('huge', 0600, ('x' x 65536) . "\n");
+mkdir "$Dir/adir" or die $!;
 put('std-bad', 0600, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nnot base64!\n");
 
 our $StdSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -806,3 +807,38 @@ main::emerg('invalid region "49" in "crmsync_default_region" directive')
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_default_region" directive is duplicate')
+
+
+
+=== TEST 51: crmsync_secret_file: a directory is refused (by the failed read: no "in nginx.conf:line" context)
+--- config
+    location = /hooks/rio {
+        crmsync_webhook respondio;
+        crmsync_secret_file $TEST_NGINX_SECRETS/adir;
+    }
+--- must_die
+--- error_log eval
+qr/\[crit\] [^\n]*pread\(\) "[^"]*\/adir" failed \(21: Is a directory\)/
+
+
+
+=== TEST 52: crmsync_replay_window in server overrides http, and a location overrides server
+--- http_config
+    crmsync_replay_window 1s;
+--- config
+    crmsync_replay_window 10m;
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+    }
+    location = /hooks/std2 {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_replay_window 5s;
+    }
+--- request eval
+main::several([\&main::std, 360], [\&main::std, 60, '/hooks/std2'], [\&main::std, 3, '/hooks/std2'])
+--- more_headers eval
+$main::H
+--- error_code eval
+[200, 401, 200]

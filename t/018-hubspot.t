@@ -626,3 +626,20 @@ $main::H
 ['{"status":"accepted","events":2}' . "\n",
  '{"status":"rejected","reason":"url_malformed"}' . "\n",
  '{"status":"rejected","reason":"url_malformed"}' . "\n"]
+
+
+
+=== TEST 29: HubSpot's "application/json; charset=utf-8" is accepted; text/plain is refused with 415
+--- request eval
+my $b = sample('hubspot/webhook_batch_example.json');
+my $r = main::v3s([$b], [$b]);
+$main::H->[0] =~ s{Content-Type: application/json}{Content-Type: application/json; charset=utf-8};
+$main::H->[1] =~ s{Content-Type: application/json}{Content-Type: text/plain};
+$r
+--- more_headers eval
+$main::H
+--- error_code eval
+[200, 415]
+--- response_body eval
+['{"status":"accepted","events":2}' . "\n",
+ '{"status":"rejected","reason":"unsupported_media_type"}' . "\n"]
