@@ -71,7 +71,8 @@ $r = $sb->api(POST => "$B/read", { idProperty => 'email', properties => ['email'
                                    inputs => [ { id => 'b1@example.com' }, { id => 'B2@example.com' } ] });
 is $r->{status}, 200, 'batch read by email';
 is_deeply [sort map { $_->{id} } @{$r->{body}{results}}], [sort @id{'b1@example.com', 'b2@example.com'}], 'both found';
-is_deeply [sort keys %{$r->{body}{results}[0]{properties}}], ['email', 'firstname'], 'requested properties';
+is_deeply [sort keys %{$r->{body}{results}[0]{properties}}], [qw(createdate email firstname hs_object_id lastmodifieddate)],
+    'requested properties plus id and dates';
 $r = $sb->api(POST => "$B/read", { inputs => [ { id => $id{'b1@example.com'} }, { id => '99999' } ] });
 is $r->{status}, 207, 'a missing id -> 207';
 is $r->{body}{numErrors}, 1, 'numErrors 1';

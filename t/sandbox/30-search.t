@@ -96,6 +96,9 @@ is_deeply ids(search(one(f('hs_searchable_calculated_phone_number', 'EQ', '41555
     'phone search is over-inclusive: national and +1 forms match';
 is_deeply ids(search(one(f('hs_searchable_calculated_mobile_number', 'EQ', '7911123456')))), [$id{Dan}], 'mobile search';
 is_deeply ids(search(query => 'smith')), [@id{qw(Bob Cleo)}], 'free-text query';
+$r = search(one(f('email', 'EQ', 'ana@example.com')), properties => ['phone', 'zip']);
+is_deeply [sort keys %{$r->{body}{results}[0]{properties}}], [qw(createdate hs_object_id lastmodifieddate phone zip)],
+    'requested properties come with id and dates';
 
 # --- sorts, limit, paging
 is_deeply ids(search(sorts => [ { propertyName => 'firstname', direction => 'DESCENDING' } ])),

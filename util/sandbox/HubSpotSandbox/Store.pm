@@ -349,8 +349,11 @@ sub prop_def ($self, $type, $name) { $self->{props}{$type}{$name} }
 
 sub view ($self, $type, $o, %a) {
     my $names = $a{props};
-    my @names = ($names && @$names) ? @$names : $a{all} ? (keys %{$o->{p}}, @{$DEFAULT_PROPS{$type}})
-                                                        : @{$DEFAULT_PROPS{$type}};
+    # HubSpot always returns the id and the create/modify dates, even
+    # when specific properties are requested.
+    my @names = ($names && @$names) ? (@$names, 'hs_object_id', create_prop($type), modified_prop($type))
+              : $a{all} ? (keys %{$o->{p}}, @{$DEFAULT_PROPS{$type}})
+              : @{$DEFAULT_PROPS{$type}};
     my $p = $a{snapshot} // $o->{p};
     my %props;
     for my $n (@names) {
