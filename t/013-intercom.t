@@ -476,3 +476,77 @@ GET /hooks/ic
 --- error_code: 405
 --- response_headers
 Allow: POST
+
+
+
+=== TEST 25: 2.x replies (CONSTRUCTED): an admin reply is outbound by an agent (the last comment part), a note is author "note", a contact reply brings its email
+--- request eval
+main::reqs(
+  main::v2('conversation.admin.replied', q("admin_assignee_id":4242,"source":{"id":"1","body":"<p>first</p>","author":{"type":"user","id":"65f0c0ffee"}},"conversation_parts":{"conversation_parts":[{"type":"conversation_part","id":"p1","part_type":"comment","body":"<p>old</p>","created_at":1700000060,"author":{"type":"admin","id":"4242"}},{"type":"conversation_part","id":"p2","part_type":"comment","body":"<p>We can help.</p>","created_at":1700000077,"author":{"type":"admin","id":"4242","name":"Rep","email":"rep@example.com"},"attachments":[]}],"total_count":2})),
+  main::v2('conversation.admin.noted', q("admin_assignee_id":4242,"conversation_parts":{"conversation_parts":[{"id":"p3","part_type":"note","body":"<p>VIP, call back</p>","created_at":1700000088,"author":{"type":"admin","id":"4242"}}]})),
+  main::v2('conversation.user.replied', q("admin_assignee_id":null,"conversation_parts":{"conversation_parts":[{"id":"p5","part_type":"comment","body":"<p>Thanks</p>","created_at":1700000111,"author":{"type":"lead","id":"65f0c0ffee","name":"Lee Ad","email":"Lead@Example.org"}}]})),
+)
+--- more_headers eval
+$main::H
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[('{"status":"accepted","events":1}' . "\n") x 3]
+--- response_headers
+X-Type: message.inbound
+X-Email: lead@example.org
+X-Event: [{"provider":"intercom","type":"message.inbound","delivery_id":"notif_v2-7f3a","occurred_at":1700000111000,"identity":{"email":"lead@example.org","platform_id":"65f0c0ffee"},"first_name":"Lee","last_name":"Ad","conversation_id":"215470","message":{"author":"contact","id":"p5","text":"Thanks"}}]
+
+
+
+=== TEST 26: the 2.x admin reply in full: the last comment part, assignee from admin_assignee_id
+--- request eval
+main::req(main::v2('conversation.admin.replied', q("admin_assignee_id":4242,"source":{"id":"1","body":"<p>first</p>","author":{"type":"user","id":"65f0c0ffee"}},"conversation_parts":{"conversation_parts":[{"type":"conversation_part","id":"p1","part_type":"comment","body":"<p>old</p>","created_at":1700000060,"author":{"type":"admin","id":"4242"}},{"type":"conversation_part","id":"p2","part_type":"comment","body":"<p>We can help.</p>","created_at":1700000077,"author":{"type":"admin","id":"4242","name":"Rep","email":"rep@example.com"},"attachments":[]}],"total_count":2})))
+--- more_headers eval
+$main::Headers
+--- error_code: 200
+--- response_headers
+X-Type: message.outbound
+!X-Email
+X-Event: [{"provider":"intercom","type":"message.outbound","delivery_id":"notif_v2-7f3a","occurred_at":1700000077000,"identity":{"platform_id":"65f0c0ffee"},"conversation_id":"215470","message":{"author":"agent","id":"p2","text":"We can help."},"assignee":"4242"}]
+
+
+
+=== TEST 27: the note in full
+--- request eval
+main::req(main::v2('conversation.admin.noted', q("admin_assignee_id":4242,"conversation_parts":{"conversation_parts":[{"id":"p3","part_type":"note","body":"<p>VIP, call back</p>","created_at":1700000088,"author":{"type":"admin","id":"4242"}}]})))
+--- more_headers eval
+$main::Headers
+--- error_code: 200
+--- response_headers_like
+X-Event: "message":\{"author":"note","id":"p3","text":"VIP, call back"\},"assignee":"4242"\}\]$
+
+
+
+=== TEST 28: a notification without its notif id (not a ping) is refused: no dedup key
+--- request eval
+main::req(sample('intercom/conversation.admin.closed.json') =~ s/"id":"notif_[^"]*",//r)
+--- more_headers eval
+$main::Headers
+--- error_code: 422
+--- response_body
+{"status":"rejected","reason":"intercom_no_id"}
+
+
+
+=== TEST 29: crmsync_log_level error: refusals are logged at [error]
+--- config
+    location = /hooks/ic {
+        crmsync_webhook intercom;
+        crmsync_secret test_client_secret;
+        crmsync_log_level error;
+    }
+--- request eval
+"POST /hooks/ic\n{}"
+--- more_headers
+Content-Type: application/json
+--- error_code: 401
+--- error_log eval
+qr/\[error\].*crmsync: intercom webhook rejected with 401: signature_missing/
+--- no_error_log
+[warn]
