@@ -65,6 +65,13 @@ $t0 = time;
 $sb->api(GET => "$C/$id");
 cmp_ok time - $t0, '<', 0.9, 'next request is fast again';
 
+# --- a latency for every call (not a fault: nothing is consumed)
+$sb->config(latency_ms => 300);
+$t0 = time;
+is $sb->api(GET => "$C/$id")->{status}, 200, 'with latency';
+cmp_ok time - $t0, '>=', 0.29, 'answered after the latency';
+$sb->config(latency_ms => 0);
+
 # --- connection reset
 $sb->fault(mode => 'reset');
 $r = $sb->api(GET => "$C/$id");

@@ -26,6 +26,7 @@ sub run ($opt) {
         state       => $opt->{state},
         log_size    => $opt->{log_size} || 20000,
         dup_props   => [@{$opt->{dup_props} // []}],
+        latency_ms  => $opt->{latency_ms} // 0,
     });
     $app->set_limits(rate => $opt->{rate}, search_rate => $opt->{search_rate},
                      daily => $opt->{daily});
@@ -217,6 +218,10 @@ sub handler ($self, $tx) {
         if ($m eq 'commit_then_fail') {
             return $self->serve($tx, $entry, $method, $path, \%hdr, $fault);
         }
+    }
+    if (my $lat = $self->cfg->{latency_ms}) {
+        Mojo::IOLoop->timer($lat / 1000 => sub { $self->serve($tx, $entry, $method, $path, \%hdr, undef) });
+        return;
     }
     return $self->serve($tx, $entry, $method, $path, \%hdr, undef);
 }
@@ -539,6 +544,7 @@ sub control ($self, $method, $path, $tx) {
                 1;
             } or die [400, { status => 'error', message => "$@" }];
             if (exists $b->{index_lag}) { $self->cfg->{index_lag} = $b->{index_lag} + 0 }
+            if (exists $b->{latency_ms}) { $self->cfg->{latency_ms} = $b->{latency_ms} + 0 }
             if (exists $b->{daily_used}) { $self->rt->{daily_used} = $b->{daily_used} + 0 }
             return [200, $self->config_view];
         }
@@ -575,7 +581,7 @@ sub _fault_view ($f) {
 
 sub config_view ($self) {
     my $l = $self->limits;
-    return { index_lag => $self->cfg->{index_lag},
+    return { index_lag => $self->cfg->{index_lag}, latency_ms => $self->cfg->{latency_ms},
              rate => $l->{rate_max} ? "$l->{rate_max}/$l->{rate_window}s" : 'off',
              search_rate => $l->{search_max} ? "$l->{search_max}/$l->{search_window}s" : 'off',
              daily => $l->{daily} || 'off',

@@ -41,6 +41,7 @@ sub start {
     push @args, '--rate', $o{rate} if defined $o{rate};
     push @args, '--search-rate', $o{search_rate} if defined $o{search_rate};
     push @args, '--daily', $o{daily} if defined $o{daily};
+    push @args, '--latency', $o{latency_ms} if defined $o{latency_ms};
     push @args, '--token', $token if defined $token;
     push @args, map { ('--token', $_) } @{$o{tokens} // []};
     push @args, '--state', $o{state} if defined $o{state};
