@@ -1,9 +1,9 @@
 package HubSpotSandbox;
 # Server, dispatcher, auth, rate limits, faults, request log, /_sandbox.
 # The CRM data model lives in HubSpotSandbox::Store (Store.pm).
-use Mojo::Base 'Mojolicious', -signatures;
-use Mojo::Server::Daemon;
+use Mojo::Base -base, -signatures;
 use Mojo::IOLoop;
+use HubSpotSandbox::HTTP;
 use Mojo::JSON qw(encode_json decode_json true false);
 use Mojo::Util qw(url_unescape);
 use Time::HiRes qw(time);
@@ -18,7 +18,6 @@ has 'store';
 
 sub run ($opt) {
     my $app = __PACKAGE__->new;
-    $app->log->level('fatal');
     $app->cfg({
         index_lag   => $opt->{index_lag} // 0,
         portal_id   => $opt->{portal_id} // 12345678,
@@ -39,11 +38,7 @@ sub run ($opt) {
 
     my ($host, $port) = $opt->{listen} =~ /^\[?([^\]]*?)\]?:(\d+)$/
         or die "hubspot-sandbox: --listen must be HOST:PORT\n";
-    my $daemon = Mojo::Server::Daemon->new(
-        app => $app, listen => ["http://$host:$port"], silent => 1,
-        inactivity_timeout => 300, max_requests => 1_000_000);
-    $daemon->start;
-    my $real = $daemon->ports->[0];
+    my $real = HubSpotSandbox::HTTP->listen($host, $port, sub ($req) { $app->handler($req) });
     my $stop = sub {
         my $sig = shift;
         eval { $app->store->save_file($app->cfg->{state}) if $app->cfg->{state} };
@@ -144,10 +139,9 @@ sub cid {
 # ---------------------------------------------------------------- handler
 
 sub handler ($self, $tx) {
-    my $req = $tx->req;
+    my $req = $tx;          # HubSpotSandbox::HTTP::Req: request and responder
     my $method = $req->method;
-    my $path = $req->url->path->to_string;
-    $path = url_unescape($path) if index($path, '%') >= 0;
+    my $path = $req->path;
 
     if (index($path, '/_sandbox') == 0) {
         my ($code, $body, $hdr) = eval { $self->control($method, $path, $tx) };
@@ -156,8 +150,7 @@ sub handler ($self, $tx) {
     }
     my $t0 = time;
     my $entry = { seq => ++$self->rt->{log_seq}, t => $t0, method => $method,
-                  path => $req->url->path_query };
-    # (path_query keeps the client's encoding, which the log should show)
+                  path => $req->target };
     my $rt = $self->rt;
     $rt->{total}++;
     $rt->{per_sec}{int $t0}++;
@@ -166,7 +159,7 @@ sub handler ($self, $tx) {
     my %hdr = ('X-HubSpot-Correlation-Id' => cid());
 
     # --- authentication
-    my $auth = $req->headers->authorization // '';
+    my $auth = $req->header('authorization') // '';
     my ($tok) = $auth =~ /^Bearer\s+(\S+)\s*$/i;
     my $why = $self->auth_failure($tok);
     if ($why) {
@@ -229,7 +222,7 @@ sub handler ($self, $tx) {
 sub serve ($self, $tx, $entry, $method, $path, $hdr, $fail_after) {
     my ($code, $body, $ep);
     eval {
-        ($code, $body, $ep) = $self->store->dispatch($method, $path, $tx->req);
+        ($code, $body, $ep) = $self->store->dispatch($method, $path, $tx);
         1;
     } or do {
         my $e = $@;
@@ -259,18 +252,14 @@ sub finish ($self, $tx, $entry, $code, $body, $hdr) {
 }
 
 sub send ($self, $tx, $code, $body, $hdr) {
-    my $res = $tx->res;
-    $res->code($code);
-    my $h = $res->headers;
-    $h->add($_ => $hdr->{$_}) for keys %{$hdr // {}};
+    my %h = %{$hdr // {}};
     if (ref $body) {
-        $h->content_type('application/json;charset=utf-8');
-        $res->body(encode_json($body));
+        $h{'Content-Type'} = 'application/json;charset=utf-8';
+        $body = encode_json($body);
     } elsif (defined $body && length $body) {
-        $h->content_type('text/html') unless $h->content_type;
-        $res->body($body);
+        $h{'Content-Type'} //= 'text/html';
     }
-    $tx->resume;
+    $tx->respond($code, \%h, $body);
     return;
 }
 
@@ -278,12 +267,7 @@ sub reset_conn ($self, $tx, $entry) {
     $entry->{status} = 0;
     $entry->{ms} = sprintf '%.2f', (time - $entry->{t}) * 1000;
     $self->log_request($entry, $tx);
-    my $stream = Mojo::IOLoop->stream($tx->connection);
-    if ($stream) {
-        my $h = $stream->handle;
-        setsockopt($h, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0)) if $h;
-        $stream->close;
-    }
+    $tx->reset;
     return;
 }
 
@@ -293,7 +277,7 @@ sub log_request ($self, $entry, $tx) {
     my $c = $rt->{by_ep}{$ep} //= { count => 0, statuses => {} };
     $c->{count}++;
     $c->{statuses}{$entry->{status}}++;
-    my $b = ($entry->{method} eq 'GET' || $entry->{method} eq 'DELETE') ? undef : $tx->req->body;
+    my $b = $tx->body;
     if (defined $b && length $b) {
         $entry->{body} = length($b) > 4096 ? substr($b, 0, 4096) . '...' : $b;
     }
@@ -456,7 +440,7 @@ sub fault_body ($self, $f, $hdr) {
 # ---------------------------------------------------------------- control
 
 sub _json_body ($tx) {
-    my $b = $tx->req->body;
+    my $b = $tx->body;
     return {} unless defined $b && length $b;
     my $d = eval { decode_json($b) };
     die [400, { status => 'error', message => "invalid JSON: $@" }] unless defined $d;
@@ -465,7 +449,7 @@ sub _json_body ($tx) {
 
 sub control ($self, $method, $path, $tx) {
     my $st = $self->store;
-    my $q = $tx->req->url->query;
+    my $q = $tx->query;
     my $p = $path =~ s{^/_sandbox/?}{}r;
     $p =~ s{/$}{};
     my $r = eval {

@@ -702,7 +702,7 @@ sub _list ($v) {
 }
 
 sub dispatch ($self, $method, $path, $req) {
-    my $q = $req->url->query;
+    my $q = $req->query;
     if ($path =~ m{^/crm/(?:v3/objects|objects/\d{4}-\d\d)/([^/]+)(?:/(.*?))?/?$}) {
         my ($type, $rest) = (norm_type($1), $2 // '');
         my $ep = "$method /crm/v3/objects/$type";
