@@ -151,6 +151,10 @@ const REGIONS = [
     'MX', 'BR', 'AR', 'CO', 'CL', 'PE', 'VE', 'JM', 'PR', 'DO', 'GG', 'JE',
     'IM', 'VA', 'SM', 'CI', 'BJ', 'IR', 'IQ', 'GR', 'IE', 'HU', 'RO'
 ]
+if (process.env.CORPUS_ALL_REGIONS) {
+    /* differential runs: every region of the metadata */
+    REGIONS.splice(0, REGIONS.length, ...Object.keys(meta.countries))
+}
 const QUIRK_REGIONS = ['IT', 'AR', 'BR', 'MX', 'RU', 'GB', 'DE', 'ID', 'KR',
     'CO', 'CN', 'JP', 'AU', 'VA', 'SM']
 
