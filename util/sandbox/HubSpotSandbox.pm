@@ -38,6 +38,7 @@ sub run ($opt) {
 
     my ($host, $port) = $opt->{listen} =~ /^\[?([^\]]*?)\]?:(\d+)$/
         or die "hubspot-sandbox: --listen must be HOST:PORT\n";
+    Mojo::IOLoop->singleton->max_connections(10000);
     my $real = HubSpotSandbox::HTTP->listen($host, $port, sub ($req) { $app->handler($req) });
     my $stop = sub {
         my $sig = shift;
