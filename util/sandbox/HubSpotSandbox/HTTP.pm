@@ -102,7 +102,11 @@ sub _parse ($c) {
         }
         delete $c->{pending};
         $c->{busy} = 1;
-        $c->{cb}->($req);
+        eval { $c->{cb}->($req); 1 } or do {
+            warn "hubspot-sandbox: request failed: $@";
+            $req->respond(500, { 'Content-Type' => 'application/json;charset=utf-8' },
+                          '{"status":"error","message":"internal error"}');
+        };
     }
 }
 
