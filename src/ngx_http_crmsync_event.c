@@ -9,7 +9,6 @@
 
 
 #include <string.h>
-#include <jansson.h>
 
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
@@ -174,7 +173,7 @@ ngx_http_crmsync_parse_arena_size(size_t len)
         n = NGX_HTTP_CRMSYNC_MAX_EVENTS;
     }
 
-    return 2 * len + 4096
+    return 2 * len + 4096 + ngx_http_crmsync_json_bound(len)
            + n * (sizeof(ngx_http_crmsync_event_t)
                   + NGX_HTTP_CRMSYNC_EVENT_EXTRA);
 }
@@ -1183,8 +1182,8 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
     size_t                        i;
     json_t                       *root;
     const u_char                 *s;
-    json_error_t                  err;
     ngx_http_crmsync_event_t      tmp;
+    ngx_http_crmsync_json_rc_e    jrc;
     ngx_http_crmsync_parse_rc_e   rc;
 
     p->events = NULL;
@@ -1223,13 +1222,19 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
     }
 
     /*
-     * jansson refuses nesting deeper than JSON_PARSER_MAX_DEPTH (2048)
-     * with an error, so a deep body is "bad_json", not a deep recursion
+     * the tree lives in the arena, with the events: nothing to free; a
+     * body nested deeper than NGX_HTTP_CRMSYNC_JSON_MAX_DEPTH is
+     * "bad_json", not a deep recursion
      */
 
-    root = json_loadb((const char *) body, len, 0, &err);
+    root = ngx_http_crmsync_json_parse(&p->arena, body, len, &jrc);
 
     if (root == NULL) {
+        if (jrc == NGX_HTTP_CRMSYNC_JSON_FULL) {
+            p->reason = "arena_full";
+            return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+        }
+
         p->reason = "bad_json";
         return NGX_HTTP_CRMSYNC_PARSE_MALFORMED;
     }
@@ -1238,7 +1243,6 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
         && !(p->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT
              && json_is_array(root)))
     {
-        json_decref(root);
         p->reason = "not_an_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -1289,8 +1293,6 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
         rc = NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         break;
     }
-
-    json_decref(root);
 
 done:
 

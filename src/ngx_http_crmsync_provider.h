@@ -28,7 +28,7 @@
 #define _NGX_HTTP_CRMSYNC_PROVIDER_H_INCLUDED_
 
 
-#include <jansson.h>
+#include "ngx_http_crmsync_json.h"
 
 #include "ngx_http_crmsync_event.h"
 
@@ -39,21 +39,21 @@
 
 /* JSON adapters: root is an object (hubspot: an object or an array) */
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_whatsapp(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_messenger(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_instagram(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_telegram(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_intercom(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_respondio(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_standard(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_provider_hubspot(
-    ngx_http_crmsync_parse_t *p, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root);
 
 /*
  * Twilio posts application/x-www-form-urlencoded (the norm for
@@ -84,18 +84,18 @@ ngx_http_crmsync_event_t *ngx_http_crmsync_event_add(
 
 /* a string member, copied into the arena */
 int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key);
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
 
 /* an id: a string, or an integer written in decimal */
 int ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key);
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
 
 /*
  * a time: an integer or a decimal string in units of unit_ms
  * milliseconds (1000 for Unix seconds, 1 for ms), or an ISO 8601 / RFC
  * 3339 string; *ms is set on OK only; out of range is BADTYPE
  */
-int ngx_http_crmsync_json_time(int64_t *ms, json_t *obj, const char *key,
+int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj, const char *key,
     int64_t unit_ms);
 
 /* "2022-11-03T20:26:10.344522Z", "...+02:00": 0 and *ms set, or -1 */

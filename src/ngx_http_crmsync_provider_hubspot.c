@@ -21,8 +21,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <jansson.h>
-
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 

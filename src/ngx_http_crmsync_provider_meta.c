@@ -10,8 +10,6 @@
 
 
 #include <string.h>
-#include <jansson.h>
-
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 

@@ -25,8 +25,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <jansson.h>
-
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 
@@ -220,6 +218,9 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
     json_t                       *assignee, *fields;
     const u_char                 *s, *first, *last;
     ngx_http_crmsync_parse_rc_e   prc;
+
+    first = NULL;
+    last = NULL;
 
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                   contact, "id");

@@ -733,8 +733,9 @@ test_refusals(void **state)
     t_parse("[{\"eventId\":1");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_MALFORMED, "bad_json");
 
+    /* a scalar root is JSON, but no shape we read */
     t_parse("\"contact.creation\"");
-    t_refused(NGX_HTTP_CRMSYNC_PARSE_MALFORMED, "bad_json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "not_an_object");
 
     t_parse("{\"a\":[]}");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE,

@@ -1,0 +1,770 @@
+
+/*
+ * Copyright (C) crmsync authors
+ */
+
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_crmsync_json.h"
+
+
+typedef struct {
+    const u_char                *pos;
+    const u_char                *end;
+    ngx_http_crmsync_arena_t    *arena;
+    ngx_http_crmsync_json_rc_e   rc;
+} ngx_http_crmsync_json_ctx_t;
+
+
+static ngx_http_crmsync_json_t *ngx_http_crmsync_json_value(
+    ngx_http_crmsync_json_ctx_t *ctx, unsigned depth);
+static int ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
+    const char **str, size_t *len);
+static int ngx_http_crmsync_json_number(ngx_http_crmsync_json_ctx_t *ctx,
+    ngx_http_crmsync_json_t *j);
+
+
+#define NGX_HTTP_CRMSYNC_JSON_ALIGN  sizeof(void *)
+
+
+static void *
+ngx_http_crmsync_json_alloc(ngx_http_crmsync_json_ctx_t *ctx, size_t size)
+{
+    u_char                    *p;
+    ngx_http_crmsync_arena_t  *a;
+
+    a = ctx->arena;
+
+    p = (u_char *) (((uintptr_t) a->pos + NGX_HTTP_CRMSYNC_JSON_ALIGN - 1)
+                    & ~((uintptr_t) NGX_HTTP_CRMSYNC_JSON_ALIGN - 1));
+
+    if (p > a->end || (size_t) (a->end - p) < size) {
+        ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
+        return NULL;
+    }
+
+    a->pos = p + size;
+
+    return p;
+}
+
+
+static void
+ngx_http_crmsync_json_space(ngx_http_crmsync_json_ctx_t *ctx)
+{
+    while (ctx->pos < ctx->end
+           && (*ctx->pos == ' ' || *ctx->pos == '\t' || *ctx->pos == '\n'
+               || *ctx->pos == '\r'))
+    {
+        ctx->pos++;
+    }
+}
+
+
+static ngx_http_crmsync_json_t *
+ngx_http_crmsync_json_fail(ngx_http_crmsync_json_ctx_t *ctx,
+    ngx_http_crmsync_json_rc_e rc)
+{
+    if (ctx->rc == NGX_HTTP_CRMSYNC_JSON_DONE) {
+        ctx->rc = rc;
+    }
+
+    return NULL;
+}
+
+
+ngx_http_crmsync_json_t *
+ngx_http_crmsync_json_parse(ngx_http_crmsync_arena_t *a, const u_char *p,
+    size_t len, ngx_http_crmsync_json_rc_e *rc)
+{
+    ngx_http_crmsync_json_t      *root;
+    ngx_http_crmsync_json_ctx_t   ctx;
+
+    ctx.pos = p;
+    ctx.end = p + len;
+    ctx.arena = a;
+    ctx.rc = NGX_HTTP_CRMSYNC_JSON_DONE;
+
+    ngx_http_crmsync_json_space(&ctx);
+
+    root = ngx_http_crmsync_json_value(&ctx, 0);
+
+    if (root != NULL) {
+        ngx_http_crmsync_json_space(&ctx);
+
+        if (ctx.pos != ctx.end) {
+            root = ngx_http_crmsync_json_fail(&ctx,
+                                              NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+        }
+    }
+
+    *rc = ctx.rc;
+
+    return root;
+}
+
+
+size_t
+ngx_http_crmsync_json_bound(size_t len)
+{
+    /*
+     * a value takes at least one byte ("[[[[" nests one a byte): len + 1
+     * nodes, each with an item pointer in its parent and an alignment;
+     * strings unescape into at most their raw length plus a NUL; a long
+     * number is copied once, and handed back
+     */
+
+    return (len + 1) * (sizeof(ngx_http_crmsync_json_t) + sizeof(void *)
+                        + NGX_HTTP_CRMSYNC_JSON_ALIGN)
+           + 2 * len + 64;
+}
+
+
+static int
+ngx_http_crmsync_json_literal(ngx_http_crmsync_json_ctx_t *ctx,
+    const char *word, size_t len)
+{
+    if ((size_t) (ctx->end - ctx->pos) < len
+        || memcmp(ctx->pos, word, len) != 0)
+    {
+        return -1;
+    }
+
+    ctx->pos += len;
+
+    return 0;
+}
+
+
+static int
+ngx_http_crmsync_json_items(ngx_http_crmsync_json_ctx_t *ctx,
+    ngx_http_crmsync_json_t *j, ngx_http_crmsync_json_t *first)
+{
+    size_t                    i;
+    ngx_http_crmsync_json_t  *c;
+
+    if (j->len == 0) {
+        j->items = NULL;
+        return 0;
+    }
+
+    j->items = ngx_http_crmsync_json_alloc(ctx, j->len * sizeof(void *));
+    if (j->items == NULL) {
+        return -1;
+    }
+
+    for (i = 0, c = first; c; c = c->next) {
+        j->items[i++] = c;
+    }
+
+    return 0;
+}
+
+
+static ngx_http_crmsync_json_t *
+ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
+{
+    size_t                    klen;
+    const char               *key;
+    ngx_http_crmsync_json_t  *j, *c, *first, *last;
+
+    if (ctx->pos == ctx->end) {
+        return ngx_http_crmsync_json_fail(ctx, NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+    }
+
+    j = ngx_http_crmsync_json_alloc(ctx, sizeof(ngx_http_crmsync_json_t));
+    if (j == NULL) {
+        return NULL;
+    }
+
+    memset(j, 0, sizeof(ngx_http_crmsync_json_t));
+
+    switch (*ctx->pos) {
+
+    case '{':
+    case '[':
+        if (depth >= NGX_HTTP_CRMSYNC_JSON_MAX_DEPTH) {
+            return ngx_http_crmsync_json_fail(ctx,
+                                              NGX_HTTP_CRMSYNC_JSON_DEEP);
+        }
+
+        j->type = (*ctx->pos == '{') ? NGX_HTTP_CRMSYNC_JSON_OBJECT
+                                     : NGX_HTTP_CRMSYNC_JSON_ARRAY;
+        ctx->pos++;
+
+        first = NULL;
+        last = NULL;
+
+        ngx_http_crmsync_json_space(ctx);
+
+        if (ctx->pos < ctx->end
+            && *ctx->pos == (j->type == NGX_HTTP_CRMSYNC_JSON_OBJECT ? '}'
+                                                                     : ']'))
+        {
+            ctx->pos++;
+            return j;
+        }
+
+        for ( ;; ) {
+            key = NULL;
+
+            if (j->type == NGX_HTTP_CRMSYNC_JSON_OBJECT) {
+                if (ctx->pos == ctx->end || *ctx->pos != '"'
+                    || ngx_http_crmsync_json_string(ctx, &key, &klen) != 0)
+                {
+                    return ngx_http_crmsync_json_fail(ctx,
+                                                NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+                }
+
+                ngx_http_crmsync_json_space(ctx);
+
+                if (ctx->pos == ctx->end || *ctx->pos != ':') {
+                    return ngx_http_crmsync_json_fail(ctx,
+                                                NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+                }
+
+                ctx->pos++;
+                ngx_http_crmsync_json_space(ctx);
+            }
+
+            c = ngx_http_crmsync_json_value(ctx, depth + 1);
+            if (c == NULL) {
+                return NULL;
+            }
+
+            c->key = key;
+
+            if (last) {
+                last->next = c;
+
+            } else {
+                first = c;
+            }
+
+            last = c;
+            j->len++;
+
+            ngx_http_crmsync_json_space(ctx);
+
+            if (ctx->pos == ctx->end) {
+                return ngx_http_crmsync_json_fail(ctx,
+                                                NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+            }
+
+            if (*ctx->pos == ',') {
+                ctx->pos++;
+                ngx_http_crmsync_json_space(ctx);
+                continue;
+            }
+
+            if (*ctx->pos == (j->type == NGX_HTTP_CRMSYNC_JSON_OBJECT ? '}'
+                                                                      : ']'))
+            {
+                ctx->pos++;
+                break;
+            }
+
+            return ngx_http_crmsync_json_fail(ctx,
+                                              NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+        }
+
+        if (ngx_http_crmsync_json_items(ctx, j, first) != 0) {
+            return NULL;
+        }
+
+        return j;
+
+    case '"':
+        j->type = NGX_HTTP_CRMSYNC_JSON_STRING;
+
+        if (ngx_http_crmsync_json_string(ctx, &j->str, &j->len) != 0) {
+            return ngx_http_crmsync_json_fail(ctx,
+                                              NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+        }
+
+        return j;
+
+    case 't':
+        j->type = NGX_HTTP_CRMSYNC_JSON_TRUE;
+
+        if (ngx_http_crmsync_json_literal(ctx, "true", 4) != 0) {
+            break;
+        }
+
+        return j;
+
+    case 'f':
+        j->type = NGX_HTTP_CRMSYNC_JSON_FALSE;
+
+        if (ngx_http_crmsync_json_literal(ctx, "false", 5) != 0) {
+            break;
+        }
+
+        return j;
+
+    case 'n':
+        j->type = NGX_HTTP_CRMSYNC_JSON_NULL;
+
+        if (ngx_http_crmsync_json_literal(ctx, "null", 4) != 0) {
+            break;
+        }
+
+        return j;
+
+    default:
+        if (ngx_http_crmsync_json_number(ctx, j) != 0) {
+            break;
+        }
+
+        return j;
+    }
+
+    return ngx_http_crmsync_json_fail(ctx, NGX_HTTP_CRMSYNC_JSON_SYNTAX);
+}
+
+
+static int
+ngx_http_crmsync_json_hex4(const u_char *p, unsigned *v)
+{
+    unsigned  i, c;
+
+    *v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            c = c - 'a' + 10;
+
+        } else if (c >= 'A' && c <= 'F') {
+            c = c - 'A' + 10;
+
+        } else {
+            return -1;
+        }
+
+        *v = (*v << 4) | c;
+    }
+
+    return 0;
+}
+
+
+/* the length of the valid UTF-8 sequence at p, or 0 */
+
+static size_t
+ngx_http_crmsync_json_utf8(const u_char *p, const u_char *end)
+{
+    size_t    n, i;
+    uint32_t  cp, min;
+
+    if (*p < 0x80) {
+        return 1;
+    }
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2;
+        cp = *p & 0x1f;
+        min = 0x80;
+
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3;
+        cp = *p & 0x0f;
+        min = 0x800;
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4;
+        cp = *p & 0x07;
+        min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+static u_char *
+ngx_http_crmsync_json_put_utf8(u_char *d, uint32_t cp)
+{
+    if (cp < 0x80) {
+        *d++ = (u_char) cp;
+
+    } else if (cp < 0x800) {
+        *d++ = (u_char) (0xc0 | (cp >> 6));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else if (cp < 0x10000) {
+        *d++ = (u_char) (0xe0 | (cp >> 12));
+        *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else {
+        *d++ = (u_char) (0xf0 | (cp >> 18));
+        *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+    }
+
+    return d;
+}
+
+
+/*
+ * A string at ctx->pos (on its opening quote), unescaped into the arena
+ * and NUL-terminated.  An escape never makes the text longer than its
+ * raw form, so the raw length bounds the copy; what it does not use goes
+ * back to the arena.
+ */
+
+static int
+ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
+    const char **str, size_t *len)
+{
+    size_t         n;
+    u_char        *d, *start;
+    unsigned       cp, lo;
+    const u_char  *p, *q;
+
+    p = ctx->pos + 1;
+
+    /* the closing quote: a quote not preceded by an escaping backslash */
+
+    for (q = p; q < ctx->end; q++) {
+        if (*q == '\\') {
+            q++;
+            continue;
+        }
+
+        if (*q == '"') {
+            break;
+        }
+    }
+
+    if (q >= ctx->end) {
+        return -1;
+    }
+
+    if (ctx->arena->pos > ctx->arena->end
+        || (size_t) (ctx->arena->end - ctx->arena->pos)
+           < (size_t) (q - p) + 1)
+    {
+        ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
+        return -1;
+    }
+
+    start = ctx->arena->pos;
+    d = start;
+
+    while (p < q) {
+
+        if (*p < 0x20) {
+            return -1;
+        }
+
+        if (*p >= 0x80) {
+            n = ngx_http_crmsync_json_utf8(p, q);
+            if (n == 0) {
+                return -1;
+            }
+
+            memcpy(d, p, n);
+            d += n;
+            p += n;
+            continue;
+        }
+
+        if (*p != '\\') {
+            *d++ = *p++;
+            continue;
+        }
+
+        p++;
+
+        switch (*p) {
+        case '"':  *d++ = '"';  p++; continue;
+        case '\\': *d++ = '\\'; p++; continue;
+        case '/':  *d++ = '/';  p++; continue;
+        case 'b':  *d++ = '\b'; p++; continue;
+        case 'f':  *d++ = '\f'; p++; continue;
+        case 'n':  *d++ = '\n'; p++; continue;
+        case 'r':  *d++ = '\r'; p++; continue;
+        case 't':  *d++ = '\t'; p++; continue;
+        case 'u':  break;
+        default:   return -1;
+        }
+
+        if (q - p < 5 || ngx_http_crmsync_json_hex4(p + 1, &cp) != 0) {
+            return -1;
+        }
+
+        p += 5;
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (q - p < 6 || p[0] != '\\' || p[1] != 'u'
+                || ngx_http_crmsync_json_hex4(p + 2, &lo) != 0
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                return -1;
+            }
+
+            p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+
+        } else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp == 0) {
+            return -1;
+        }
+
+        d = ngx_http_crmsync_json_put_utf8(d, cp);
+    }
+
+    *d++ = '\0';
+
+    *str = (const char *) start;
+    *len = d - start - 1;
+
+    ctx->arena->pos = d;
+    ctx->pos = q + 1;
+
+    return 0;
+}
+
+
+static int
+ngx_http_crmsync_json_number(ngx_http_crmsync_json_ctx_t *ctx,
+    ngx_http_crmsync_json_t *j)
+{
+    int            neg, real;
+    char           buf[64], *text;
+    u_char        *saved;
+    uint64_t       v;
+    const u_char  *p, *start, *digits;
+
+    p = ctx->pos;
+    start = p;
+    neg = 0;
+    real = 0;
+
+    if (p < ctx->end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+
+    digits = p;
+
+    if (p == ctx->end || *p < '0' || *p > '9') {
+        return -1;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else {
+        while (p < ctx->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < ctx->end && *p == '.') {
+        real = 1;
+        p++;
+
+        if (p == ctx->end || *p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (p < ctx->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < ctx->end && (*p == 'e' || *p == 'E')) {
+        real = 1;
+        p++;
+
+        if (p < ctx->end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == ctx->end || *p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (p < ctx->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    ctx->pos = p;
+
+    if (real) {
+        /* strtod() wants a NUL: a short copy on the stack, a long one
+         * in the arena, handed back at once */
+
+        saved = ctx->arena->pos;
+        text = buf;
+
+        if ((size_t) (p - start) >= sizeof(buf)) {
+            text = ngx_http_crmsync_json_alloc(ctx, p - start + 1);
+            if (text == NULL) {
+                return -1;
+            }
+        }
+
+        memcpy(text, start, p - start);
+        text[p - start] = '\0';
+
+        j->type = NGX_HTTP_CRMSYNC_JSON_REAL;
+
+        errno = 0;
+        j->num.d = strtod(text, NULL);
+
+        ctx->arena->pos = saved;
+
+        /* an overflow is an error, as in jansson */
+
+        if (errno == ERANGE && isinf(j->num.d)) {
+            return -1;
+        }
+
+        return 0;
+    }
+
+    /* an integer: 64 bits, as jansson's json_int_t */
+
+    v = 0;
+
+    for ( /* void */ ; digits < p; digits++) {
+        if (v > (UINT64_MAX - (uint64_t) (*digits - '0')) / 10) {
+            return -1;
+        }
+
+        v = v * 10 + (*digits - '0');
+    }
+
+    if (neg ? v > (uint64_t) INT64_MAX + 1 : v > (uint64_t) INT64_MAX) {
+        return -1;
+    }
+
+    j->type = NGX_HTTP_CRMSYNC_JSON_INTEGER;
+    j->num.i = neg ? (int64_t) (0 - v) : (int64_t) v;
+
+    return 0;
+}
+
+
+ngx_http_crmsync_json_t *
+ngx_http_crmsync_json_get(const ngx_http_crmsync_json_t *obj,
+    const char *key)
+{
+    size_t  i;
+
+    if (obj == NULL || obj->type != NGX_HTTP_CRMSYNC_JSON_OBJECT) {
+        return NULL;
+    }
+
+    /* the last of a repeated name wins, as in jansson */
+
+    for (i = obj->len; i > 0; i--) {
+        if (strcmp(obj->items[i - 1]->key, key) == 0) {
+            return obj->items[i - 1];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_crmsync_json_t *
+ngx_http_crmsync_json_at(const ngx_http_crmsync_json_t *arr, size_t i)
+{
+    if (arr == NULL || arr->type != NGX_HTTP_CRMSYNC_JSON_ARRAY
+        || i >= arr->len)
+    {
+        return NULL;
+    }
+
+    return arr->items[i];
+}
+
+
+int
+ngx_http_crmsync_json_equal(const ngx_http_crmsync_json_t *a,
+    const ngx_http_crmsync_json_t *b)
+{
+    size_t                    i;
+    ngx_http_crmsync_json_t  *m;
+
+    if (a == NULL || b == NULL || a->type != b->type) {
+        return 0;
+    }
+
+    switch (a->type) {
+
+    case NGX_HTTP_CRMSYNC_JSON_STRING:
+        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+
+    case NGX_HTTP_CRMSYNC_JSON_INTEGER:
+        return a->num.i == b->num.i;
+
+    case NGX_HTTP_CRMSYNC_JSON_REAL:
+        return a->num.d == b->num.d;
+
+    case NGX_HTTP_CRMSYNC_JSON_ARRAY:
+        if (a->len != b->len) {
+            return 0;
+        }
+
+        for (i = 0; i < a->len; i++) {
+            if (!ngx_http_crmsync_json_equal(a->items[i], b->items[i])) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case NGX_HTTP_CRMSYNC_JSON_OBJECT:
+        if (a->len != b->len) {
+            return 0;
+        }
+
+        for (i = 0; i < a->len; i++) {
+            m = ngx_http_crmsync_json_get(b, a->items[i]->key);
+
+            if (!ngx_http_crmsync_json_equal(
+                     ngx_http_crmsync_json_get(a, a->items[i]->key), m))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
+}

@@ -1,0 +1,180 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * A strict JSON reader (RFC 8259) for the webhook path: one pass over the
+ * body, every node and every (unescaped, NUL-terminated) string laid out
+ * in the request's arena, no malloc, no free.  jansson builds a heap tree
+ * at some 30 us for a 1 KB delivery, the whole budget of a webhook; this
+ * reader does it in a few.
+ *
+ * It refuses what jansson refuses by default: invalid UTF-8, control
+ * characters in strings, lone surrogates, "\u0000", integers beyond 64
+ * bits, reals that overflow, trailing bytes, and nesting deeper than
+ * NGX_HTTP_CRMSYNC_JSON_MAX_DEPTH (jansson: 2048).  Unlike jansson it also
+ * refuses a NUL byte after the value, where jansson stops reading.  A repeated member name keeps the last
+ * value, as jansson does.
+ *
+ * The adapters read it through the subset of jansson's API they use,
+ * mapped by the macros at the end of this file onto this reader: jansson
+ * itself stays for the HubSpot client, where its speed does not matter.
+ */
+
+
+#ifndef _NGX_HTTP_CRMSYNC_JSON_H_INCLUDED_
+#define _NGX_HTTP_CRMSYNC_JSON_H_INCLUDED_
+
+
+#include "ngx_http_crmsync_event.h"
+
+
+#define NGX_HTTP_CRMSYNC_JSON_MAX_DEPTH  256
+
+
+typedef enum {
+    NGX_HTTP_CRMSYNC_JSON_OBJECT = 0,
+    NGX_HTTP_CRMSYNC_JSON_ARRAY,
+    NGX_HTTP_CRMSYNC_JSON_STRING,
+    NGX_HTTP_CRMSYNC_JSON_INTEGER,
+    NGX_HTTP_CRMSYNC_JSON_REAL,
+    NGX_HTTP_CRMSYNC_JSON_TRUE,
+    NGX_HTTP_CRMSYNC_JSON_FALSE,
+    NGX_HTTP_CRMSYNC_JSON_NULL
+} ngx_http_crmsync_json_type_e;
+
+
+typedef struct ngx_http_crmsync_json_s  ngx_http_crmsync_json_t;
+
+struct ngx_http_crmsync_json_s {
+    ngx_http_crmsync_json_t       *next;     /* next member of an object */
+    ngx_http_crmsync_json_t      **items;    /* array elements, or object
+                                                members, in order */
+    const char                    *key;      /* member name */
+    const char                    *str;      /* string value */
+    size_t                         len;      /* string length in bytes;
+                                                elements or members */
+    union {
+        int64_t                    i;
+        double                     d;
+    } num;
+    ngx_http_crmsync_json_type_e   type;
+};
+
+
+typedef enum {
+    NGX_HTTP_CRMSYNC_JSON_DONE = 0,
+    NGX_HTTP_CRMSYNC_JSON_SYNTAX,       /* not JSON: 400 */
+    NGX_HTTP_CRMSYNC_JSON_DEEP,         /* nested too deep: 400 */
+    NGX_HTTP_CRMSYNC_JSON_FULL          /* the arena ran out */
+} ngx_http_crmsync_json_rc_e;
+
+
+/* the root value, or NULL with *rc set */
+ngx_http_crmsync_json_t *ngx_http_crmsync_json_parse(
+    ngx_http_crmsync_arena_t *a, const u_char *p, size_t len,
+    ngx_http_crmsync_json_rc_e *rc);
+
+/* arena bytes a body of len bytes may need at most */
+size_t ngx_http_crmsync_json_bound(size_t len);
+
+ngx_http_crmsync_json_t *ngx_http_crmsync_json_get(
+    const ngx_http_crmsync_json_t *obj, const char *key);
+ngx_http_crmsync_json_t *ngx_http_crmsync_json_at(
+    const ngx_http_crmsync_json_t *arr, size_t i);
+int ngx_http_crmsync_json_equal(const ngx_http_crmsync_json_t *a,
+    const ngx_http_crmsync_json_t *b);
+
+
+static inline int
+ngx_http_crmsync_json_is(const ngx_http_crmsync_json_t *j,
+    ngx_http_crmsync_json_type_e t)
+{
+    return j != NULL && j->type == t;
+}
+
+
+static inline size_t
+ngx_http_crmsync_json_size(const ngx_http_crmsync_json_t *j,
+    ngx_http_crmsync_json_type_e t)
+{
+    return ngx_http_crmsync_json_is(j, t) ? j->len : 0;
+}
+
+
+static inline const char *
+ngx_http_crmsync_json_str(const ngx_http_crmsync_json_t *j)
+{
+    return ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_STRING)
+           ? j->str : NULL;
+}
+
+
+static inline int64_t
+ngx_http_crmsync_json_int(const ngx_http_crmsync_json_t *j)
+{
+    return ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_INTEGER)
+           ? j->num.i : 0;
+}
+
+
+static inline double
+ngx_http_crmsync_json_real(const ngx_http_crmsync_json_t *j)
+{
+    return ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_REAL)
+           ? j->num.d : 0.0;
+}
+
+
+/*
+ * the jansson subset the adapters use; a file that uses jansson itself
+ * defines NGX_HTTP_CRMSYNC_JSON_NO_COMPAT before including this header
+ */
+
+#ifndef NGX_HTTP_CRMSYNC_JSON_NO_COMPAT
+
+typedef ngx_http_crmsync_json_t  json_t;
+typedef int64_t                  json_int_t;
+
+#define json_typeof(j)          ((j)->type)
+#define JSON_OBJECT             NGX_HTTP_CRMSYNC_JSON_OBJECT
+#define JSON_ARRAY              NGX_HTTP_CRMSYNC_JSON_ARRAY
+#define JSON_STRING             NGX_HTTP_CRMSYNC_JSON_STRING
+#define JSON_INTEGER            NGX_HTTP_CRMSYNC_JSON_INTEGER
+#define JSON_REAL               NGX_HTTP_CRMSYNC_JSON_REAL
+#define JSON_TRUE               NGX_HTTP_CRMSYNC_JSON_TRUE
+#define JSON_FALSE              NGX_HTTP_CRMSYNC_JSON_FALSE
+#define JSON_NULL               NGX_HTTP_CRMSYNC_JSON_NULL
+
+#define json_is_object(j)       ngx_http_crmsync_json_is(j, JSON_OBJECT)
+#define json_is_array(j)        ngx_http_crmsync_json_is(j, JSON_ARRAY)
+#define json_is_string(j)       ngx_http_crmsync_json_is(j, JSON_STRING)
+#define json_is_integer(j)      ngx_http_crmsync_json_is(j, JSON_INTEGER)
+#define json_is_real(j)         ngx_http_crmsync_json_is(j, JSON_REAL)
+#define json_is_true(j)         ngx_http_crmsync_json_is(j, JSON_TRUE)
+#define json_is_false(j)        ngx_http_crmsync_json_is(j, JSON_FALSE)
+#define json_is_null(j)         ngx_http_crmsync_json_is(j, JSON_NULL)
+#define json_is_boolean(j)      (json_is_true(j) || json_is_false(j))
+#define json_is_number(j)       (json_is_integer(j) || json_is_real(j))
+
+#define json_object_get(j, k)   ngx_http_crmsync_json_get(j, k)
+#define json_array_get(j, i)    ngx_http_crmsync_json_at(j, i)
+#define json_equal(a, b)        ngx_http_crmsync_json_equal(a, b)
+
+#define json_object_size(j)     ngx_http_crmsync_json_size(j, JSON_OBJECT)
+#define json_array_size(j)      ngx_http_crmsync_json_size(j, JSON_ARRAY)
+#define json_string_length(j)   ngx_http_crmsync_json_size(j, JSON_STRING)
+#define json_string_value(j)    ngx_http_crmsync_json_str(j)
+#define json_integer_value(j)   ngx_http_crmsync_json_int(j)
+#define json_real_value(j)      ngx_http_crmsync_json_real(j)
+
+/* members in order; a repeated name shows each time, get() the last */
+#define json_object_foreach(obj, k, v)                                        \
+    for (v = json_is_object(obj) && (obj)->len ? (obj)->items[0] : NULL,      \
+         k = v ? v->key : NULL;                                               \
+         v != NULL;                                                           \
+         v = v->next, k = v ? v->key : NULL)
+
+#endif /* NGX_HTTP_CRMSYNC_JSON_NO_COMPAT */
+
+
+#endif /* _NGX_HTTP_CRMSYNC_JSON_H_INCLUDED_ */
