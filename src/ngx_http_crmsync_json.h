@@ -12,8 +12,8 @@
  * characters in strings, lone surrogates, "\u0000", integers beyond 64
  * bits, reals that overflow, trailing bytes, and nesting deeper than
  * NGX_HTTP_CRMSYNC_JSON_MAX_DEPTH (jansson: 2048).  Unlike jansson it also
- * refuses a NUL byte after the value, where jansson stops reading.  A repeated member name keeps the last
- * value, as jansson does.
+ * refuses a NUL byte after the value, where jansson stops reading.  A
+ * repeated member name keeps the last value, as jansson does.
  *
  * The adapters read it through the subset of jansson's API they use,
  * mapped by the macros at the end of this file onto this reader: jansson

@@ -95,8 +95,8 @@ int ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
  * milliseconds (1000 for Unix seconds, 1 for ms), or an ISO 8601 / RFC
  * 3339 string; *ms is set on OK only; out of range is BADTYPE
  */
-int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj, const char *key,
-    int64_t unit_ms);
+int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit_ms);
 
 /* "2022-11-03T20:26:10.344522Z", "...+02:00": 0 and *ms set, or -1 */
 int ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms);
