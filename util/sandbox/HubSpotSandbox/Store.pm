@@ -1471,7 +1471,7 @@ sub api_owners ($self, $id, $q) {
     @o = grep { $_->{id} > $after } @o if $after;
     my @page = splice @o, 0, $limit;
     my %r = (results => \@page);
-    $r{paging} = { next => { after => $page[-1]{id}, link => "?after=$page[-1]{id}" } } if @o;
+    $r{paging} = { next => { after => "$page[-1]{id}", link => "?after=$page[-1]{id}" } } if @o;
     return (200, \%r);
 }
 
