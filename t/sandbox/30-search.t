@@ -160,6 +160,16 @@ is $sb->api(GET => "$C/$late")->{body}{properties}{firstname}, 'Later', 'read by
 ok $sb->wait_for(sub { (search(one(f('email', 'EQ', 'late@example.com')))->{body}{results}[0]{properties}{firstname} // '') eq 'Later' }, 5),
     'search catches up';
 
+is_deeply ids(search(one(f('firstname', 'EQ', 'late')))), [], 'the old value no longer matches';
+is_deeply ids(search(one(f('firstname', 'IN', undef, values => ['later'])))), [$late], 'the new value does';
+
+# lowering the lag at run time releases pending writes within the new lag
+$sb->config(index_lag => 60);
+$sb->api(PATCH => "$C/$late", { properties => { firstname => 'Latest' } });
+$sb->config(index_lag => 0.2);
+ok $sb->wait_for(sub { @{ids(search(one(f('firstname', 'EQ', 'latest'))))} }, 3), 'pending write released after the new lag';
+$sb->config(index_lag => 1);
+
 # an archive disappears from search only after the lag
 $sb->api(DELETE => "$C/$late");
 is scalar @{ids(search(one(f('email', 'EQ', 'late@example.com'))))}, 1, 'archived record still in search for a while';

@@ -528,7 +528,7 @@ sub control ($self, $method, $path, $tx) {
                 $self->set_limits(map { exists $b->{$_} ? ($_ => $b->{$_}) : () } qw(rate search_rate daily));
                 1;
             } or die [400, { status => 'error', message => "$@" }];
-            if (exists $b->{index_lag}) { $self->cfg->{index_lag} = $b->{index_lag} + 0 }
+            if (exists $b->{index_lag}) { $self->cfg->{index_lag} = $b->{index_lag} + 0; $st->relag }
             if (exists $b->{latency_ms}) { $self->cfg->{latency_ms} = $b->{latency_ms} + 0 }
             if (exists $b->{daily_used}) { $self->rt->{daily_used} = $b->{daily_used} + 0 }
             return [200, $self->config_view];

@@ -240,7 +240,9 @@ sub reset ($self, %o) {
     $self->{obj} = { map { $_ => {} } @TYPES };
     $self->{alias} = { map { $_ => {} } @TYPES };
     $self->{uniq} = { map { $_ => {} } @TYPES };
-    $self->{index} = { map { $_ => {} } @TYPES };
+    $self->{vis} = { map { $_ => {} } @TYPES };
+    $self->{inv} = { map { $_ => {} } @TYPES };
+    $self->{pending} = [];
     $self->{assoc} = {};
     $self->{props} = { map { $_ => { %{_builtin_props($_)}, %{$custom{$_} // {}} } } @TYPES };
     for my $t (@TYPES) {
@@ -603,17 +605,87 @@ sub set_derived ($self, $type, $p) {
     }
 }
 
+# The search index.  Every write queues a snapshot (or a removal) that
+# becomes visible --index-lag seconds later.  Visible snapshots live in
+# {vis}{type}{id}; {inv}{type}{prop}{key}{id} is an inverted index over
+# them so that EQ/IN filters do not scan every record.
+use constant INV_MAX_LEN => 256;
+
 sub index_push ($self, $type, $o, $gone = 0) {
-    my $at = time + $self->lag;
-    my $v = $gone ? { at => $at, gone => 1 }
-                  : { at => $at, p => { %{$o->{p}} }, updated => $o->{updated} };
-    push @{$self->{index}{$type}{$o->{id}}}, $v;
+    my $v = $gone ? undef : { p => { %{$o->{p}} }, updated => $o->{updated} };
+    my $lag = $self->lag;
+    if ($lag <= 0 && !@{$self->{pending}}) { $self->_index_apply($type, $o->{id}, $v); return }
+    push @{$self->{pending}}, [time + $lag, $type, $o->{id}, $v];
 }
 
-sub flush_index ($self) {
-    for my $t (@TYPES) {
-        for my $vs (values %{$self->{index}{$t}}) { $_->{at} = 0 for @$vs }
+sub index_advance ($self, $now = time) {
+    my $q = $self->{pending};
+    my $n = 0;
+    $n++ while $n < @$q && $q->[$n][0] <= $now;
+    return unless $n;
+    $self->_index_apply(@{$_}[1 .. 3]) for splice @$q, 0, $n;
+}
+
+sub flush_index ($self) { $self->index_advance(9**9**9) }
+
+# After the lag is lowered at run time, nothing waits longer than the new lag.
+sub relag ($self) {
+    my $max = time + $self->lag;
+    for (@{$self->{pending}}) { $_->[0] = $max if $_->[0] > $max }
+}
+
+sub inv_keys ($self, $type, $n, $v) {
+    return () unless defined $v && length $v && length $v <= INV_MAX_LEN;
+    my $d = $self->{props}{$type}{$n} // return ();
+    my $t = $d->{type};
+    return (lc $v) if $t eq 'string' || $t eq 'bool';
+    return (searchable_phone($v)) if $t eq 'phone_number';
+    if ($t eq 'number') { return ($v =~ /^\s*-?[\d.]+(?:[eE][-+]?\d+)?\s*$/ ? (0 + $v) : ()) }
+    if ($t eq 'datetime' || $t eq 'date') { my $ms = parse_ms($v); return defined $ms ? ($ms) : () }
+    return ($v, ($d->{fieldType} // '') eq 'checkbox' ? (grep { length } split /;/, $v) : ());
+}
+
+sub _index_apply ($self, $type, $id, $v) {
+    my $inv = $self->{inv}{$type} //= {};
+    if (my $old = $self->{vis}{$type}{$id}) {
+        my $p = $old->{p};
+        for my $n (keys %$p) {
+            for my $k ($self->inv_keys($type, $n, $p->{$n})) {
+                my $set = $inv->{$n}{$k} or next;
+                delete $set->{$id};
+                delete $inv->{$n}{$k} unless %$set;
+            }
+        }
     }
+    if (!$v) { delete $self->{vis}{$type}{$id}; return }
+    $self->{vis}{$type}{$id} = $v;
+    my $p = $v->{p};
+    for my $n (keys %$p) { $inv->{$n}{$_}{$id} = 1 for $self->inv_keys($type, $n, $p->{$n}) }
+}
+
+# Candidate ids for a filter group from the inverted index, or undef when
+# no filter in the group can use it (then the caller scans).
+sub _candidates ($self, $type, $g) {
+    for my $f (@{$g->{filters} // []}) {
+        my ($n, $op) = ($f->{propertyName}, $f->{operator});
+        next if $n =~ /^associations\./;
+        if ($n eq 'hs_object_id' && $op eq 'EQ') { return [ "$f->{value}" ] }
+        my $d = $self->{props}{$type}{$n} or next;
+        my @vals;
+        if ($op eq 'EQ') { @vals = ($f->{value}) }
+        elsif ($op eq 'IN') { @vals = @{$f->{values} // []} }
+        else { next }
+        next if grep { !defined || ref || length > INV_MAX_LEN } @vals;
+        my $t = $d->{type};
+        my %ids;
+        for my $x (@vals) {
+            my @k = $op eq 'IN' && ($t eq 'string' || $t eq 'bool') ? ("$x")   # IN: values must be lowercase
+                  : $self->inv_keys($type, $n, "$x");
+            for my $k (@k) { $ids{$_} = 1 for keys %{$self->{inv}{$type}{$n}{$k} // {}} }
+        }
+        return [ keys %ids ];
+    }
+    return undef;
 }
 
 sub _uniq_set ($self, $type, $o, $on) {
@@ -1047,7 +1119,6 @@ sub api_merge ($self, $type, $body) {
     }
     $self->{alias}{$type}{$po->{id}} = $id;
     $self->{alias}{$type}{$so->{id}} = $id;
-    pop @{$self->{index}{$type}{$id}};
     $self->index_push($type, $n);
     return (200, $self->view($type, $n, all => 1));
 }
@@ -1099,21 +1170,19 @@ sub api_search ($self, $type, $body) {
     }
     my $props = _list($body->{properties});
 
-    my $now = time;
-    my $idx = $self->{index}{$type};
-    my @hits;
-    for my $id (keys %$idx) {
-        my $vs = $idx->{$id};
-        my $k = -1;
-        for my $i (0 .. $#$vs) { last if $vs->[$i]{at} > $now; $k = $i }
-        next if $k < 0;
-        splice @$vs, 0, $k if $k > 0;
-        my $v = $vs->[0];
-        if ($v->{gone}) { delete $idx->{$id} if @$vs == 1; next }
-        my $p = $v->{p};
-        next if @$groups && !grep { $self->_group_match($type, $id, $p, $_) } @$groups;
-        next if defined $query && length $query && !$self->_query_match($type, $p, $query);
-        push @hits, [$id, $v];
+    $self->index_advance;
+    my $vis = $self->{vis}{$type};
+    my (%hit, @hits);
+    for my $g (@$groups ? @$groups : ({ filters => [] })) {
+        my $cand = $self->_candidates($type, $g) // [ keys %$vis ];
+        for my $id (@$cand) {
+            next if $hit{$id};
+            my $v = $vis->{$id} or next;
+            next unless $self->_group_match($type, $id, $v->{p}, $g);
+            next if defined $query && length $query && !$self->_query_match($type, $v->{p}, $query);
+            $hit{$id} = 1;
+            push @hits, [$id, $v];
+        }
     }
     my $cp = create_prop($type);
     my $key = $sprop // $cp;
@@ -1126,8 +1195,9 @@ sub api_search ($self, $type, $body) {
         return lc $x;
     };
     my $num = $dtype =~ /^(?:datetime|date|number)$/ || $key eq 'hs_object_id';
+    $_->[2] = $kv->($_) for @hits;
     my @sorted = sort {
-        my ($x, $y) = ($kv->($a), $kv->($b));
+        my ($x, $y) = ($a->[2], $b->[2]);
         my $c = !defined $x && !defined $y ? 0 : !defined $x ? 1 : !defined $y ? -1
               : ($num ? $x <=> $y : $x cmp $y) * $sdir;
         $c || $a->[0] <=> $b->[0]
@@ -1595,7 +1665,7 @@ sub load_file ($self, $file) {
         for my $o (values %{$self->{obj}{$t}}) {
             next if $o->{archived};
             $self->_uniq_set($t, $o, 1);
-            push @{$self->{index}{$t}{$o->{id}}}, { at => 0, p => { %{$o->{p}} }, updated => $o->{updated} };
+            $self->_index_apply($t, $o->{id}, { p => { %{$o->{p}} }, updated => $o->{updated} });
         }
     }
     $self->{assoc} = $data->{assoc} // {};
