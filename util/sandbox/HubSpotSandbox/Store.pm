@@ -668,7 +668,12 @@ sub _index_apply ($self, $type, $id, $v) {
 sub _candidates ($self, $type, $g) {
     for my $f (@{$g->{filters} // []}) {
         my ($n, $op) = ($f->{propertyName}, $f->{operator});
-        next if $n =~ /^associations\./;
+        if ($n =~ /^associations\.(\w+)$/) {
+            next unless $op eq 'EQ' && defined $f->{value} && !ref $f->{value};
+            my $ot = norm_type($1);
+            my $edges = $self->{assoc}{"$ot:$f->{value}"} // {};
+            return [ map { (split /:/)[1] } grep { /^\Q$type\E:/ && %{$edges->{$_}} } keys %$edges ];
+        }
         if ($n eq 'hs_object_id' && $op eq 'EQ') { return [ "$f->{value}" ] }
         my $d = $self->{props}{$type}{$n} or next;
         my @vals;
