@@ -21,6 +21,7 @@
 
 #include <stdio.h>
 #include <string.h>
+
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 
