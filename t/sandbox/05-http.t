@@ -53,6 +53,13 @@ is_deeply [map { $_->{code} } @$res], [200, 200, 404], 'three pipelined response
 like $res->[0]{body}, qr/"id":"41629779"/, 'first is the first owner';
 like $res->[1]{body}, qr/"id":"41629780"/, 'second is the second owner';
 
+# many pipelined requests in one write (no recursion trouble, all answered)
+print $s join '', map { "GET /crm/v3/owners/" . (41629779 + $_ % 2) . " HTTP/1.1\r\n$auth\r\n" } 1 .. 500;
+($res) = read_responses($s, 500, 20);
+is scalar @$res, 500, '500 pipelined requests, 500 responses';
+is scalar(grep { $_->{code} == 200 } @$res), 500, 'all 200';
+like $res->[-1]{body}, qr/41629779/, 'last one is the right owner';
+
 # a hung request delays the next one on the same connection, order kept
 $sb->fault(mode => 'hang', seconds => 0.5, path => '41629779');
 print $s "GET /crm/v3/owners/41629779 HTTP/1.1\r\n$auth\r\nGET /crm/v3/owners/41629780 HTTP/1.1\r\n$auth\r\n";

@@ -43,6 +43,8 @@ no warnings 'experimental::signatures';
 use Socket qw(SOL_SOCKET SO_LINGER);
 
 sub _parse ($c) {
+    return if $c->{in_parse};
+    local $c->{in_parse} = 1;
     while (!$c->{busy} && $c->{open}) {
         my $req = $c->{pending};
         if (!$req) {
