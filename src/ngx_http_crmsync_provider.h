@@ -4,23 +4,27 @@
  *
  * Provider adapters: one verified body in, normalized events out.
  *
- * An adapter is called by ngx_http_crmsync_parse() only, which owns the
- * parsed JSON (it json_decref()s it after the adapter returns), prepares
- * the arena and puts the events in order.  Rules for every adapter:
+ * An adapter is called by ngx_http_crmsync_parse() only, which parses the
+ * body into the arena (src/ngx_http_crmsync_json.h: the jansson names the
+ * adapters use, on our own reader), prepares the arena and puts the
+ * events in order.  Rules for every adapter:
  *
  *   - add events with ngx_http_crmsync_event_add() only; events are laid
  *     out from the end of the arena downwards and put in order by the
  *     dispatcher, so an adapter never indexes p->events: it keeps the
  *     pointer the helper returned;
- *   - copy every string it keeps into the arena (the JSON is freed), each
- *     body string at most once per event (share copies between events,
- *     e.g. a name used by a batch of messages), derived data at most
+ *   - keep strings in the arena (copies, or the tree's own strings), a
+ *     body string copied at most once per event (share copies between
+ *     events, e.g. a name used by a batch of messages), derived data at most
  *     NGX_HTTP_CRMSYNC_EVENT_EXTRA bytes per event: then
  *     ngx_http_crmsync_parse_arena_size() is always enough;
  *   - return PARSE_OK with >= 1 event, or another rc with p->reason set to
  *     a static machine-readable string ("whatsapp_no_entry", ...);
  *   - never trust a type: a member of the wrong type is UNREADABLE, a
- *     missing optional member is just empty.
+ *     missing optional member is just empty;
+ *   - bounded work: json_object_get() is a linear search, so never look
+ *     members up in a loop over an attacker-sized array of objects (read
+ *     such an array once, as the WhatsApp contacts[] are).
  */
 
 

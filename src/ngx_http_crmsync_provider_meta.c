@@ -14,22 +14,28 @@
 #include "ngx_http_crmsync_provider.h"
 
 
-/* a contacts[] element's name, copied once however many messages use it */
-typedef struct ngx_http_crmsync_wa_name_s  ngx_http_crmsync_wa_name_t;
+/*
+ * contacts[] of one change, read once: the first
+ * NGX_HTTP_CRMSYNC_WA_CONTACTS (a change carries one per sender), so that
+ * matching a message to its contact is bounded work, and each name is
+ * copied once however many messages use it
+ */
+#define NGX_HTTP_CRMSYNC_WA_CONTACTS  32
 
-struct ngx_http_crmsync_wa_name_s {
-    json_t                         *contact;
+typedef struct {
+    json_t                         *wa_id;
+    json_t                         *name;        /* profile.name or NULL */
     ngx_http_crmsync_str_t          first_name;
     ngx_http_crmsync_str_t          last_name;
-    ngx_http_crmsync_wa_name_t     *next;
-};
+    unsigned                        copied:1;
+} ngx_http_crmsync_wa_contact_t;
 
 
 typedef struct {
     ngx_http_crmsync_parse_t       *p;
-    json_t                         *contacts;    /* value.contacts[] */
-    ngx_http_crmsync_wa_name_t     *names;
     const char                     *skip;        /* why one was skipped */
+    size_t                          ncontacts;
+    ngx_http_crmsync_wa_contact_t   contacts[NGX_HTTP_CRMSYNC_WA_CONTACTS];
 } ngx_http_crmsync_wa_ctx_t;
 
 
@@ -267,7 +273,8 @@ static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
 {
     size_t                       i;
-    json_t                      *field, *value, *a, *business;
+    json_t                      *field, *value, *a, *business, *c, *id;
+    json_t                      *name;
     const char                  *f;
     ngx_http_crmsync_parse_t    *p;
     ngx_http_crmsync_parse_rc_e  rc;
@@ -302,7 +309,32 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    ctx->contacts = a;
+    ctx->ncontacts = 0;
+
+    for (i = 0; i < json_array_size(a); i++) {
+        if (ctx->ncontacts == NGX_HTTP_CRMSYNC_WA_CONTACTS) {
+            break;
+        }
+
+        c = json_array_get(a, i);
+        name = json_object_get(json_object_get(c, "profile"), "name");
+
+        if (name != NULL && !json_is_string(name)) {
+            p->reason = "whatsapp_bad_profile_name";
+            return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+        }
+
+        id = json_object_get(c, "wa_id");
+
+        if (!json_is_string(id)) {
+            continue;
+        }
+
+        ctx->contacts[ctx->ncontacts].wa_id = id;
+        ctx->contacts[ctx->ncontacts].name = name;
+        ctx->contacts[ctx->ncontacts].copied = 0;
+        ctx->ncontacts++;
+    }
 
     /* the business's own number, to tell its messages from the contact's */
 
@@ -527,75 +559,43 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
 }
 
 
-/*
- * contacts[] matched to the sender by wa_id; a name is copied once (one
- * node per event at most, so the arena bound holds)
- */
+/* contacts[] matched to the sender by wa_id */
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
     ngx_http_crmsync_event_t *ev, json_t *wa_id)
 {
-    size_t                       i, n;
-    json_t                      *c, *id, *name;
-    ngx_http_crmsync_wa_name_t  *nm;
+    size_t                          i;
+    ngx_http_crmsync_wa_contact_t  *c;
 
-    n = json_array_size(ctx->contacts);
+    for (i = 0; i < ctx->ncontacts; i++) {
+        c = &ctx->contacts[i];
 
-    /* bounded: a change carries a contact per sender */
-
-    if (n > NGX_HTTP_CRMSYNC_MAX_EVENTS) {
-        n = NGX_HTTP_CRMSYNC_MAX_EVENTS;
-    }
-
-    c = NULL;
-
-    for (i = 0; i < n; i++) {
-        c = json_array_get(ctx->contacts, i);
-        id = json_object_get(c, "wa_id");
-
-        if (json_is_string(id) && json_equal(id, wa_id)) {
-            break;
+        if (!json_equal(c->wa_id, wa_id)) {
+            continue;
         }
-    }
 
-    if (i == n) {
-        return NGX_HTTP_CRMSYNC_PARSE_OK;
-    }
+        if (!c->copied) {
+            if (c->name != NULL
+                && ngx_http_crmsync_full_name(&ctx->p->arena, ev,
+                                        (u_char *) json_string_value(c->name),
+                                        json_string_length(c->name))
+                   != 0)
+            {
+                ctx->p->reason = "arena_full";
+                return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+            }
 
-    for (nm = ctx->names; nm; nm = nm->next) {
-        if (nm->contact == c) {
-            ev->first_name = nm->first_name;
-            ev->last_name = nm->last_name;
-            return NGX_HTTP_CRMSYNC_PARSE_OK;
+            c->first_name = ev->first_name;
+            c->last_name = ev->last_name;
+            c->copied = 1;
         }
+
+        ev->first_name = c->first_name;
+        ev->last_name = c->last_name;
+
+        break;
     }
-
-    name = json_object_get(json_object_get(c, "profile"), "name");
-
-    if (name != NULL && !json_is_string(name)) {
-        ctx->p->reason = "whatsapp_bad_profile_name";
-        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
-    }
-
-    nm = ngx_http_crmsync_arena_alloc(&ctx->p->arena,
-                                      sizeof(ngx_http_crmsync_wa_name_t));
-    if (nm == NULL
-        || (name != NULL
-            && ngx_http_crmsync_full_name(&ctx->p->arena, ev,
-                                          (u_char *) json_string_value(name),
-                                          json_string_length(name))
-               != 0))
-    {
-        ctx->p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-    }
-
-    nm->contact = c;
-    nm->first_name = ev->first_name;
-    nm->last_name = ev->last_name;
-    nm->next = ctx->names;
-    ctx->names = nm;
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
 }

@@ -604,6 +604,44 @@ test_wa_identity(void **state)
 
 
 static void
+test_wa_many_contacts(void **state)
+{
+    char    *body, *p;
+    run_t    r;
+    size_t   i;
+
+    (void) state;
+
+    /*
+     * contacts[] is read once per change, its first 32 entries: a message
+     * from the 32nd gets its name, one from the 40th none
+     */
+    body = malloc(64 * 1024);
+    assert_non_null(body);
+
+    p = body + sprintf(body, "{\"entry\":[{\"changes\":[{\"field\":"
+                             "\"messages\",\"value\":{\"contacts\":[");
+
+    for (i = 1; i <= 40; i++) {
+        p += sprintf(p, "%s{\"wa_id\":\"%zu\",\"profile\":"
+                     "{\"name\":\"N%zu X\"}}", i > 1 ? "," : "", i, i);
+    }
+
+    sprintf(p, "],\"messages\":[{\"from\":\"32\",\"id\":\"a\"},"
+               "{\"from\":\"40\",\"id\":\"b\"}]}}]}]}");
+
+    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
+    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(r.p.nevents, 2);
+    assert_str(&r.p.events[0].first_name, "N32");
+    assert_str(&r.p.events[0].last_name, "X");
+    assert_str(&r.p.events[1].first_name, NULL);
+    done(&r);
+    free(body);
+}
+
+
+static void
 test_wa_skip(void **state)
 {
     (void) state;
@@ -1191,6 +1229,7 @@ main(void)
         cmocka_unit_test(test_wa_echo),
         cmocka_unit_test(test_wa_types),
         cmocka_unit_test(test_wa_identity),
+        cmocka_unit_test(test_wa_many_contacts),
         cmocka_unit_test(test_wa_skip),
         cmocka_unit_test(test_wa_wrong_types),
         cmocka_unit_test(test_wa_huge_batch),
