@@ -197,6 +197,7 @@ static ngx_int_t
 ngx_http_crmsync_handshake(ngx_http_request_t *r,
     ngx_http_crmsync_loc_conf_t *cslcf)
 {
+    size_t      len;
     u_char     *p;
     ngx_int_t   rc;
     ngx_str_t   mode, token, challenge;
@@ -223,10 +224,23 @@ ngx_http_crmsync_handshake(ngx_http_request_t *r,
     }
 
     if (ngx_http_arg(r, (u_char *) "hub.verify_token", 16, &token) != NGX_OK
-        || cslcf->verify_token.len == 0
-        || token.len != cslcf->verify_token.len
-        || CRYPTO_memcmp(token.data, cslcf->verify_token.data, token.len)
-           != 0)
+        || cslcf->verify_token.len == 0)
+    {
+        return ngx_http_crmsync_refuse(r, NGX_HTTP_FORBIDDEN,
+                                       "verify_token_mismatch");
+    }
+
+    /* Meta form-encodes the token as any query value */
+
+    p = ngx_pnalloc(r->pool, token.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_http_crmsync_form_unescape(p, token.data, token.len);
+
+    if (len != cslcf->verify_token.len
+        || CRYPTO_memcmp(p, cslcf->verify_token.data, len) != 0)
     {
         return ngx_http_crmsync_refuse(r, NGX_HTTP_FORBIDDEN,
                                        "verify_token_mismatch");
@@ -449,11 +463,17 @@ ngx_http_crmsync_parse_request(ngx_http_request_t *r,
     /* Standard Webhooks carry the delivery id in a header only */
 
     if (cslcf->provider == NGX_HTTP_CRMSYNC_PROVIDER_STANDARD) {
-        id = ngx_http_crmsync_header(r, "webhook-id");
 
-        if (id == NULL) {
-            id = ngx_http_crmsync_header(r, "svix-id");
-        }
+        /*
+         * the id of the family that was verified: webhook-* whenever
+         * webhook-signature is there, svix-* otherwise, as the verifier
+         * chose; an unsigned id of the other family must not become the
+         * dedup key
+         */
+
+        id = ngx_http_crmsync_header(r, "webhook-signature")
+             ? ngx_http_crmsync_header(r, "webhook-id")
+             : ngx_http_crmsync_header(r, "svix-id");
 
         for (i = 0; id && i < p.nevents; i++) {
             if (p.events[i].delivery_id.len == 0) {
@@ -846,6 +866,11 @@ ngx_http_crmsync_header_filter(ngx_http_request_t *r)
     ctx->status = r->headers_out.status;
     ctx->outcome = "rejected";
     ctx->reason = reason;
+
+    ngx_log_error(cslcf->log_level, r->connection->log, 0,
+                  "crmsync: %s webhook rejected with %ui: %s",
+                  ngx_http_crmsync_provider_names[cslcf->provider],
+                  ctx->status, reason);
 
     r->headers_out.content_length_n = ngx_http_crmsync_reason_len(reason);
     ngx_str_set(&r->headers_out.content_type, "application/json");

@@ -817,7 +817,7 @@ main::emerg('"crmsync_default_region" directive is duplicate')
 
 
 
-=== TEST 51: crmsync_secret_file: a directory is refused (by the failed read: no "in nginx.conf:line" context)
+=== TEST 51: crmsync_secret_file: a directory is refused, naming the file
 --- config
     location = /hooks/rio {
         crmsync_webhook respondio;
@@ -825,7 +825,7 @@ main::emerg('"crmsync_default_region" directive is duplicate')
     }
 --- must_die
 --- error_log eval
-qr/\[crit\] [^\n]*pread\(\) "[^"]*\/adir" failed \(21: Is a directory\)/
+qr/\[emerg\] [^\n]*secret file "[^"]*\/adir" is not a regular file in \S+nginx.conf:\d+/
 
 
 

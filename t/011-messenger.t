@@ -238,15 +238,10 @@ crmsync: messenger webhook rejected with 403: verify_token_mismatch, client: 127
 
 
 
-=== TEST 10a: BUG (C, reported): a verify token with reserved characters never matches, Meta sends it percent-encoded
-# Meta's verification request is an ordinary URL: a Verify Token typed in
-# the App Dashboard as "s3cr3t/tok=en&x" arrives as
-# hub.verify_token=s3cr3t%2Ftok%3Den%26x.  ngx_http_crmsync_handshake()
-# (src/ngx_http_crmsync_webhook.c) compares the raw ngx_http_arg() value,
-# still percent-encoded, with crmsync_verify_token, so the handshake is
-# refused 403 verify_token_mismatch and the subscription can never be
-# set up.  Expected: 200 with the challenge (the value decoded before the
-# constant-time compare).  This block fails until that is fixed.
+=== TEST 10a: a verify token with reserved characters matches: Meta sends it percent-encoded
+# A Verify Token typed in the App Dashboard as "s3cr3t/tok=en&x" arrives
+# as hub.verify_token=s3cr3t%2Ftok%3Den%26x; it is decoded before the
+# constant-time compare.
 --- config
     location = /hooks/fb {
         crmsync_webhook messenger;

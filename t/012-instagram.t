@@ -372,14 +372,10 @@ client intended to send too large body
 
 
 
-=== TEST 20a: BUG (C, reported): the 413 refusal is not logged with the crmsync line
-# Every refusal should log "crmsync: <provider> webhook rejected with
-# <status>: <reason>" once at crmsync_log_level.  A Content-Length over
-# client_max_body_size is answered 413 {"status":"rejected","reason":
-# "body_too_large"} by the header filter (src/ngx_http_crmsync_webhook.c,
-# ngx_http_crmsync_header_filter), but only nginx's own "[error] client
-# intended to send too large body" line is written: no crmsync line, and
-# not at crmsync_log_level.  This block fails until that is fixed.
+=== TEST 20a: the 413 nginx answers itself is logged with the crmsync line too
+# Every refusal logs "crmsync: <provider> webhook rejected with <status>:
+# <reason>" once at crmsync_log_level, the 413 that nginx answers before
+# the handler runs (Content-Length over client_max_body_size) included.
 --- config
     location = /hooks/ig {
         crmsync_webhook instagram;

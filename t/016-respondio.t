@@ -493,14 +493,11 @@ a client request body is buffered to a temporary file
 
 
 
-=== TEST 23: NOTE (reported): a 413 from client_max_body_size is not logged as a crmsync refusal
-# nginx refuses the body itself (before the content handler), logs
-# "client intended to send too large body" at [error] whatever
-# crmsync_log_level says, and the JSON error filter answers
-# body_too_large without the "crmsync: respondio webhook rejected with
-# 413: body_too_large" line that every other refusal gets.  This block
-# pins the current behaviour; if the filter starts logging the crmsync
-# line, swap the error_log and no_error_log lines below.
+=== TEST 23: a 413 from client_max_body_size is logged as a crmsync refusal too
+# nginx refuses the body itself, before the content handler, and logs
+# "client intended to send too large body" at [error]; the JSON error
+# filter answers body_too_large and logs the crmsync line at
+# crmsync_log_level, as every other refusal.
 --- config
     location = /hooks/rio {
         crmsync_webhook respondio;
@@ -516,6 +513,5 @@ $main::H
 --- response_body
 {"status":"rejected","reason":"body_too_large"}
 --- error_log eval
-qr/\[error\] [^\n]*client intended to send too large body: 222 bytes/
---- no_error_log
-crmsync: respondio webhook rejected with 413
+[qr/\[error\] [^\n]*client intended to send too large body: 222 bytes/,
+ qr/\[info\] [^\n]*crmsync: respondio webhook rejected with 413: body_too_large/]

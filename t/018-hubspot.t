@@ -531,7 +531,7 @@ crmsync: hubspot webhook rejected with 400: bad_json
 
 
 
-=== TEST 24: wrong types in fields, correctly signed, are refused with 422; one bad element refuses the batch (a bare JSON string is not a delivery: 400)
+=== TEST 24: wrong types in fields, correctly signed, are refused with 422; one bad element refuses the batch (a bare JSON string is JSON, but no delivery: 422 not_an_object)
 --- request eval
 main::v3s(['"x"'],
           ['[1]'],
@@ -546,10 +546,10 @@ main::v3s(['"x"'],
 --- more_headers eval
 $main::H
 --- error_code eval
-[400, (422) x 9]
+[(422) x 10]
 --- response_body eval
 [map { qq({"status":"rejected","reason":"$_"}\n) }
- qw(bad_json hubspot_event_not_object hubspot_no_subscription_type
+ qw(not_an_object hubspot_event_not_object hubspot_no_subscription_type
     hubspot_no_event_id hubspot_no_object_id hubspot_bad_occurred_at
     hubspot_no_property_name hubspot_bad_property_value hubspot_bad_merge
     hubspot_bad_ids)]
