@@ -32,14 +32,16 @@ sub run ($opt) {
     $app->store(HubSpotSandbox::Store->new(cfg => $app->cfg));
     $app->reset_runtime;
     if ($app->cfg->{state} && -s $app->cfg->{state}) {
-        $app->store->load_file($app->cfg->{state});
+        eval { $app->store->load_file($app->cfg->{state}); 1 }
+            or die "hubspot-sandbox: cannot load state from $opt->{state}: $@";
     }
     $SELF = $app;
 
     my ($host, $port) = $opt->{listen} =~ /^\[?([^\]]*?)\]?:(\d+)$/
         or die "hubspot-sandbox: --listen must be HOST:PORT\n";
     Mojo::IOLoop->singleton->max_connections(10000);
-    my $real = HubSpotSandbox::HTTP->listen($host, $port, sub ($req) { $app->handler($req) });
+    my $real = eval { HubSpotSandbox::HTTP->listen($host, $port, sub ($req) { $app->handler($req) }) }
+        // die "hubspot-sandbox: cannot listen on $host:$port: " . ($@ =~ s/ at \S+ line \d+.*//sr) . "\n";
     my $stop = sub {
         my $sig = shift;
         eval { $app->store->save_file($app->cfg->{state}) if $app->cfg->{state} };
