@@ -10,7 +10,8 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 
 BEGIN {
-    unless (grep { -x "$_/nginx" } split(/:/, $ENV{PATH} // ''), '/usr/sbin') {
+    unless (($ENV{TEST_NGINX_BINARY} && -x $ENV{TEST_NGINX_BINARY})
+            || grep { -x "$_/nginx" } split(/:/, $ENV{PATH} // ''), '/usr/sbin') {
         require Test::More;
         Test::More::plan(skip_all => 'nginx not found');
     }
