@@ -5,13 +5,9 @@ use Mojo::Base -base, -signatures;
 use Mojo::IOLoop;
 use HubSpotSandbox::HTTP;
 use Mojo::JSON qw(encode_json decode_json true false);
-use Mojo::Util qw(url_unescape);
 use Time::HiRes qw(time);
-use Socket qw(SOL_SOCKET SO_LINGER);
 use POSIX ();
 use HubSpotSandbox::Store;
-
-our $SELF;                    # the running app, one per process
 
 has 'cfg';
 has 'store';
@@ -35,7 +31,6 @@ sub run ($opt) {
         eval { $app->store->load_file($app->cfg->{state}); 1 }
             or die "hubspot-sandbox: cannot load state from $opt->{state}: $@";
     }
-    $SELF = $app;
 
     my ($host, $port) = $opt->{listen} =~ /^\[?([^\]]*?)\]?:(\d+)$/
         or die "hubspot-sandbox: --listen must be HOST:PORT\n";

@@ -10,7 +10,6 @@ use warnings;
 use feature 'signatures';
 no warnings 'experimental::signatures';
 use Mojo::IOLoop;
-use Socket qw(SOL_SOCKET SO_LINGER);
 
 my %REASON = (100 => 'Continue', 200 => 'OK', 201 => 'Created', 204 => 'No Content', 207 => 'Multi-Status',
     400 => 'Bad Request', 401 => 'Unauthorized', 403 => 'Forbidden', 404 => 'Not Found',

@@ -8,7 +8,6 @@ use warnings;
 use feature 'signatures';
 no warnings 'experimental::signatures';
 use Mojo::JSON qw(encode_json decode_json true false);
-use Mojo::Parameters;
 use Time::HiRes qw(time);
 use Time::Local qw(timegm);
 use POSIX qw(strftime floor);
