@@ -277,7 +277,7 @@ sub log_request ($self, $entry, $tx) {
     $c->{statuses}{$entry->{status}}++;
     my $b = $tx->body;
     if (defined $b && length $b) {
-        $entry->{body} = length($b) > 4096 ? substr($b, 0, 4096) . '...' : $b;
+        $entry->{body} = length($b) > 2048 ? substr($b, 0, 2048) . '...' : $b;
     }
     my $log = $rt->{log};
     push @$log, $entry;
