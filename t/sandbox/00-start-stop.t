@@ -58,6 +58,17 @@ kill 'TERM', $child;
 close $fh;
 is $? >> 8, 0, 'shell-started sandbox exits 0 on SIGTERM';
 
+my $real = Crmsync::Sandbox->start(realistic => 1);
+is_deeply { map { $_ => $real->config->{$_} } qw(index_lag rate search_rate daily) },
+    { index_lag => 5, rate => '100/10s', search_rate => '5/1s', daily => 250000 },
+    '--realistic: Free/Starter limits and a 5 s lag';
+my $hdr = $real->api(GET => '/crm/v3/owners')->{headers};
+is $hdr->{'x-hubspot-ratelimit-max'}, 100, 'Max 100';
+is $hdr->{'x-hubspot-ratelimit-secondly'}, 10, 'Secondly 10 (as in recorded HubSpot responses)';
+is $hdr->{'x-hubspot-ratelimit-daily'}, 250000, 'Daily 250000';
+$real->stop;
+
+like `$^X $script --help 2>&1`, qr/--index-lag SECONDS/, '--help lists the flags';
 my $bad = system("$^X $script --listen nonsense >/dev/null 2>&1");
 isnt $bad, 0, 'bad --listen is refused';
 
