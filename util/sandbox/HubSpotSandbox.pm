@@ -8,9 +8,12 @@ use Mojo::JSON qw(encode_json decode_json true false);
 use Time::HiRes qw(time);
 use POSIX ();
 use HubSpotSandbox::Store;
+use HubSpotSandbox::Webhooks;
+use Mojo::Parameters;
 
 has 'cfg';
 has 'store';
+has 'webhooks';
 
 sub run ($opt) {
     my $app = __PACKAGE__->new;
@@ -26,6 +29,11 @@ sub run ($opt) {
     $app->set_limits(rate => $opt->{rate}, search_rate => $opt->{search_rate},
                      daily => $opt->{daily});
     $app->store(HubSpotSandbox::Store->new(cfg => $app->cfg));
+    $app->webhooks(HubSpotSandbox::Webhooks->new(portal_id => $app->cfg->{portal_id}));
+    $app->webhooks->configure({ map { defined $opt->{"webhook_$_"} ? ($_ => $opt->{"webhook_$_"}) : () }
+                                qw(url secret app_id) });
+    my $wh = $app->webhooks;
+    $app->store->{on_event} = sub { $wh->event(@_) };
     $app->reset_runtime;
     if ($app->cfg->{state} && -s $app->cfg->{state}) {
         eval { $app->store->load_file($app->cfg->{state}); 1 }
@@ -477,6 +485,8 @@ sub control ($self, $method, $path, $tx) {
         if ($p eq 'reset' && $method eq 'POST') {
             my $keep = _json_body($tx);
             $st->reset(keep_properties => $keep->{keep_properties});
+            $self->webhooks->queue([]);
+            $self->webhooks->deliveries([]);
             my $tokens = $self->rt->{tokens};
             my $revoked = $self->rt->{revoked};
             $self->reset_runtime;
@@ -529,6 +539,37 @@ sub control ($self, $method, $path, $tx) {
             if (exists $b->{latency_ms}) { $self->cfg->{latency_ms} = $b->{latency_ms} + 0 }
             if (exists $b->{daily_used}) { $self->rt->{daily_used} = $b->{daily_used} + 0 }
             return [200, $self->config_view];
+        }
+        if ($p eq 'webhooks' && $method eq 'GET') {
+            return [200, $self->webhooks->view];
+        }
+        if ($p eq 'webhooks' && ($method eq 'POST' || $method eq 'PATCH')) {
+            return [200, $self->webhooks->configure(_json_body($tx))];
+        }
+        if ($p eq 'webhooks' && $method eq 'DELETE') {
+            $self->webhooks->disable;
+            return [204, undef];
+        }
+        if ($p =~ m{^ui/([^/]+)(?:/([^/]+))?$}) {
+            # a change made by a person in HubSpot's UI: no auth, no limits,
+            # not in the request log; webhooks say changeSource CRM_UI
+            my ($type, $id) = ($1, $2);
+            $type = HubSpotSandbox::Store::norm_type($type);
+            my $b = $method eq 'DELETE' ? {} : _json_body($tx);
+            my $wh = $self->webhooks;
+            my $old = $wh->source;
+            $wh->source({ changeSource => 'CRM_UI', sourceId => 'userId:' . ($b->{userId} // 9586504) });
+            my @r = eval {
+                return $st->api_merge($type, $b) if defined $id && $id eq 'merge' && $method eq 'POST';
+                return $st->api_create($type, $b) if !defined $id && $method eq 'POST';
+                return $st->api_patch($type, $id, Mojo::Parameters->new, $b) if defined $id && $method eq 'PATCH';
+                return $st->api_delete($type, $id) if defined $id && $method eq 'DELETE';
+                die [405, { status => 'error', message => "unknown UI action $method /_sandbox/$p" }];
+            };
+            my $e = $@;
+            $wh->source($old);
+            die $e if $e;
+            return [@r[0, 1]];
         }
         if ($p eq 'index/flush' && $method eq 'POST') {
             $st->flush_index;

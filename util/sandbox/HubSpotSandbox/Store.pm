@@ -731,7 +731,14 @@ sub create_obj ($self, $type, $clean, $assocs, %o) {
     $self->_uniq_set($type, $o, 1);
     $self->add_assoc($type, $id, @$_) for @{$assocs // []};
     $self->index_push($type, $o);
+    $self->emit($type, 'creation', $id, changeFlag => 'CREATED') unless $o{quiet};
     return $o;
+}
+
+# Change events for the webhook sender (HubSpotSandbox::Webhooks).
+sub emit ($self, $type, $kind, $id, %x) {
+    my $cb = $self->{on_event} or return;
+    $cb->($type, $kind, $id, \%x);
 }
 
 sub update_obj ($self, $type, $o, $clean) {
@@ -741,7 +748,9 @@ sub update_obj ($self, $type, $o, $clean) {
         my $v = $clean->{$n};
         my $old = $o->{p}{$n} // '';
         if (length $v) { $o->{p}{$n} = $v } else { delete $o->{p}{$n} }
-        $self->_history($o, $n, $v, $now) if $old ne $v;
+        next if $old eq $v;
+        $self->_history($o, $n, $v, $now);
+        $self->emit($type, 'propertyChange', $o->{id}, propertyName => $n, propertyValue => $v);
     }
     $o->{updated} = $now;
     $o->{p}{modified_prop($type)} = iso($now);
@@ -757,6 +766,7 @@ sub archive_obj ($self, $type, $o) {
     $self->_uniq_set($type, $o, 0);
     $o->{archived} = now_ms();
     $self->index_push($type, $o, 1);
+    $self->emit($type, 'deletion', $o->{id});
 }
 
 # ------------------------------------------------------------ dispatch
@@ -1111,7 +1121,7 @@ sub api_merge ($self, $type, $body) {
         delete $self->{obj}{$type}{$o->{id}};
     }
     delete @p{qw(hs_object_id)};
-    my $n = $self->create_obj($type, {}, [], created => $created);
+    my $n = $self->create_obj($type, {}, [], created => $created, quiet => 1);
     my $id = $n->{id};
     for my $k (keys %p) { $n->{p}{$k} = $p{$k} unless $k =~ /^(?:hs_object_id|createdate|hs_createdate|lastmodifieddate|hs_lastmodifieddate)$/ }
     $n->{h} = { %{$so->{h}}, %{$po->{h}} };
@@ -1124,6 +1134,9 @@ sub api_merge ($self, $type, $body) {
     $self->{alias}{$type}{$po->{id}} = $id;
     $self->{alias}{$type}{$so->{id}} = $id;
     $self->index_push($type, $n);
+    my $moved = grep { !length($po->{p}{$_} // '') && length($so->{p}{$_} // '') } keys %{$so->{p}};
+    $self->emit($type, 'merge', $id, primaryObjectId => $po->{id} + 0, mergedObjectIds => [$so->{id} + 0],
+                newObjectId => $id + 0, numberOfPropertiesMoved => $moved);
     return (200, $self->view($type, $n, all => 1));
 }
 
