@@ -73,8 +73,8 @@ sub events { [ map { @{decode_json($_->{body})} } grep { $_->{status} < 300 } @{
 
 my $secret = 'yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy';
 my $url = "http://127.0.0.1:$rport/hooks/hs?portal=1";
-my $sb = Crmsync::Sandbox->start(args => ['--webhook-url', $url, '--webhook-secret', $secret, '--app-id', 777]);
-$sb->control(POST => 'webhooks', { batch_ms => 50, retry_base => 0.2 });
+my $sb = Crmsync::Sandbox->start(webhook_url => $url, webhook_secret => $secret, app_id => 777);
+$sb->webhooks(batch_ms => 50, retry_base => 0.2);
 my $C = '/crm/v3/objects/contacts';
 
 # --- creation + propertyChange from the API, batched in one delivery
@@ -116,7 +116,7 @@ is $req->{headers}{'x-hubspot-signature-version'}, 'v1', 'X-HubSpot-Signature-Ve
 is $req->{headers}{'x-hubspot-signature'}, sha256_hex($secret . $req->{body}), 'v1 = hex(SHA-256(secret + body))';
 
 # --- a change made in HubSpot's UI
-$sb->control(PATCH => "ui/contacts/$id", { properties => { firstname => 'Edited' }, userId => 9586505 });
+$sb->ui(PATCH => "contacts/$id", { properties => { firstname => 'Edited' }, userId => 9586505 });
 ok $sb->wait_for(sub { grep { ($_->{propertyValue} // '') eq 'Edited' } @{events()} }, 5), 'UI edit delivered';
 my ($ui) = grep { ($_->{propertyValue} // '') eq 'Edited' } @{events()};
 is $ui->{changeSource}, 'CRM_UI', 'changeSource CRM_UI';
@@ -147,7 +147,7 @@ my @tries = grep { $_->{body} =~ /"deal\.creation"/ } @{received()}[$n0 .. $#{re
 is_deeply [map { $_->{status} } @tries], [503, 500, 204], 'three attempts';
 is_deeply [map { decode_json($_->{body})->[0]{attemptNumber} } @tries], [0, 1, 2], 'attemptNumber 0, 1, 2';
 is scalar(keys %{{ map { decode_json($_->{body})->[0]{eventId} => 1 } @tries }}), 1, 'same eventId on retries';
-my $wh = $sb->control(GET => 'webhooks');
+my $wh = $sb->webhooks;
 ok scalar(grep { !$_->{ok} } @{$wh->{deliveries}}) >= 2, '/_sandbox/webhooks lists failed deliveries';
 
 # --- batches never exceed max_batch (100)
@@ -161,7 +161,7 @@ my $bad = $sb->api(POST => '/_sandbox/webhooks', { max_batch => 101 }, token => 
 is $bad->{status}, 400, 'max_batch over 100 refused';
 
 # --- disabled: nothing more is sent
-$sb->control(DELETE => 'webhooks');
+$sb->webhooks_off;
 my $n2 = @{received()};
 $sb->api(POST => $C, { properties => { email => 'quiet@example.com' } });
 $sb->api(GET => "$C/$id");    # a round trip, so a pending timer would have fired by the check below

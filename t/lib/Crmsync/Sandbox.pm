@@ -42,6 +42,9 @@ sub start {
     push @args, '--search-rate', $o{search_rate} if defined $o{search_rate};
     push @args, '--daily', $o{daily} if defined $o{daily};
     push @args, '--latency', $o{latency_ms} if defined $o{latency_ms};
+    push @args, '--webhook-url', $o{webhook_url} if defined $o{webhook_url};
+    push @args, '--webhook-secret', $o{webhook_secret} if defined $o{webhook_secret};
+    push @args, '--app-id', $o{app_id} if defined $o{app_id};
     push @args, '--token', $token if defined $token;
     push @args, map { ('--token', $_) } @{$o{tokens} // []};
     push @args, '--state', $o{state} if defined $o{state};
@@ -225,6 +228,24 @@ sub config {
 }
 
 sub flush_index { $_[0]->control(POST => 'index/flush'); 1 }
+
+# Webhooks HubSpot -> app: $sb->webhooks(url => ..., secret => ..., batch_ms => 50)
+# configures (and enables); without arguments returns the configuration and
+# the delivery log; ->webhooks_off disables.
+sub webhooks {
+    my ($self, %c) = @_;
+    return %c ? $self->control(POST => 'webhooks', {%c}) : $self->control(GET => 'webhooks');
+}
+sub webhooks_off { $_[0]->control(DELETE => 'webhooks'); 1 }
+
+# A change made by a person in HubSpot's UI (webhooks say CRM_UI):
+#   $sb->ui(PATCH => 'contacts/123', { properties => {...} })
+#   $sb->ui(POST => 'contacts', { properties => {...} }), ->ui(DELETE => 'deals/5'),
+#   $sb->ui(POST => 'contacts/merge', { primaryObjectId => ..., objectIdToMerge => ... })
+sub ui {
+    my ($self, $method, $what, $body) = @_;
+    return $self->control($method, "ui/$what", $body);
+}
 sub add_owner    { my ($self, %o) = @_; $self->control(POST => 'owners', {%o}) }
 sub add_pipeline { my ($self, %o) = @_; $self->control(POST => 'pipelines', {%o}) }
 sub save_state   { my ($self, $f) = @_; $self->control(POST => 'state', defined $f ? { file => $f } : {}) }
