@@ -22,7 +22,7 @@ typedef struct {
 
 static ngx_http_crmsync_json_t *ngx_http_crmsync_json_value(
     ngx_http_crmsync_json_ctx_t *ctx, unsigned depth);
-static int ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
+static int ngx_http_crmsync_json_text(ngx_http_crmsync_json_ctx_t *ctx,
     const char **str, size_t *len);
 static int ngx_http_crmsync_json_number(ngx_http_crmsync_json_ctx_t *ctx,
     ngx_http_crmsync_json_t *j);
@@ -211,10 +211,11 @@ ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
 
         for ( ;; ) {
             key = NULL;
+            klen = 0;
 
             if (j->type == NGX_HTTP_CRMSYNC_JSON_OBJECT) {
                 if (ctx->pos == ctx->end || *ctx->pos != '"'
-                    || ngx_http_crmsync_json_string(ctx, &key, &klen) != 0)
+                    || ngx_http_crmsync_json_text(ctx, &key, &klen) != 0)
                 {
                     return ngx_http_crmsync_json_fail(ctx,
                                                 NGX_HTTP_CRMSYNC_JSON_SYNTAX);
@@ -237,6 +238,7 @@ ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
             }
 
             c->key = key;
+            c->klen = klen;
 
             if (last) {
                 last->next = c;
@@ -281,7 +283,7 @@ ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
     case '"':
         j->type = NGX_HTTP_CRMSYNC_JSON_STRING;
 
-        if (ngx_http_crmsync_json_string(ctx, &j->str, &j->len) != 0) {
+        if (ngx_http_crmsync_json_text(ctx, &j->str, &j->len) != 0) {
             return ngx_http_crmsync_json_fail(ctx,
                                               NGX_HTTP_CRMSYNC_JSON_SYNTAX);
         }
@@ -436,59 +438,127 @@ ngx_http_crmsync_json_put_utf8(u_char *d, uint32_t cp)
 
 /*
  * A string at ctx->pos (on its opening quote), unescaped into the arena
- * and NUL-terminated.  An escape never makes the text longer than its
- * raw form, so the raw length bounds the copy; what it does not use goes
- * back to the arena.
+ * and NUL-terminated, in one pass: runs of plain bytes are copied whole.
  */
 
+static const u_char  ngx_http_crmsync_json_plain[256] = {
+    /* 0x00-0x1f: control characters, refused */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20-0x7f: all plain but '"' (0x22) and '\\' (0x5c) */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+    /* 0x80-0xff: UTF-8 sequences, checked one by one */
+};
+
+
+/*
+ * The end of the run of plain bytes at p: eight bytes a step while none
+ * of them is '"', '\\', a control character or a UTF-8 byte (the word
+ * tests of "Bit Twiddling Hacks", haszero() and hasless()), then a byte
+ * at a time through the table.
+ */
+
+#define NGX_HTTP_CRMSYNC_JSON_ONES   0x0101010101010101ULL
+#define NGX_HTTP_CRMSYNC_JSON_HIGHS  0x8080808080808080ULL
+
+static const u_char *
+ngx_http_crmsync_json_run(const u_char *p, const u_char *end)
+{
+    uint64_t  w, special;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        /*
+         * a byte < 0x20, a '"', a '\\' or a byte >= 0x80 sets its high
+         * bit; a borrow starts only at such a byte, so a word without
+         * one never stops the loop, and a false stop is only slower
+         */
+
+        special = ((w - NGX_HTTP_CRMSYNC_JSON_ONES * 0x20)
+                   | ((w ^ (NGX_HTTP_CRMSYNC_JSON_ONES * 0x22))
+                      - NGX_HTTP_CRMSYNC_JSON_ONES)
+                   | ((w ^ (NGX_HTTP_CRMSYNC_JSON_ONES * 0x5c))
+                      - NGX_HTTP_CRMSYNC_JSON_ONES)
+                   | w)
+                  & NGX_HTTP_CRMSYNC_JSON_HIGHS;
+
+        if (special) {
+            break;
+        }
+
+        p += 8;
+    }
+
+    while (p < end && ngx_http_crmsync_json_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
 static int
-ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
+ngx_http_crmsync_json_text(ngx_http_crmsync_json_ctx_t *ctx,
     const char **str, size_t *len)
 {
     size_t         n;
-    u_char        *d, *start;
+    u_char        *d, *dend, *start;
     unsigned       cp, lo;
-    const u_char  *p, *q;
+    const u_char  *p, *q, *end;
 
     p = ctx->pos + 1;
+    end = ctx->end;
 
-    /* the closing quote: a quote not preceded by an escaping backslash */
+    start = ctx->arena->pos;
+    dend = ctx->arena->end;
+    d = start;
 
-    for (q = p; q < ctx->end; q++) {
-        if (*q == '\\') {
-            q++;
-            continue;
-        }
-
-        if (*q == '"') {
-            break;
-        }
-    }
-
-    if (q >= ctx->end) {
-        return -1;
-    }
-
-    if (ctx->arena->pos > ctx->arena->end
-        || (size_t) (ctx->arena->end - ctx->arena->pos)
-           < (size_t) (q - p) + 1)
-    {
+    if (start > dend) {
         ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
         return -1;
     }
 
-    start = ctx->arena->pos;
-    d = start;
+    for ( ;; ) {
 
-    while (p < q) {
+        q = ngx_http_crmsync_json_run(p, end);
+
+        n = q - p;
+
+        if ((size_t) (dend - d) < n + 1) {
+            ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
+            return -1;
+        }
+
+        memcpy(d, p, n);
+        d += n;
+        p = q;
+
+        if (p == end) {
+            return -1;
+        }
+
+        if (*p == '"') {
+            break;
+        }
 
         if (*p < 0x20) {
             return -1;
         }
 
         if (*p >= 0x80) {
-            n = ngx_http_crmsync_json_utf8(p, q);
+            n = ngx_http_crmsync_json_utf8(p, end);
             if (n == 0) {
+                return -1;
+            }
+
+            if ((size_t) (dend - d) < n) {
+                ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
                 return -1;
             }
 
@@ -498,12 +568,16 @@ ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
             continue;
         }
 
-        if (*p != '\\') {
-            *d++ = *p++;
-            continue;
+        /* a backslash: an escape never writes more than 4 bytes */
+
+        if (++p == end) {
+            return -1;
         }
 
-        p++;
+        if ((size_t) (dend - d) < 4) {
+            ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
+            return -1;
+        }
 
         switch (*p) {
         case '"':  *d++ = '"';  p++; continue;
@@ -518,14 +592,14 @@ ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
         default:   return -1;
         }
 
-        if (q - p < 5 || ngx_http_crmsync_json_hex4(p + 1, &cp) != 0) {
+        if (end - p < 5 || ngx_http_crmsync_json_hex4(p + 1, &cp) != 0) {
             return -1;
         }
 
         p += 5;
 
         if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (q - p < 6 || p[0] != '\\' || p[1] != 'u'
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
                 || ngx_http_crmsync_json_hex4(p + 2, &lo) != 0
                 || lo < 0xdc00 || lo > 0xdfff)
             {
@@ -542,13 +616,18 @@ ngx_http_crmsync_json_string(ngx_http_crmsync_json_ctx_t *ctx,
         d = ngx_http_crmsync_json_put_utf8(d, cp);
     }
 
+    if (d == dend) {
+        ctx->rc = NGX_HTTP_CRMSYNC_JSON_FULL;
+        return -1;
+    }
+
     *d++ = '\0';
 
     *str = (const char *) start;
     *len = d - start - 1;
 
     ctx->arena->pos = d;
-    ctx->pos = q + 1;
+    ctx->pos = p + 1;
 
     return 0;
 }
@@ -681,17 +760,22 @@ ngx_http_crmsync_json_t *
 ngx_http_crmsync_json_get(const ngx_http_crmsync_json_t *obj,
     const char *key)
 {
-    size_t  i;
+    size_t                    i, len;
+    ngx_http_crmsync_json_t  *m;
 
     if (obj == NULL || obj->type != NGX_HTTP_CRMSYNC_JSON_OBJECT) {
         return NULL;
     }
 
+    len = strlen(key);
+
     /* the last of a repeated name wins, as in jansson */
 
     for (i = obj->len; i > 0; i--) {
-        if (strcmp(obj->items[i - 1]->key, key) == 0) {
-            return obj->items[i - 1];
+        m = obj->items[i - 1];
+
+        if (m->klen == len && memcmp(m->key, key, len) == 0) {
+            return m;
         }
     }
 

@@ -50,6 +50,7 @@ struct ngx_http_crmsync_json_s {
     ngx_http_crmsync_json_t      **items;    /* array elements, or object
                                                 members, in order */
     const char                    *key;      /* member name */
+    size_t                         klen;
     const char                    *str;      /* string value */
     size_t                         len;      /* string length in bytes;
                                                 elements or members */

@@ -1627,13 +1627,54 @@ national:
 }
 
 
+/*
+ * A WhatsApp id's normalization depends on its digits only, and a chat
+ * repeats the same ids (every message and status of a conversation): the
+ * last results are kept per process, direct-mapped on a hash of the
+ * digits.  Parsing is deterministic, so a hit answers what a parse would.
+ */
+
+#define NGX_HTTP_CRMSYNC_PHONE_WA_CACHE  256
+
+typedef struct {
+    char                       num[NGX_HTTP_CRMSYNC_PHONE_E164_LEN + 1];
+    size_t                     len;
+    ngx_http_crmsync_phone_t   result;
+} ngx_http_crmsync_phone_wa_t;
+
+
+static ngx_http_crmsync_phone_wa_t
+    ngx_http_crmsync_phone_wa_cache[NGX_HTTP_CRMSYNC_PHONE_WA_CACHE];
+
+
+static ngx_http_crmsync_phone_wa_t *
+ngx_http_crmsync_phone_wa_slot(const char *num, size_t n)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (u_char) num[i]) * 16777619u;
+    }
+
+    return &ngx_http_crmsync_phone_wa_cache[h
+                                       % NGX_HTTP_CRMSYNC_PHONE_WA_CACHE];
+}
+
+
+static int ngx_http_crmsync_phone_wa_parse(const char *num, size_t n,
+    ngx_http_crmsync_phone_t *out);
+
+
 int
 ngx_http_crmsync_phone_parse_whatsapp(const unsigned char *s, size_t len,
     ngx_http_crmsync_phone_t *out)
 {
-    char                      num[NGX_HTTP_CRMSYNC_PHONE_E164_LEN + 8];
-    size_t                    i, n, d;
-    ngx_http_crmsync_phone_t  alt;
+    char                          num[NGX_HTTP_CRMSYNC_PHONE_E164_LEN + 8];
+    size_t                        i, n;
+    ngx_http_crmsync_phone_wa_t  *slot;
 
     memset(out, 0, sizeof(ngx_http_crmsync_phone_t));
 
@@ -1692,6 +1733,33 @@ ngx_http_crmsync_phone_parse_whatsapp(const unsigned char *s, size_t len,
         n--;
     }
 
+    slot = ngx_http_crmsync_phone_wa_slot(num, n);
+
+    if (slot->len == n && memcmp(slot->num, num, n) == 0) {
+        *out = slot->result;
+        return 0;
+    }
+
+    if (ngx_http_crmsync_phone_wa_parse(num, n, out) != 0) {
+        return -1;
+    }
+
+    memcpy(slot->num, num, n);
+    slot->len = n;
+    slot->result = *out;
+
+    return 0;
+}
+
+
+static int
+ngx_http_crmsync_phone_wa_parse(const char *num, size_t n,
+    ngx_http_crmsync_phone_t *out)
+{
+    char                      buf[NGX_HTTP_CRMSYNC_PHONE_E164_LEN + 8];
+    size_t                    d;
+    ngx_http_crmsync_phone_t  alt;
+
     if (ngx_http_crmsync_phone_parse((const unsigned char *) num, n, NULL,
                                      out)
         != 0)
@@ -1708,11 +1776,11 @@ ngx_http_crmsync_phone_parse_whatsapp(const unsigned char *s, size_t len,
     d = strlen(out->e164 + 3);
 
     if (d == 10 && out->e164[5] >= '6' && out->e164[5] <= '9') {
-        memcpy(num, out->e164, 5);
-        num[5] = '9';
-        memcpy(num + 6, out->e164 + 5, 9);
+        memcpy(buf, out->e164, 5);
+        buf[5] = '9';
+        memcpy(buf + 6, out->e164 + 5, 9);
 
-        if (ngx_http_crmsync_phone_parse((const unsigned char *) num, 14,
+        if (ngx_http_crmsync_phone_parse((const unsigned char *) buf, 14,
                                          NULL, &alt)
             == 0)
         {
@@ -1729,10 +1797,10 @@ ngx_http_crmsync_phone_parse_whatsapp(const unsigned char *s, size_t len,
     } else if (d == 11 && out->e164[5] == '9'
                && out->e164[6] >= '6' && out->e164[6] <= '9')
     {
-        memcpy(num, out->e164, 5);
-        memcpy(num + 5, out->e164 + 6, 9);
+        memcpy(buf, out->e164, 5);
+        memcpy(buf + 5, out->e164 + 6, 9);
 
-        if (ngx_http_crmsync_phone_parse((const unsigned char *) num, 13,
+        if (ngx_http_crmsync_phone_parse((const unsigned char *) buf, 13,
                                          NULL, &alt)
             == 0)
         {

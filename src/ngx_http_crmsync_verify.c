@@ -9,10 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/core_names.h>
+/*
+ * the SHA-1 and SHA-256 block API, as nginx's own ngx_sha1.h uses it:
+ * deprecated in OpenSSL 3.0 for the EVP layer, whose provider dispatch
+ * costs a webhook more than the hashing itself
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include "ngx_http_crmsync_verify.h"
 
@@ -33,11 +39,43 @@
 #define NGX_HTTP_CRMSYNC_VERIFY_TS_DIGITS 18
 
 
+/*
+ * HMAC (RFC 2104) over SHA-1 or SHA-256.  A key's inner and outer states
+ * (the hash of key ^ ipad and of key ^ opad) depend on the key only: they
+ * are kept per process for the last keys used, found by the key's bytes
+ * (never by its address: after a reload another secret may live there),
+ * so that a delivery costs the hashing of its own bytes and two copies.
+ */
+
+#define NGX_HTTP_CRMSYNC_HMAC_BLOCK  64     /* SHA-1 and SHA-256 */
+#define NGX_HTTP_CRMSYNC_HMAC_KEYS   16
+
+typedef union {
+    SHA_CTX                     sha1;
+    SHA256_CTX                  sha256;
+} ngx_http_crmsync_sha_t;
+
+
 typedef struct {
-    EVP_MAC                    *mac;
-    EVP_MAC_CTX                *ctx;
-    unsigned                    failed:1;
+    u_char                      key[NGX_HTTP_CRMSYNC_HMAC_BLOCK];
+    size_t                      len;
+    unsigned                    sha1:1;
+    ngx_http_crmsync_sha_t      inner;
+    ngx_http_crmsync_sha_t      outer;
+} ngx_http_crmsync_hmac_key_t;
+
+
+typedef struct {
+    ngx_http_crmsync_hmac_key_t  *key;
+    ngx_http_crmsync_hmac_key_t   tmp;      /* a key too long to keep */
+    ngx_http_crmsync_sha_t        ctx;
+    unsigned                      failed:1;
 } ngx_http_crmsync_hmac_t;
+
+
+static ngx_http_crmsync_hmac_key_t  ngx_http_crmsync_hmac_keys[
+                                        NGX_HTTP_CRMSYNC_HMAC_KEYS];
+static unsigned                     ngx_http_crmsync_hmac_next;
 
 
 typedef struct {
@@ -62,6 +100,8 @@ static int ngx_http_crmsync_hmac_start(ngx_http_crmsync_hmac_t *h,
     const char *digest, const u_char *key, size_t len);
 static void ngx_http_crmsync_hmac_update(ngx_http_crmsync_hmac_t *h,
     const u_char *data, size_t len);
+static int ngx_http_crmsync_hmac_final(ngx_http_crmsync_hmac_t *h,
+    u_char *md, unsigned *len);
 static int ngx_http_crmsync_hmac_match(ngx_http_crmsync_hmac_t *h,
     const u_char *expect, size_t len);
 
@@ -431,25 +471,13 @@ ngx_http_crmsync_hmac_form(ngx_http_crmsync_hmac_t *h,
 }
 
 
-/* HMAC through EVP_MAC; any OpenSSL failure makes the MAC never match */
+/* HMAC; a failure makes the MAC never match */
 
 static int
 ngx_http_crmsync_hmac_open(ngx_http_crmsync_hmac_t *h)
 {
     h->failed = 0;
-    h->ctx = NULL;
-
-    h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (h->mac == NULL) {
-        return -1;
-    }
-
-    h->ctx = EVP_MAC_CTX_new(h->mac);
-    if (h->ctx == NULL) {
-        EVP_MAC_free(h->mac);
-        h->mac = NULL;
-        return -1;
-    }
+    h->key = NULL;
 
     return 0;
 }
@@ -458,10 +486,95 @@ ngx_http_crmsync_hmac_open(ngx_http_crmsync_hmac_t *h)
 static void
 ngx_http_crmsync_hmac_close(ngx_http_crmsync_hmac_t *h)
 {
-    EVP_MAC_CTX_free(h->ctx);
-    EVP_MAC_free(h->mac);
-    h->ctx = NULL;
-    h->mac = NULL;
+    /* states of a secret: not left on the stack */
+
+    OPENSSL_cleanse(&h->ctx, sizeof(h->ctx));
+
+    if (h->key == &h->tmp) {
+        OPENSSL_cleanse(&h->tmp, sizeof(h->tmp));
+    }
+
+    h->key = NULL;
+}
+
+
+static void
+ngx_http_crmsync_sha_init(ngx_http_crmsync_sha_t *c, unsigned sha1)
+{
+    if (sha1) {
+        SHA1_Init(&c->sha1);
+
+    } else {
+        SHA256_Init(&c->sha256);
+    }
+}
+
+
+static void
+ngx_http_crmsync_sha_update(ngx_http_crmsync_sha_t *c, unsigned sha1,
+    const void *data, size_t len)
+{
+    if (sha1) {
+        SHA1_Update(&c->sha1, data, len);
+
+    } else {
+        SHA256_Update(&c->sha256, data, len);
+    }
+}
+
+
+static unsigned
+ngx_http_crmsync_sha_final(ngx_http_crmsync_sha_t *c, unsigned sha1,
+    u_char *md)
+{
+    if (sha1) {
+        SHA1_Final(md, &c->sha1);
+        return SHA_DIGEST_LENGTH;
+    }
+
+    SHA256_Final(md, &c->sha256);
+
+    return SHA256_DIGEST_LENGTH;
+}
+
+
+static void
+ngx_http_crmsync_hmac_key(ngx_http_crmsync_hmac_key_t *k, unsigned sha1,
+    const u_char *key, size_t len)
+{
+    size_t                  i;
+    u_char                  pad[NGX_HTTP_CRMSYNC_HMAC_BLOCK];
+    ngx_http_crmsync_sha_t  c;
+
+    memset(pad, 0, sizeof(pad));
+
+    if (len > NGX_HTTP_CRMSYNC_HMAC_BLOCK) {
+        ngx_http_crmsync_sha_init(&c, sha1);
+        ngx_http_crmsync_sha_update(&c, sha1, key, len);
+        (void) ngx_http_crmsync_sha_final(&c, sha1, pad);
+        OPENSSL_cleanse(&c, sizeof(c));
+
+    } else {
+        memcpy(pad, key, len);
+    }
+
+    for (i = 0; i < NGX_HTTP_CRMSYNC_HMAC_BLOCK; i++) {
+        pad[i] ^= 0x36;
+    }
+
+    ngx_http_crmsync_sha_init(&k->inner, sha1);
+    ngx_http_crmsync_sha_update(&k->inner, sha1, pad, sizeof(pad));
+
+    for (i = 0; i < NGX_HTTP_CRMSYNC_HMAC_BLOCK; i++) {
+        pad[i] ^= 0x36 ^ 0x5c;
+    }
+
+    ngx_http_crmsync_sha_init(&k->outer, sha1);
+    ngx_http_crmsync_sha_update(&k->outer, sha1, pad, sizeof(pad));
+
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    k->sha1 = sha1;
 }
 
 
@@ -469,7 +582,9 @@ static int
 ngx_http_crmsync_hmac_start(ngx_http_crmsync_hmac_t *h, const char *digest,
     const u_char *key, size_t len)
 {
-    OSSL_PARAM  params[2];
+    unsigned                      sha1;
+    unsigned                      i;
+    ngx_http_crmsync_hmac_key_t  *k;
 
     h->failed = 1;
 
@@ -478,14 +593,34 @@ ngx_http_crmsync_hmac_start(ngx_http_crmsync_hmac_t *h, const char *digest,
         return -1;
     }
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *) digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
+    sha1 = (digest[3] == '1');
 
-    if (EVP_MAC_init(h->ctx, key, len, params) != 1) {
-        return -1;
+    if (len > NGX_HTTP_CRMSYNC_HMAC_BLOCK) {
+        k = &h->tmp;
+        ngx_http_crmsync_hmac_key(k, sha1, key, len);
+        goto found;
     }
 
+    for (i = 0; i < NGX_HTTP_CRMSYNC_HMAC_KEYS; i++) {
+        k = &ngx_http_crmsync_hmac_keys[i];
+
+        if (k->len == len && k->sha1 == sha1 && memcmp(k->key, key, len) == 0)
+        {
+            goto found;
+        }
+    }
+
+    k = &ngx_http_crmsync_hmac_keys[ngx_http_crmsync_hmac_next++
+                                    % NGX_HTTP_CRMSYNC_HMAC_KEYS];
+
+    ngx_http_crmsync_hmac_key(k, sha1, key, len);
+    memcpy(k->key, key, len);
+    k->len = len;
+
+found:
+
+    h->key = k;
+    h->ctx = k->inner;
     h->failed = 0;
 
     return 0;
@@ -500,9 +635,30 @@ ngx_http_crmsync_hmac_update(ngx_http_crmsync_hmac_t *h, const u_char *data,
         return;
     }
 
-    if (EVP_MAC_update(h->ctx, data, len) != 1) {
-        h->failed = 1;
+    ngx_http_crmsync_sha_update(&h->ctx, h->key->sha1, data, len);
+}
+
+
+static int
+ngx_http_crmsync_hmac_final(ngx_http_crmsync_hmac_t *h, u_char *md,
+    unsigned *len)
+{
+    unsigned  n;
+    u_char    inner[SHA256_DIGEST_LENGTH];
+
+    if (h->failed) {
+        return -1;
     }
+
+    h->failed = 1;
+
+    n = ngx_http_crmsync_sha_final(&h->ctx, h->key->sha1, inner);
+
+    h->ctx = h->key->outer;
+    ngx_http_crmsync_sha_update(&h->ctx, h->key->sha1, inner, n);
+    *len = ngx_http_crmsync_sha_final(&h->ctx, h->key->sha1, md);
+
+    return 0;
 }
 
 
@@ -510,16 +666,10 @@ static int
 ngx_http_crmsync_hmac_match(ngx_http_crmsync_hmac_t *h, const u_char *expect,
     size_t len)
 {
-    size_t  n;
-    u_char  md[EVP_MAX_MD_SIZE];
+    unsigned  n;
+    u_char    md[EVP_MAX_MD_SIZE];
 
-    if (h->failed) {
-        return 0;
-    }
-
-    h->failed = 1;
-
-    if (EVP_MAC_final(h->ctx, md, &n, sizeof(md)) != 1 || n != len) {
+    if (ngx_http_crmsync_hmac_final(h, md, &n) != 0 || n != len) {
         return 0;
     }
 
@@ -531,39 +681,18 @@ static int
 ngx_http_crmsync_sha256(const ngx_http_crmsync_str_t *parts, size_t n,
     u_char *md)
 {
-    int          rc;
-    size_t       i;
-    unsigned     len;
-    EVP_MD_CTX  *ctx;
+    size_t      i;
+    SHA256_CTX  c;
 
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL) {
-        return -1;
-    }
-
-    rc = -1;
-
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        goto done;
-    }
+    SHA256_Init(&c);
 
     for (i = 0; i < n; i++) {
-        if (parts[i].len
-            && EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1)
-        {
-            goto done;
-        }
+        SHA256_Update(&c, parts[i].data, parts[i].len);
     }
 
-    if (EVP_DigestFinal_ex(ctx, md, &len) == 1 && len == 32) {
-        rc = 0;
-    }
+    SHA256_Final(md, &c);
 
-done:
-
-    EVP_MD_CTX_free(ctx);
-
-    return rc;
+    return 0;
 }
 
 
@@ -1204,8 +1333,9 @@ static ngx_http_crmsync_verify_rc_e
 ngx_http_crmsync_verify_standard(ngx_http_crmsync_verify_t *v)
 {
     int                      klen;
-    size_t                   i, good, bad, mdlen;
+    size_t                   i, good, bad;
     u_char                   key[NGX_HTTP_CRMSYNC_VERIFY_B64_LEN];
+    unsigned                 mdlen;
     u_char                   md[EVP_MAX_MD_SIZE], expect[EVP_MAX_MD_SIZE];
     u_char                  *p, *end, *tok, *comma;
     int64_t                  ts;
@@ -1321,8 +1451,7 @@ ngx_http_crmsync_verify_standard(ngx_http_crmsync_verify_t *v)
 
         /* the MAC itself, compared against each "v1," entry */
 
-        if (h.failed
-            || EVP_MAC_final(h.ctx, md, &mdlen, sizeof(md)) != 1
+        if (ngx_http_crmsync_hmac_final(&h, md, &mdlen) != 0
             || mdlen != 32)
         {
             continue;

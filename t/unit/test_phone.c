@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -343,6 +345,67 @@ test_whatsapp(void **state)
 }
 
 
+/*
+ * WhatsApp ids are memoized per process: 2,000 different ids (colliding
+ * in the memo), Mexican and Brazilian ones among them, give the same
+ * answers parsed in one order and then in the reverse one.
+ */
+
+static void
+test_whatsapp_memo(void **state)
+{
+    int                        i, n;
+    char                       ids[2000][20];
+    ngx_http_crmsync_phone_t  *first, again;
+
+    (void) state;
+
+    n = 2000;
+    first = calloc(n, sizeof(ngx_http_crmsync_phone_t));
+    assert_non_null(first);
+
+    for (i = 0; i < n; i++) {
+        switch (i % 4) {
+        case 0:
+            snprintf(ids[i], sizeof(ids[i]), "1650555%04d", i);
+            break;
+        case 1:
+            snprintf(ids[i], sizeof(ids[i]), "52155%08d", i);
+            break;
+        case 2:
+            snprintf(ids[i], sizeof(ids[i]), "55119%08d", i);
+            break;
+        default:
+            snprintf(ids[i], sizeof(ids[i]), "4915%08d", i);
+            break;
+        }
+
+        first[i].valid = 0;
+        (void) ngx_http_crmsync_phone_parse_whatsapp((u_char *) ids[i],
+                                                     strlen(ids[i]),
+                                                     &first[i]);
+    }
+
+    for (i = n - 1; i >= 0; i--) {
+        memset(&again, 0x5a, sizeof(again));
+        (void) ngx_http_crmsync_phone_parse_whatsapp((u_char *) ids[i],
+                                                     strlen(ids[i]), &again);
+
+        assert_string_equal(again.e164, first[i].e164);
+        assert_string_equal(again.alt_e164, first[i].alt_e164);
+        assert_string_equal(again.region, first[i].region);
+        assert_int_equal(again.valid, first[i].valid);
+    }
+
+    /* a Mexican id and its 52 form meet in one entry */
+    assert_int_equal(ngx_http_crmsync_phone_parse_whatsapp(
+                         (u_char *) "5215512345678", 13, &again), 0);
+    assert_string_equal(again.e164, "+525512345678");
+
+    free(first);
+}
+
+
 int
 main(void)
 {
@@ -357,6 +420,7 @@ main(void)
         cmocka_unit_test(test_unicode_and_text),
         cmocka_unit_test(test_not_numbers),
         cmocka_unit_test(test_whatsapp),
+        cmocka_unit_test(test_whatsapp_memo),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1450,6 +1450,76 @@ test_misc(void **state)
 }
 
 
+/*
+ * HMAC states are kept per key: a secret longer than a hash block (hashed
+ * first, never kept), one secret under SHA-1 and SHA-256 in turn, and
+ * more keys than are kept, each checked against OpenSSL's HMAC().
+ */
+
+static void
+test_hmac_keys(void **state)
+{
+    int           round, i;
+    char          hex[2 * EVP_MAX_MD_SIZE + 8], b64[128], key[40][130];
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned      n, k;
+    const char   *body;
+
+    (void) state;
+
+    body = "{\"event_type\":\"message.received\"}";
+
+    for (i = 0; i < 40; i++) {
+        /* every 5th key 129 bytes long, the rest 10 to 49 */
+        memset(key[i], 'a' + i % 26, sizeof(key[i]));
+        key[i][(i % 5 == 0) ? 129 : 10 + i] = '\0';
+    }
+
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 40; i++) {
+
+            /* respond.io: base64 HMAC-SHA256 */
+
+            t_init(NGX_HTTP_CRMSYNC_PROVIDER_RESPONDIO);
+            t_body(body);
+            HMAC(EVP_sha256(), key[i], strlen(key[i]), (u_char *) body,
+                 strlen(body), md, &n);
+            EVP_EncodeBlock((u_char *) b64, md, n);
+            t_header("x-webhook-signature", b64);
+            t_r.secrets[0].data = (u_char *) key[i];
+            t_r.secrets[0].len = strlen(key[i]);
+            t_r.v.nsecrets = 1;
+            assert_int_equal(ngx_http_crmsync_verify(&t_r.v),
+                             NGX_HTTP_CRMSYNC_VERIFY_OK);
+
+            /* the same key under SHA-1: Intercom */
+
+            t_init(NGX_HTTP_CRMSYNC_PROVIDER_INTERCOM);
+            t_body(body);
+            HMAC(EVP_sha1(), key[i], strlen(key[i]), (u_char *) body,
+                 strlen(body), md, &n);
+            memcpy(hex, "sha1=", 5);
+            for (k = 0; k < n; k++) {
+                snprintf(hex + 5 + 2 * k, 3, "%02x", md[k]);
+            }
+            t_header("X-Hub-Signature", hex);
+            t_r.secrets[0].data = (u_char *) key[i];
+            t_r.secrets[0].len = strlen(key[i]);
+            t_r.v.nsecrets = 1;
+            assert_int_equal(ngx_http_crmsync_verify(&t_r.v),
+                             NGX_HTTP_CRMSYNC_VERIFY_OK);
+
+            /* and a neighbour's key never verifies it */
+
+            t_r.secrets[0].data = (u_char *) key[(i + 1) % 40];
+            t_r.secrets[0].len = strlen(key[(i + 1) % 40]);
+            assert_int_equal(ngx_http_crmsync_verify(&t_r.v),
+                             NGX_HTTP_CRMSYNC_VERIFY_BAD);
+        }
+    }
+}
+
+
 int
 main(void)
 {
@@ -1472,6 +1542,7 @@ main(void)
         cmocka_unit_test(test_hubspot_v3_rules),
         cmocka_unit_test(test_hubspot_refusals),
         cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_hmac_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
