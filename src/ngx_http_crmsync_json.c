@@ -459,8 +459,9 @@ static const u_char  ngx_http_crmsync_json_plain[256] = {
 /*
  * The end of the run of plain bytes at p: eight bytes a step while none
  * of them is '"', '\\', a control character or a UTF-8 byte (the word
- * tests of "Bit Twiddling Hacks", haszero() and hasless()), then a byte
- * at a time through the table.
+ * tests of "Bit Twiddling Hacks", haszero() and hasless()), the first
+ * special byte of a word found by its bit, and the body's last few bytes
+ * one at a time through the table.
  */
 
 #define NGX_HTTP_CRMSYNC_JSON_ONES   0x0101010101010101ULL
@@ -489,7 +490,15 @@ ngx_http_crmsync_json_run(const u_char *p, const u_char *end)
                   & NGX_HTTP_CRMSYNC_JSON_HIGHS;
 
         if (special) {
+#if (defined __GNUC__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            /*
+             * no borrow reaches below the first special byte: its own
+             * high bit is the lowest one set
+             */
+            return p + (__builtin_ctzll(special) >> 3);
+#else
             break;
+#endif
         }
 
         p += 8;
