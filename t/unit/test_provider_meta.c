@@ -949,7 +949,7 @@ test_fb_sample_receipts(void **state)
 
     (void) state;
 
-    /* delivery and read receipts are skipped (see EVENTS.md) */
+    /* delivery and read receipts are skipped (see doc/events.md) */
     messenger_sample("t/samples/messenger/message_deliveries_event.json", &r);
     assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_SKIP);
     assert_string_equal(r.p.reason, "messenger_receipt");

@@ -7,7 +7,7 @@
  * t/samples/standard-webhooks (full, thin, minified) parse to exactly the
  * event they describe; the library vector bodies are refused (no type);
  * message, status, conversation and CSAT payloads are CONSTRUCTED here
- * from the field names the adapter documents (t/unit/ADAPTERS2.md).
+ * from the field names the adapter documents (doc/adapters.md).
  * Every field of every event is asserted; then skips, refusals, and
  * truncation and type mutations.
  *
