@@ -86,7 +86,12 @@ fuzz: $(FUZZ_BINS)
 prove: module tools
 	util/run-tests
 
-valgrind: module
+# the nginx suites under memcheck (a block fails on an error that names
+# crmsync), and the unit tests (any error or definite leak fails)
+valgrind: module $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "# valgrind $$t"; \
+	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	        --error-exitcode=9 $$t > /dev/null; done
 	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t
 
 check: deps all style unit prove
