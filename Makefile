@@ -55,7 +55,7 @@ $(BUILD)/pure/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(PURE_CFLAGS) -c -o $@ $<
 
-$(BUILD)/unit/%: t/unit/%.c $(PURE_OBJS)
+$(BUILD)/unit/%: t/unit/%.c $(PURE_OBJS) $(wildcard t/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PURE_CFLAGS) -o $@ $< $(PURE_OBJS) $(PURE_LIBS) -lcmocka
 
