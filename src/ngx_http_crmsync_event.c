@@ -8,6 +8,7 @@
  */
 
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ngx_http_crmsync_event.h"
@@ -483,6 +484,85 @@ ngx_http_crmsync_whatsapp_identity(ngx_http_crmsync_arena_t *a,
 
 
 /* JSON member helpers for adapters */
+
+
+int
+ngx_http_crmsync_json_raw(json_t *obj, const char *key, const u_char **s,
+    size_t *len)
+{
+    json_t  *v;
+
+    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (!json_is_string(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    *s = (const u_char *) json_string_value(v);
+    *len = json_string_length(v);
+
+    return *len ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_ABSENT;
+}
+
+
+int
+ngx_http_crmsync_json_object(json_t *obj, const char *key, json_t **v)
+{
+    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+    if (*v == NULL || json_is_null(*v)) {
+        *v = NULL;
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (!json_is_object(*v)) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+int
+ngx_http_crmsync_json_text(json_t *v, u_char *buf, size_t size,
+    const u_char **s, size_t *len)
+{
+    int  n;
+
+    if (json_is_string(v)) {
+        *s = (const u_char *) json_string_value(v);
+        *len = json_string_length(v);
+        return *len ? 0 : -1;
+    }
+
+    if (json_is_integer(v)) {
+        n = snprintf((char *) buf, size, "%lld",
+                     (long long) json_integer_value(v));
+
+    } else if (json_is_real(v)) {
+        n = snprintf((char *) buf, size, "%.15g", json_real_value(v));
+
+    } else if (json_is_boolean(v)) {
+        n = snprintf((char *) buf, size, "%s",
+                     json_is_true(v) ? "true" : "false");
+
+    } else {
+        return -1;
+    }
+
+    if (n <= 0 || (size_t) n >= size) {
+        return -1;
+    }
+
+    *s = buf;
+    *len = n;
+
+    return 0;
+}
 
 
 int

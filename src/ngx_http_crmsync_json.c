@@ -22,7 +22,7 @@ typedef struct {
 
 static ngx_http_crmsync_json_t *ngx_http_crmsync_json_value(
     ngx_http_crmsync_json_ctx_t *ctx, unsigned depth);
-static int ngx_http_crmsync_json_text(ngx_http_crmsync_json_ctx_t *ctx,
+static int ngx_http_crmsync_json_unescape(ngx_http_crmsync_json_ctx_t *ctx,
     const char **str, size_t *len);
 static int ngx_http_crmsync_json_number(ngx_http_crmsync_json_ctx_t *ctx,
     ngx_http_crmsync_json_t *j);
@@ -215,7 +215,7 @@ ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
 
             if (j->type == NGX_HTTP_CRMSYNC_JSON_OBJECT) {
                 if (ctx->pos == ctx->end || *ctx->pos != '"'
-                    || ngx_http_crmsync_json_text(ctx, &key, &klen) != 0)
+                    || ngx_http_crmsync_json_unescape(ctx, &key, &klen) != 0)
                 {
                     return ngx_http_crmsync_json_fail(ctx,
                                                 NGX_HTTP_CRMSYNC_JSON_SYNTAX);
@@ -283,7 +283,7 @@ ngx_http_crmsync_json_value(ngx_http_crmsync_json_ctx_t *ctx, unsigned depth)
     case '"':
         j->type = NGX_HTTP_CRMSYNC_JSON_STRING;
 
-        if (ngx_http_crmsync_json_text(ctx, &j->str, &j->len) != 0) {
+        if (ngx_http_crmsync_json_unescape(ctx, &j->str, &j->len) != 0) {
             return ngx_http_crmsync_json_fail(ctx,
                                               NGX_HTTP_CRMSYNC_JSON_SYNTAX);
         }
@@ -513,7 +513,7 @@ ngx_http_crmsync_json_run(const u_char *p, const u_char *end)
 
 
 static int
-ngx_http_crmsync_json_text(ngx_http_crmsync_json_ctx_t *ctx,
+ngx_http_crmsync_json_unescape(ngx_http_crmsync_json_ctx_t *ctx,
     const char **str, size_t *len)
 {
     size_t         n;

@@ -86,6 +86,21 @@ ngx_http_crmsync_event_t *ngx_http_crmsync_event_add(
 #define NGX_HTTP_CRMSYNC_JSON_BADTYPE  -1
 #define NGX_HTTP_CRMSYNC_JSON_NOMEM    -2
 
+/* a string member, not copied: OK, ABSENT (missing, null, "") or BADTYPE */
+int ngx_http_crmsync_json_raw(ngx_http_crmsync_json_t *obj, const char *key,
+    const u_char **s, size_t *len);
+
+/* an object member: OK, ABSENT (missing or null; *v NULL) or BADTYPE */
+int ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj,
+    const char *key, ngx_http_crmsync_json_t **v);
+
+/*
+ * a scalar as text, for custom attributes: a string as it is, a number or
+ * a boolean written into buf; 0, or -1 for null, "", objects and arrays
+ */
+int ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf,
+    size_t size, const u_char **s, size_t *len);
+
 /* a string member, copied into the arena */
 int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
     ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);

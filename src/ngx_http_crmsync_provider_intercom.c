@@ -75,10 +75,6 @@ static json_t *ngx_http_crmsync_intercom_part(json_t *item,
     ngx_http_crmsync_intercom_kind_e kind, int *bad);
 static ngx_http_crmsync_author_e ngx_http_crmsync_intercom_author(
     json_t *author, json_t *part);
-static int ngx_http_crmsync_intercom_raw(json_t *obj, const char *key,
-    const u_char **s, size_t *len);
-static int ngx_http_crmsync_intercom_object(json_t *obj, const char *key,
-    json_t **v);
 static int ngx_http_crmsync_intercom_is(json_t *obj, const char *key,
     const char *value);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_fail(
@@ -133,7 +129,7 @@ ngx_http_crmsync_provider_intercom(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    rc = ngx_http_crmsync_intercom_raw(root, "topic", &topic, &len);
+    rc = ngx_http_crmsync_json_raw(root, "topic", &topic, &len);
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
         p->reason = "intercom_no_topic";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -153,9 +149,9 @@ ngx_http_crmsync_provider_intercom(ngx_http_crmsync_parse_t *p,
         }
     }
 
-    if (ngx_http_crmsync_intercom_object(root, "data", &data)
+    if (ngx_http_crmsync_json_object(root, "data", &data)
         != NGX_HTTP_CRMSYNC_JSON_OK
-        || ngx_http_crmsync_intercom_object(data, "item", &item)
+        || ngx_http_crmsync_json_object(data, "item", &item)
            != NGX_HTTP_CRMSYNC_JSON_OK)
     {
         p->reason = "intercom_no_item";
@@ -172,7 +168,7 @@ ngx_http_crmsync_provider_intercom(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_SKIP;
     }
 
-    rc = ngx_http_crmsync_intercom_raw(root, "id", &id, &n);
+    rc = ngx_http_crmsync_json_raw(root, "id", &id, &n);
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
         p->reason = "intercom_no_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -251,7 +247,7 @@ ngx_http_crmsync_intercom_contact(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    rc = ngx_http_crmsync_intercom_object(item, "custom_attributes", &attrs);
+    rc = ngx_http_crmsync_json_object(item, "custom_attributes", &attrs);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "intercom_bad_custom_attributes";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -297,20 +293,20 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
 
     /* the contact: 1.x item.user, 2.x contacts.contacts[0] + source */
 
-    if (ngx_http_crmsync_intercom_object(item, "user", &user)
+    if (ngx_http_crmsync_json_object(item, "user", &user)
         == NGX_HTTP_CRMSYNC_JSON_BADTYPE
-        || ngx_http_crmsync_intercom_object(item, "contacts", &contacts)
+        || ngx_http_crmsync_json_object(item, "contacts", &contacts)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE
-        || ngx_http_crmsync_intercom_object(item, "source", &source)
+        || ngx_http_crmsync_json_object(item, "source", &source)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE
-        || ngx_http_crmsync_intercom_object(item, "conversation_message",
-                                            &msg)
+        || ngx_http_crmsync_json_object(item, "conversation_message",
+                                        &msg)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE
-        || ngx_http_crmsync_intercom_object(item, "conversation_rating",
-                                            &rating)
+        || ngx_http_crmsync_json_object(item, "conversation_rating",
+                                        &rating)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE
-        || ngx_http_crmsync_intercom_object(item, "custom_attributes",
-                                            &attrs)
+        || ngx_http_crmsync_json_object(item, "custom_attributes",
+                                        &attrs)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE)
     {
         p->reason = "intercom_bad_conversation";
@@ -356,7 +352,7 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
     author = NULL;
 
     if (msg
-        && ngx_http_crmsync_intercom_object(msg, "author", &author)
+        && ngx_http_crmsync_json_object(msg, "author", &author)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE)
     {
         p->reason = "intercom_bad_author";
@@ -602,7 +598,7 @@ ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
     }
 
     if (ev->identity.email.len == 0) {
-        rc = ngx_http_crmsync_intercom_raw(person, "email", &s, &len);
+        rc = ngx_http_crmsync_json_raw(person, "email", &s, &len);
 
         if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
             p->reason = "intercom_bad_email";
@@ -617,7 +613,7 @@ ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
     }
 
     if (phone && ev->identity.phone.len == 0) {
-        rc = ngx_http_crmsync_intercom_raw(person, "phone", &s, &len);
+        rc = ngx_http_crmsync_json_raw(person, "phone", &s, &len);
 
         if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
             p->reason = "intercom_bad_phone";
@@ -632,7 +628,7 @@ ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
     }
 
     if (ev->first_name.len == 0 && ev->last_name.len == 0) {
-        rc = ngx_http_crmsync_intercom_raw(person, "name", &s, &len);
+        rc = ngx_http_crmsync_json_raw(person, "name", &s, &len);
 
         if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
             p->reason = "intercom_bad_name";
@@ -678,10 +674,10 @@ ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
         }
     }
 
-    rc = ngx_http_crmsync_intercom_raw(msg,
-                                   ev->type == NGX_HTTP_CRMSYNC_EV_CSAT
-                                   ? "remark" : "body",
-                                   &s, &len);
+    rc = ngx_http_crmsync_json_raw(msg,
+                               ev->type == NGX_HTTP_CRMSYNC_EV_CSAT
+                               ? "remark" : "body",
+                               &s, &len);
 
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "intercom_bad_body";
@@ -716,7 +712,7 @@ ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
             continue;
         }
 
-        if (ngx_http_crmsync_intercom_raw(att, "content_type", &ct, &len)
+        if (ngx_http_crmsync_json_raw(att, "content_type", &ct, &len)
             != NGX_HTTP_CRMSYNC_JSON_OK)
         {
             len = 0;
@@ -756,7 +752,7 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
 
     assignee = NULL;
 
-    if (ngx_http_crmsync_intercom_object(item, "assignee", &assignee)
+    if (ngx_http_crmsync_json_object(item, "assignee", &assignee)
         == NGX_HTTP_CRMSYNC_JSON_BADTYPE)
     {
         p->reason = "intercom_bad_assignee";
@@ -766,7 +762,7 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
     who = NULL;
 
     if (part
-        && ngx_http_crmsync_intercom_object(part, "assigned_to", &who)
+        && ngx_http_crmsync_json_object(part, "assigned_to", &who)
            == NGX_HTTP_CRMSYNC_JSON_BADTYPE)
     {
         p->reason = "intercom_bad_assignee";
@@ -842,7 +838,7 @@ ngx_http_crmsync_intercom_part(json_t *item,
     json_t        *parts, *list, *part, *any;
     const u_char  *type;
 
-    if (ngx_http_crmsync_intercom_object(item, "conversation_parts", &parts)
+    if (ngx_http_crmsync_json_object(item, "conversation_parts", &parts)
         != NGX_HTTP_CRMSYNC_JSON_OK)
     {
         *bad = (parts != NULL);
@@ -880,7 +876,7 @@ ngx_http_crmsync_intercom_part(json_t *item,
             any = part;
         }
 
-        if (ngx_http_crmsync_intercom_raw(part, "part_type", &type, &len)
+        if (ngx_http_crmsync_json_raw(part, "part_type", &type, &len)
             != NGX_HTTP_CRMSYNC_JSON_OK)
         {
             continue;
@@ -1090,58 +1086,13 @@ ngx_http_crmsync_intercom_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
 }
 
 
-/* a string member, not copied: OK, ABSENT (missing, null, "") or BADTYPE */
-
-static int
-ngx_http_crmsync_intercom_raw(json_t *obj, const char *key,
-    const u_char **s, size_t *len)
-{
-    json_t  *v;
-
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-
-    if (v == NULL || json_is_null(v)) {
-        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
-    }
-
-    if (!json_is_string(v)) {
-        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
-    }
-
-    *s = (const u_char *) json_string_value(v);
-    *len = json_string_length(v);
-
-    return *len ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_ABSENT;
-}
-
-
-/* an object member: OK, ABSENT (missing or null; *v NULL) or BADTYPE */
-
-static int
-ngx_http_crmsync_intercom_object(json_t *obj, const char *key, json_t **v)
-{
-    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-
-    if (*v == NULL || json_is_null(*v)) {
-        *v = NULL;
-        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
-    }
-
-    if (!json_is_object(*v)) {
-        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
-    }
-
-    return NGX_HTTP_CRMSYNC_JSON_OK;
-}
-
-
 static int
 ngx_http_crmsync_intercom_is(json_t *obj, const char *key, const char *value)
 {
     size_t         len;
     const u_char  *s;
 
-    if (ngx_http_crmsync_intercom_raw(obj, key, &s, &len)
+    if (ngx_http_crmsync_json_raw(obj, key, &s, &len)
         != NGX_HTTP_CRMSYNC_JSON_OK)
     {
         return 0;

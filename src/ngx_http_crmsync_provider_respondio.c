@@ -43,15 +43,9 @@ static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_conversation(
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_attrs(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
     json_t *fields);
-static int ngx_http_crmsync_respondio_value(json_t *v, u_char *buf,
-    size_t size, const u_char **s, size_t *len);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_time(
     ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key);
 static int ngx_http_crmsync_respondio_csat(json_t *obj, int *csat);
-static int ngx_http_crmsync_respondio_raw(json_t *obj, const char *key,
-    const u_char **s, size_t *len);
-static int ngx_http_crmsync_respondio_object(json_t *obj, const char *key,
-    json_t **v);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_fail(
     ngx_http_crmsync_parse_t *p, int rc, const char *reason);
 
@@ -96,7 +90,7 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    rc = ngx_http_crmsync_respondio_raw(root, "event_type", &name, &len);
+    rc = ngx_http_crmsync_json_raw(root, "event_type", &name, &len);
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
         p->reason = "respondio_no_event_type";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -113,7 +107,7 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_SKIP;
     }
 
-    rc = ngx_http_crmsync_respondio_object(root, "contact", &contact);
+    rc = ngx_http_crmsync_json_object(root, "contact", &contact);
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
         p->reason = "respondio_no_contact";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -232,7 +226,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
                                       "respondio_no_contact_id");
     }
 
-    rc = ngx_http_crmsync_respondio_raw(contact, "email", &s, &len);
+    rc = ngx_http_crmsync_json_raw(contact, "email", &s, &len);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_email";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -246,7 +240,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
 
     region[0] = '\0';
 
-    if (ngx_http_crmsync_respondio_raw(contact, "countryCode", &s, &len)
+    if (ngx_http_crmsync_json_raw(contact, "countryCode", &s, &len)
         == NGX_HTTP_CRMSYNC_JSON_OK
         && len == 2)
     {
@@ -255,7 +249,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
         region[2] = '\0';
     }
 
-    rc = ngx_http_crmsync_respondio_raw(contact, "phone", &s, &len);
+    rc = ngx_http_crmsync_json_raw(contact, "phone", &s, &len);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_phone";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -272,7 +266,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
                                                s, len, p->default_region);
     }
 
-    rc = ngx_http_crmsync_respondio_raw(contact, "firstName", &first, &flen);
+    rc = ngx_http_crmsync_json_raw(contact, "firstName", &first, &flen);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_name";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -282,7 +276,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
         flen = 0;
     }
 
-    rc = ngx_http_crmsync_respondio_raw(contact, "lastName", &last, &llen);
+    rc = ngx_http_crmsync_json_raw(contact, "lastName", &last, &llen);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_name";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -312,7 +306,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
 
     /* the assignee: an email when given, else the user id */
 
-    rc = ngx_http_crmsync_respondio_object(contact, "assignee", &assignee);
+    rc = ngx_http_crmsync_json_object(contact, "assignee", &assignee);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_assignee";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -366,7 +360,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
     const u_char                 *s;
     ngx_http_crmsync_parse_rc_e   prc;
 
-    rc = ngx_http_crmsync_respondio_object(root, "message", &msg);
+    rc = ngx_http_crmsync_json_object(root, "message", &msg);
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
         p->reason = "respondio_no_message";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -377,7 +371,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
      * sent: message{type, text} with channelMessageId at the top
      */
 
-    rc = ngx_http_crmsync_respondio_object(msg, "message", &inner);
+    rc = ngx_http_crmsync_json_object(msg, "message", &inner);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_message";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -429,7 +423,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
         return ngx_http_crmsync_respondio_fail(p, rc, "respondio_bad_text");
     }
 
-    rc = ngx_http_crmsync_respondio_raw(inner, "type", &s, &len);
+    rc = ngx_http_crmsync_json_raw(inner, "type", &s, &len);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_message_type";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -473,7 +467,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
 
     /* sent by a user (an agent), else by a workflow, AI agent or bot */
 
-    rc = ngx_http_crmsync_respondio_object(root, "user", &user);
+    rc = ngx_http_crmsync_json_object(root, "user", &user);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_user";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -498,7 +492,7 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
     ngx_http_crmsync_attr_t      *a;
     ngx_http_crmsync_parse_rc_e   prc;
 
-    rc = ngx_http_crmsync_respondio_object(root, "conversation", &conv);
+    rc = ngx_http_crmsync_json_object(root, "conversation", &conv);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "respondio_bad_conversation";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -657,10 +651,10 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
 
             v = json_object_get(f, "value");
 
-            if (ngx_http_crmsync_respondio_raw(f, "name", &name, &len)
+            if (ngx_http_crmsync_json_raw(f, "name", &name, &len)
                 != NGX_HTTP_CRMSYNC_JSON_OK
-                || ngx_http_crmsync_respondio_value(v, buf, sizeof(buf), &s,
-                                                    &vlen)
+                || ngx_http_crmsync_json_text(v, buf, sizeof(buf), &s,
+                                              &vlen)
                    != 0)
             {
                 continue;
@@ -689,7 +683,7 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
             break;
         }
 
-        if (ngx_http_crmsync_respondio_value(v, buf, sizeof(buf), &s, &len)
+        if (ngx_http_crmsync_json_text(v, buf, sizeof(buf), &s, &len)
             != 0)
         {
             continue;
@@ -710,46 +704,6 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
     }
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
-}
-
-
-/* a scalar as text: 0, or -1 for null, "", objects and arrays */
-
-static int
-ngx_http_crmsync_respondio_value(json_t *v, u_char *buf, size_t size,
-    const u_char **s, size_t *len)
-{
-    int  n;
-
-    if (json_is_string(v)) {
-        *s = (const u_char *) json_string_value(v);
-        *len = json_string_length(v);
-        return *len ? 0 : -1;
-    }
-
-    if (json_is_integer(v)) {
-        n = snprintf((char *) buf, size, "%lld",
-                     (long long) json_integer_value(v));
-
-    } else if (json_is_real(v)) {
-        n = snprintf((char *) buf, size, "%.15g", json_real_value(v));
-
-    } else if (json_is_boolean(v)) {
-        n = snprintf((char *) buf, size, "%s",
-                     json_is_true(v) ? "true" : "false");
-
-    } else {
-        return -1;
-    }
-
-    if (n <= 0 || (size_t) n >= size) {
-        return -1;
-    }
-
-    *s = buf;
-    *len = n;
-
-    return 0;
 }
 
 
@@ -788,47 +742,6 @@ ngx_http_crmsync_respondio_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
     }
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
-}
-
-
-static int
-ngx_http_crmsync_respondio_raw(json_t *obj, const char *key,
-    const u_char **s, size_t *len)
-{
-    json_t  *v;
-
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-
-    if (v == NULL || json_is_null(v)) {
-        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
-    }
-
-    if (!json_is_string(v)) {
-        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
-    }
-
-    *s = (const u_char *) json_string_value(v);
-    *len = json_string_length(v);
-
-    return *len ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_ABSENT;
-}
-
-
-static int
-ngx_http_crmsync_respondio_object(json_t *obj, const char *key, json_t **v)
-{
-    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-
-    if (*v == NULL || json_is_null(*v)) {
-        *v = NULL;
-        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
-    }
-
-    if (!json_is_object(*v)) {
-        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
-    }
-
-    return NGX_HTTP_CRMSYNC_JSON_OK;
 }
 
 

@@ -52,8 +52,6 @@ static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_attrs(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
     json_t *contact, json_t *extra);
 static int ngx_http_crmsync_standard_known(const char *key);
-static int ngx_http_crmsync_standard_value(json_t *v, u_char *buf,
-    size_t size, const u_char **s, size_t *len);
 static int ngx_http_crmsync_standard_get(json_t *obj, const char **keys,
     int type, json_t **v);
 static int ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
@@ -567,8 +565,8 @@ ngx_http_crmsync_standard_attrs(ngx_http_crmsync_parse_t *p,
             }
 
             if ((pass == 1 && ngx_http_crmsync_standard_known(key))
-                || ngx_http_crmsync_standard_value(v, buf, sizeof(buf), &s,
-                                                   &len)
+                || ngx_http_crmsync_json_text(v, buf, sizeof(buf), &s,
+                                              &len)
                    != 0)
             {
                 continue;
@@ -623,44 +621,6 @@ ngx_http_crmsync_standard_known(const char *key)
             return 1;
         }
     }
-
-    return 0;
-}
-
-
-static int
-ngx_http_crmsync_standard_value(json_t *v, u_char *buf, size_t size,
-    const u_char **s, size_t *len)
-{
-    int  n;
-
-    if (json_is_string(v)) {
-        *s = (const u_char *) json_string_value(v);
-        *len = json_string_length(v);
-        return *len ? 0 : -1;
-    }
-
-    if (json_is_integer(v)) {
-        n = snprintf((char *) buf, size, "%lld",
-                     (long long) json_integer_value(v));
-
-    } else if (json_is_real(v)) {
-        n = snprintf((char *) buf, size, "%.15g", json_real_value(v));
-
-    } else if (json_is_boolean(v)) {
-        n = snprintf((char *) buf, size, "%s",
-                     json_is_true(v) ? "true" : "false");
-
-    } else {
-        return -1;
-    }
-
-    if (n <= 0 || (size_t) n >= size) {
-        return -1;
-    }
-
-    *s = buf;
-    *len = n;
 
     return 0;
 }
