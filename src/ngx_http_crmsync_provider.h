@@ -101,7 +101,11 @@ int ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj,
 int ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf,
     size_t size, const u_char **s, size_t *len);
 
-/* a string member, copied into the arena */
+/*
+ * a string member: dst points at the reader's unescaped copy, which lives
+ * in the same arena as the events (a is kept for callers' symmetry with
+ * json_id, which writes an integer's digits there)
+ */
 int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
     ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
 
