@@ -463,16 +463,16 @@ main::emerg('"crmsync_public_url" directive is duplicate')
 
 
 
-=== TEST 28: crmsync_replay_window 1s: a 2-second-old and a 2-second-ahead timestamp are stale, a current one is not
+=== TEST 28: crmsync_replay_window 3s: a 6-second-old and a 6-second-ahead timestamp are stale, a current one is not (the margins let nginx start up to 3 s after signing)
 --- timing
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
-        crmsync_replay_window 1s;
+        crmsync_replay_window 3s;
     }
 --- request eval
-main::several([\&main::std, 2], [\&main::std, -2], [\&main::std, 0])
+main::several([\&main::std, 6], [\&main::std, -6], [\&main::std, 0])
 --- more_headers eval
 $main::H
 --- error_code eval
@@ -845,7 +845,7 @@ qr/\[emerg\] [^\n]*secret file "[^"]*\/adir" is not a regular file in \S+nginx.c
         crmsync_replay_window 5s;
     }
 --- request eval
-main::several([\&main::std, 360], [\&main::std, 60, '/hooks/std2'], [\&main::std, 3, '/hooks/std2'])
+main::several([\&main::std, 360], [\&main::std, 60, '/hooks/std2'], [\&main::std, 1, '/hooks/std2'])
 --- more_headers eval
 $main::H
 --- error_code eval
