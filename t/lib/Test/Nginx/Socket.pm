@@ -49,6 +49,7 @@ my $LogLevel = 'debug';
 my $RootLocation = 1;
 my @Preprocessors;
 my @EnvToNginx;
+my $StopDiag = '';
 
 my $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
 my $ServRoot = $ENV{TEST_NGINX_SERVROOT} || cwd() . '/t/servroot';
@@ -289,6 +290,12 @@ sub stop_nginx {
         return 1 if waitpid($pid, WNOHANG) == $pid;
         sleep 0.02;
     }
+
+    # what it was doing, for the diagnosis: state and kernel wait channel
+    my @stat = split ' ', read_file("/proc/$pid/stat");
+    my $wchan = read_file("/proc/$pid/wchan");
+    $StopDiag = "pid $pid still running after ${limit}s of QUIT: state "
+                . ($stat[2] // '?') . ", wchan " . ($wchan || '?');
 
     kill 'KILL', $pid;
     waitpid($pid, 0);
@@ -586,7 +593,11 @@ sub run_block {
               section($block, 'wait'));
 
     my $clean = stop_nginx($pid);
-    $tb->ok($clean, "$name - nginx stops on QUIT") unless $clean;
+    unless ($clean) {
+        $tb->ok(0, "$name - nginx stops on QUIT");
+        $tb->diag($StopDiag);
+        $tb->diag(tail(read_file("$ServRoot/logs/error.log")));
+    }
 
     if (defined section($block, 'shutdown_error_log')
         || defined section($block, 'no_shutdown_error_log'))
