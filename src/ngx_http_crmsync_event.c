@@ -47,6 +47,8 @@ static u_char *ngx_http_crmsync_arena_bytes(ngx_http_crmsync_arena_t *a,
     size_t size);
 static void ngx_http_crmsync_trim(const u_char **src, size_t *len);
 static int ngx_http_crmsync_digits(const u_char *s, size_t n);
+static int ngx_http_crmsync_phone_copy(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_identity_t *id, ngx_http_crmsync_phone_t *ph);
 static void ngx_http_crmsync_out(ngx_http_crmsync_json_out_t *o,
     const void *s, size_t n);
 static size_t ngx_http_crmsync_utf8_len(const u_char *s, size_t n);
@@ -225,6 +227,56 @@ ngx_http_crmsync_event_add(ngx_http_crmsync_parse_t *p)
 }
 
 
+ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_parse_fail(ngx_http_crmsync_parse_t *p, int rc,
+    const char *reason)
+{
+    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    p->reason = reason;
+    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+}
+
+
+ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_parse_string(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key,
+    const char *bad)
+{
+    int  rc;
+
+    rc = ngx_http_crmsync_json_string(&p->arena, dst, obj, key);
+
+    if (rc < 0) {
+        return ngx_http_crmsync_parse_fail(p, rc, bad);
+    }
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
+
+
+ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_parse_attr(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_attr_t *attr, const u_char *name, size_t name_len,
+    const u_char *value, size_t value_len)
+{
+    if (ngx_http_crmsync_arena_copy(&p->arena, &attr->name, name, name_len)
+        != 0
+        || ngx_http_crmsync_arena_copy(&p->arena, &attr->value, value,
+                                       value_len)
+           != 0)
+    {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
+
+
 /* identities and names */
 
 
@@ -362,6 +414,30 @@ ngx_http_crmsync_full_name(ngx_http_crmsync_arena_t *a,
 }
 
 
+/* the number and its alternative form into the identity: 0, or -1 */
+
+static int
+ngx_http_crmsync_phone_copy(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_identity_t *id, ngx_http_crmsync_phone_t *ph)
+{
+    if (ngx_http_crmsync_arena_copy(a, &id->phone, (u_char *) ph->e164,
+                                    strnlen(ph->e164, sizeof(ph->e164)))
+        != 0
+        || ngx_http_crmsync_arena_copy(a, &id->phone_alt,
+                                       (u_char *) ph->alt_e164,
+                                       strnlen(ph->alt_e164,
+                                               sizeof(ph->alt_e164)))
+           != 0)
+    {
+        id->phone.len = 0;
+        id->phone.data = NULL;
+        return -1;
+    }
+
+    return 0;
+}
+
+
 int
 ngx_http_crmsync_phone_identity(ngx_http_crmsync_arena_t *a,
     ngx_http_crmsync_identity_t *id, const u_char *src, size_t len,
@@ -386,25 +462,7 @@ ngx_http_crmsync_phone_identity(ngx_http_crmsync_arena_t *a,
         return -1;
     }
 
-    if (ngx_http_crmsync_arena_copy(a, &id->phone, (u_char *) ph.e164,
-                                    strnlen(ph.e164, sizeof(ph.e164)))
-        != 0)
-    {
-        return -1;
-    }
-
-    if (ngx_http_crmsync_arena_copy(a, &id->phone_alt,
-                                    (u_char *) ph.alt_e164,
-                                    strnlen(ph.alt_e164,
-                                            sizeof(ph.alt_e164)))
-        != 0)
-    {
-        id->phone.len = 0;
-        id->phone.data = NULL;
-        return -1;
-    }
-
-    return 0;
+    return ngx_http_crmsync_phone_copy(a, id, &ph);
 }
 
 
@@ -465,21 +523,7 @@ ngx_http_crmsync_whatsapp_identity(ngx_http_crmsync_arena_t *a,
         return 0;
     }
 
-    if (ngx_http_crmsync_arena_copy(a, &id->phone, (u_char *) ph.e164,
-                                    strnlen(ph.e164, sizeof(ph.e164)))
-        != 0
-        || ngx_http_crmsync_arena_copy(a, &id->phone_alt,
-                                       (u_char *) ph.alt_e164,
-                                       strnlen(ph.alt_e164,
-                                               sizeof(ph.alt_e164)))
-           != 0)
-    {
-        id->phone.len = 0;
-        id->phone.data = NULL;
-        return -1;
-    }
-
-    return 0;
+    return ngx_http_crmsync_phone_copy(a, id, &ph);
 }
 
 

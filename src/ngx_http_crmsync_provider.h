@@ -78,6 +78,32 @@ ngx_http_crmsync_event_t *ngx_http_crmsync_event_add(
 
 
 /*
+ * A member helper's failure as the adapter's answer: JSON_NOMEM sets
+ * "arena_full" and gives PARSE_NOMEM; anything else sets reason and
+ * gives PARSE_UNREADABLE.
+ */
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_parse_fail(
+    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
+
+/*
+ * json_string as a parse step: PARSE_OK when the member is a string or
+ * absent (dst emptied), else as ngx_http_crmsync_parse_fail(p, rc, bad)
+ */
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_parse_string(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst,
+    ngx_http_crmsync_json_t *obj, const char *key, const char *bad);
+
+/*
+ * a custom attribute: name and value copied into the arena; PARSE_OK,
+ * or PARSE_NOMEM with "arena_full" (the caller counts ev->nattrs)
+ */
+ngx_http_crmsync_parse_rc_e ngx_http_crmsync_parse_attr(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_attr_t *attr,
+    const u_char *name, size_t name_len, const u_char *value,
+    size_t value_len);
+
+
+/*
  * JSON member helpers.  obj may be NULL or not an object: the member is
  * absent then.  A null member and "" count as absent (dst emptied).
  */

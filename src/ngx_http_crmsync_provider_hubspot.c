@@ -43,8 +43,6 @@ static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_merge(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *e);
 static int ngx_http_crmsync_hubspot_num(json_t *v, u_char *buf,
     size_t size);
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_fail(
-    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
 
 
 ngx_http_crmsync_parse_rc_e
@@ -183,7 +181,7 @@ ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.hubspot_id, e,
                                   "objectId");
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
-        return ngx_http_crmsync_hubspot_fail(p, rc, "hubspot_no_object_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "hubspot_no_object_id");
     }
 
     prc = ngx_http_crmsync_hubspot_delivery_id(p, ev, e);
@@ -200,7 +198,7 @@ ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
         rc = ngx_http_crmsync_json_string(&p->arena, &ev->property, e,
                                           "propertyName");
         if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
-            return ngx_http_crmsync_hubspot_fail(p,
+            return ngx_http_crmsync_parse_fail(p,
                                       rc == NGX_HTTP_CRMSYNC_JSON_ABSENT
                                       ? NGX_HTTP_CRMSYNC_JSON_BADTYPE : rc,
                                       "hubspot_no_property_name");
@@ -211,8 +209,8 @@ ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
         rc = ngx_http_crmsync_json_id(&p->arena, &ev->property_value, e,
                                       "propertyValue");
         if (rc < 0) {
-            return ngx_http_crmsync_hubspot_fail(p, rc,
-                                                 "hubspot_bad_property_value");
+            return ngx_http_crmsync_parse_fail(p, rc,
+                                               "hubspot_bad_property_value");
         }
 
     } else if (type == NGX_HTTP_CRMSYNC_EV_CRM_CONTACT_MERGED) {
@@ -339,8 +337,7 @@ ngx_http_crmsync_hubspot_attrs(ngx_http_crmsync_parse_t *p,
         }
 
         if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
-            return ngx_http_crmsync_hubspot_fail(p, rc,
-                                                 "hubspot_bad_source");
+            return ngx_http_crmsync_parse_fail(p, rc, "hubspot_bad_source");
         }
 
         a[ev->nattrs].name.data = (u_char *) keys[i];
@@ -519,18 +516,4 @@ ngx_http_crmsync_hubspot_num(json_t *v, u_char *buf, size_t size)
     }
 
     return n;
-}
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_hubspot_fail(ngx_http_crmsync_parse_t *p, int rc,
-    const char *reason)
-{
-    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-    }
-
-    p->reason = reason;
-    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
 }

@@ -77,8 +77,6 @@ static ngx_http_crmsync_author_e ngx_http_crmsync_intercom_author(
     json_t *author, json_t *part);
 static int ngx_http_crmsync_intercom_is(json_t *obj, const char *key,
     const char *value);
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_fail(
-    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
 static int ngx_http_crmsync_intercom_html_text(ngx_http_crmsync_arena_t *a,
     ngx_http_crmsync_str_t *dst, const u_char *s, size_t len);
 
@@ -271,8 +269,8 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->conversation_id, item,
                                   "id");
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
-        return ngx_http_crmsync_intercom_fail(p, rc,
-                                              "intercom_no_conversation_id");
+        return ngx_http_crmsync_parse_fail(p, rc,
+                                           "intercom_no_conversation_id");
     }
 
     /* time: the item's, a part's or a rating's below may refine it */
@@ -342,8 +340,7 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
         rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                       v, "id");
         if (rc < 0) {
-            return ngx_http_crmsync_intercom_fail(p, rc,
-                                                  "intercom_bad_contacts");
+            return ngx_http_crmsync_parse_fail(p, rc, "intercom_bad_contacts");
         }
     }
 
@@ -592,8 +589,8 @@ ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
         rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                       person, "id");
         if (rc < 0) {
-            return ngx_http_crmsync_intercom_fail(p, rc,
-                                                  "intercom_bad_contact_id");
+            return ngx_http_crmsync_parse_fail(p, rc,
+                                               "intercom_bad_contact_id");
         }
     }
 
@@ -669,8 +666,8 @@ ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
 
         rc = ngx_http_crmsync_json_id(&p->arena, &ev->message_id, msg, "id");
         if (rc < 0) {
-            return ngx_http_crmsync_intercom_fail(p, rc,
-                                                  "intercom_bad_message_id");
+            return ngx_http_crmsync_parse_fail(p, rc,
+                                               "intercom_bad_message_id");
         }
     }
 
@@ -802,8 +799,7 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
         }
 
         if (rc < 0) {
-            return ngx_http_crmsync_intercom_fail(p, rc,
-                                                  "intercom_bad_assignee");
+            return ngx_http_crmsync_parse_fail(p, rc, "intercom_bad_assignee");
         }
 
         return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -818,7 +814,7 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->assignee, item,
                                   "admin_assignee_id");
     if (rc < 0) {
-        return ngx_http_crmsync_intercom_fail(p, rc, "intercom_bad_assignee");
+        return ngx_http_crmsync_parse_fail(p, rc, "intercom_bad_assignee");
     }
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -1033,14 +1029,11 @@ ngx_http_crmsync_intercom_attrs(ngx_http_crmsync_parse_t *p,
             continue;
         }
 
-        if (ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].name,
-                                        (const u_char *) key, strlen(key))
-            != 0
-            || ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].value,
-                                           s, (size_t) n)
-               != 0)
+        if (ngx_http_crmsync_parse_attr(p, &a[ev->nattrs],
+                                        (const u_char *) key, strlen(key),
+                                        s, (size_t) n)
+            != NGX_HTTP_CRMSYNC_PARSE_OK)
         {
-            p->reason = "arena_full";
             return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
         }
 
@@ -1099,20 +1092,6 @@ ngx_http_crmsync_intercom_is(json_t *obj, const char *key, const char *value)
     }
 
     return len == strlen(value) && memcmp(s, value, len) == 0;
-}
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_intercom_fail(ngx_http_crmsync_parse_t *p, int rc,
-    const char *reason)
-{
-    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-    }
-
-    p->reason = reason;
-    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
 }
 
 

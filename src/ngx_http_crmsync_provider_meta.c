@@ -50,9 +50,6 @@ typedef struct {
      ? "instagram_" s : "messenger_" s)
 
 
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_str(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst, json_t *obj,
-    const char *key, const char *bad);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_time(
     ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key,
     int64_t unit, const char *bad);
@@ -113,27 +110,6 @@ static const ngx_http_crmsync_meta_kind_t  ngx_http_crmsync_fb_kinds[] = {
 
 
 /* helpers */
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_meta_str(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key,
-    const char *bad)
-{
-    switch (ngx_http_crmsync_json_string(&p->arena, dst, obj, key)) {
-
-    case NGX_HTTP_CRMSYNC_JSON_BADTYPE:
-        p->reason = bad;
-        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
-
-    case NGX_HTTP_CRMSYNC_JSON_NOMEM:
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-
-    default:
-        return NGX_HTTP_CRMSYNC_PARSE_OK;
-    }
-}
 
 
 static ngx_http_crmsync_parse_rc_e
@@ -509,22 +485,22 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
 
     if (strcmp(t, "text") == 0) {
         o = json_object_get(msg, "text");
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "body",
-                                         "whatsapp_bad_text");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "body",
+                                             "whatsapp_bad_text");
     }
 
     if (strcmp(t, "image") == 0 || strcmp(t, "video") == 0
         || strcmp(t, "document") == 0)
     {
         o = json_object_get(msg, t);
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "caption",
-                                         "whatsapp_bad_caption");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "caption",
+                                             "whatsapp_bad_caption");
     }
 
     if (strcmp(t, "button") == 0) {
         o = json_object_get(msg, "button");
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "text",
-                                         "whatsapp_bad_button");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "text",
+                                             "whatsapp_bad_button");
     }
 
     if (strcmp(t, "interactive") == 0) {
@@ -537,22 +513,22 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
             o = json_object_get(o, "list_reply");
         }
 
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "title",
-                                         "whatsapp_bad_interactive");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "title",
+                                             "whatsapp_bad_interactive");
     }
 
     if (strcmp(t, "system") == 0) {
         /* "user changed number", ... */
         ev->author = NGX_HTTP_CRMSYNC_AUTHOR_SYSTEM;
         o = json_object_get(msg, "system");
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "body",
-                                         "whatsapp_bad_system");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "body",
+                                             "whatsapp_bad_system");
     }
 
     if (strcmp(t, "reaction") == 0) {
         o = json_object_get(msg, "reaction");
-        return ngx_http_crmsync_meta_str(p, &ev->text, o, "emoji",
-                                         "whatsapp_bad_reaction");
+        return ngx_http_crmsync_parse_string(p, &ev->text, o, "emoji",
+                                             "whatsapp_bad_reaction");
     }
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -650,9 +626,9 @@ ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
                                          json_string_length(rcpt));
     }
 
-    rc = ngx_http_crmsync_meta_str(p, &ev->conversation_id,
-                                   json_object_get(st, "conversation"), "id",
-                                   "whatsapp_bad_conversation");
+    rc = ngx_http_crmsync_parse_string(p, &ev->conversation_id,
+                                       json_object_get(st, "conversation"),
+                                       "id", "whatsapp_bad_conversation");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
@@ -895,8 +871,8 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
         return rc;
     }
 
-    rc = ngx_http_crmsync_meta_str(p, &ev->delivery_id, msg, "mid",
-                                   ngx_http_crmsync_fb_reason(p, "bad_mid"));
+    rc = ngx_http_crmsync_parse_string(p, &ev->delivery_id, msg, "mid",
+                                     ngx_http_crmsync_fb_reason(p, "bad_mid"));
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
@@ -910,12 +886,12 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
 
     if (msg == json_object_get(item, "postback")) {
         /* a button tap: its title is what the contact "said" */
-        return ngx_http_crmsync_meta_str(p, &ev->text, msg, "title",
+        return ngx_http_crmsync_parse_string(p, &ev->text, msg, "title",
                                  ngx_http_crmsync_fb_reason(p, "bad_postback"));
     }
 
-    rc = ngx_http_crmsync_meta_str(p, &ev->text, msg, "text",
-                                   ngx_http_crmsync_fb_reason(p, "bad_text"));
+    rc = ngx_http_crmsync_parse_string(p, &ev->text, msg, "text",
+                                     ngx_http_crmsync_fb_reason(p, "bad_text"));
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }

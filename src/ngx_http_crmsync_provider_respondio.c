@@ -46,8 +46,6 @@ static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_attrs(
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_time(
     ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key);
 static int ngx_http_crmsync_respondio_csat(json_t *obj, int *csat);
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_fail(
-    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
 
 
 typedef struct {
@@ -123,8 +121,7 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->delivery_id, root,
                                   "event_id");
     if (rc < 0) {
-        return ngx_http_crmsync_respondio_fail(p, rc,
-                                               "respondio_bad_event_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "respondio_bad_event_id");
     }
 
     prc = ngx_http_crmsync_respondio_time(p, &ev->occurred_at, root,
@@ -220,7 +217,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                   contact, "id");
     if (rc != NGX_HTTP_CRMSYNC_JSON_OK) {
-        return ngx_http_crmsync_respondio_fail(p,
+        return ngx_http_crmsync_parse_fail(p,
                                       rc == NGX_HTTP_CRMSYNC_JSON_ABSENT
                                       ? NGX_HTTP_CRMSYNC_JSON_BADTYPE : rc,
                                       "respondio_no_contact_id");
@@ -321,8 +318,7 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
         }
 
         if (rc < 0) {
-            return ngx_http_crmsync_respondio_fail(p, rc,
-                                                   "respondio_bad_assignee");
+            return ngx_http_crmsync_parse_fail(p, rc, "respondio_bad_assignee");
         }
     }
 
@@ -394,8 +390,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->message_id, idobj,
                                   "channelMessageId");
     if (rc < 0) {
-        return ngx_http_crmsync_respondio_fail(p, rc,
-                                               "respondio_bad_message_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "respondio_bad_message_id");
     }
 
     /* no event_id on messages: "<event_type>:<channelMessageId>" */
@@ -420,7 +415,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_json_string(&p->arena, &ev->text, inner, "text");
     if (rc < 0) {
-        return ngx_http_crmsync_respondio_fail(p, rc, "respondio_bad_text");
+        return ngx_http_crmsync_parse_fail(p, rc, "respondio_bad_text");
     }
 
     rc = ngx_http_crmsync_json_raw(inner, "type", &s, &len);
@@ -505,8 +500,7 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->conversation_id, conv,
                                   "id");
     if (rc < 0) {
-        return ngx_http_crmsync_respondio_fail(p, rc,
-                                               "respondio_bad_conversation");
+        return ngx_http_crmsync_parse_fail(p, rc, "respondio_bad_conversation");
     }
 
     prc = ngx_http_crmsync_respondio_time(p, &ev->occurred_at, conv,
@@ -660,14 +654,10 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
                 continue;
             }
 
-            if (ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].name,
-                                            name, len)
-                != 0
-                || ngx_http_crmsync_arena_copy(&p->arena,
-                                               &a[ev->nattrs].value, s, vlen)
-                   != 0)
+            if (ngx_http_crmsync_parse_attr(p, &a[ev->nattrs], name, len,
+                                            s, vlen)
+                != NGX_HTTP_CRMSYNC_PARSE_OK)
             {
-                p->reason = "arena_full";
                 return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
             }
 
@@ -689,14 +679,11 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
             continue;
         }
 
-        if (ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].name,
-                                        (const u_char *) key, strlen(key))
-            != 0
-            || ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].value,
-                                           s, len)
-               != 0)
+        if (ngx_http_crmsync_parse_attr(p, &a[ev->nattrs],
+                                        (const u_char *) key, strlen(key),
+                                        s, len)
+            != NGX_HTTP_CRMSYNC_PARSE_OK)
         {
-            p->reason = "arena_full";
             return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
         }
 
@@ -742,18 +729,4 @@ ngx_http_crmsync_respondio_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
     }
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
-}
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_respondio_fail(ngx_http_crmsync_parse_t *p, int rc,
-    const char *reason)
-{
-    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-    }
-
-    p->reason = reason;
-    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
 }

@@ -56,8 +56,6 @@ static int ngx_http_crmsync_standard_get(json_t *obj, const char **keys,
     int type, json_t **v);
 static int ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
     ngx_http_crmsync_str_t *dst, json_t *v);
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_fail(
-    ngx_http_crmsync_parse_t *p, int rc, const char *reason);
 
 
 static ngx_http_crmsync_standard_type_t  ngx_http_crmsync_standard_types[] =
@@ -160,7 +158,7 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->delivery_id, root, "id");
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_id");
     }
 
     /* the spec's timestamp is RFC 3339; Unix seconds are accepted too */
@@ -229,8 +227,8 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
     }
 
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc,
-                                              "standard_bad_conversation_id");
+        return ngx_http_crmsync_parse_fail(p, rc,
+                                           "standard_bad_conversation_id");
     }
 
     v = json_object_get(data, "assignee");
@@ -251,7 +249,7 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
     }
 
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_assignee");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_assignee");
     }
 
     rc = ngx_http_crmsync_standard_get(data, ngx_http_crmsync_standard_k_csat,
@@ -301,7 +299,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                   contact, "id");
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_id");
     }
 
     rc = ngx_http_crmsync_standard_get(contact,
@@ -341,7 +339,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
     }
 
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_hubspot_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_hubspot_id");
     }
 
     /* the name: first and last, else a full name split */
@@ -357,7 +355,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
     }
 
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_name");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_name");
     }
 
     rc = ngx_http_crmsync_standard_get(contact,
@@ -371,7 +369,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
     }
 
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_name");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_name");
     }
 
     rc = ngx_http_crmsync_standard_get(contact,
@@ -432,18 +430,17 @@ ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->message_id, msg, "id");
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc,
-                                              "standard_bad_message_id");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_message_id");
     }
 
     rc = ngx_http_crmsync_json_string(&p->arena, &ev->text, msg, "text");
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_text");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_text");
     }
 
     rc = ngx_http_crmsync_json_string(&p->arena, &ev->status, msg, "status");
     if (rc < 0) {
-        return ngx_http_crmsync_standard_fail(p, rc, "standard_bad_status");
+        return ngx_http_crmsync_parse_fail(p, rc, "standard_bad_status");
     }
 
     if (ev->type == NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS
@@ -583,14 +580,11 @@ ngx_http_crmsync_standard_attrs(ngx_http_crmsync_parse_t *p,
                 ev->attrs = a;
             }
 
-            if (ngx_http_crmsync_arena_copy(&p->arena, &a[ev->nattrs].name,
-                                            (const u_char *) key, strlen(key))
-                != 0
-                || ngx_http_crmsync_arena_copy(&p->arena,
-                                               &a[ev->nattrs].value, s, len)
-                   != 0)
+            if (ngx_http_crmsync_parse_attr(p, &a[ev->nattrs],
+                                            (const u_char *) key, strlen(key),
+                                            s, len)
+                != NGX_HTTP_CRMSYNC_PARSE_OK)
             {
-                p->reason = "arena_full";
                 return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
             }
 
@@ -691,18 +685,4 @@ ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
     }
 
     return NGX_HTTP_CRMSYNC_JSON_OK;
-}
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_standard_fail(ngx_http_crmsync_parse_t *p, int rc,
-    const char *reason)
-{
-    if (rc == NGX_HTTP_CRMSYNC_JSON_NOMEM) {
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-    }
-
-    p->reason = reason;
-    return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
 }

@@ -18,9 +18,6 @@ typedef struct {
 } ngx_http_crmsync_tg_kind_t;
 
 
-static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_tg_str(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst, json_t *obj,
-    const char *key, const char *bad);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_tg_id(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst, json_t *obj,
     const char *key, const char *bad);
@@ -61,27 +58,6 @@ static const char  *ngx_http_crmsync_tg_updates[] = {
     "edited_business_message",
     NULL
 };
-
-
-static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_tg_str(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key,
-    const char *bad)
-{
-    switch (ngx_http_crmsync_json_string(&p->arena, dst, obj, key)) {
-
-    case NGX_HTTP_CRMSYNC_JSON_BADTYPE:
-        p->reason = bad;
-        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
-
-    case NGX_HTTP_CRMSYNC_JSON_NOMEM:
-        p->reason = "arena_full";
-        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
-
-    default:
-        return NGX_HTTP_CRMSYNC_PARSE_OK;
-    }
-}
 
 
 /* Telegram ids are integers (up to 52 bits): a string or a real is bad */
@@ -221,15 +197,15 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
         return rc;
     }
 
-    rc = ngx_http_crmsync_tg_str(p, &ev->text, msg, "text",
-                                 "telegram_bad_text");
+    rc = ngx_http_crmsync_parse_string(p, &ev->text, msg, "text",
+                                       "telegram_bad_text");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
 
     if (ev->text.len == 0) {
-        rc = ngx_http_crmsync_tg_str(p, &ev->text, msg, "caption",
-                                     "telegram_bad_caption");
+        rc = ngx_http_crmsync_parse_string(p, &ev->text, msg, "caption",
+                                           "telegram_bad_caption");
         if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
             return rc;
         }
@@ -282,8 +258,8 @@ ngx_http_crmsync_tg_from(ngx_http_crmsync_parse_t *p,
 
     u = &ev->identity.telegram_username;
 
-    rc = ngx_http_crmsync_tg_str(p, u, from, "username",
-                                 "telegram_bad_username");
+    rc = ngx_http_crmsync_parse_string(p, u, from, "username",
+                                       "telegram_bad_username");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
@@ -293,14 +269,14 @@ ngx_http_crmsync_tg_from(ngx_http_crmsync_parse_t *p,
         u->data++;
     }
 
-    rc = ngx_http_crmsync_tg_str(p, &ev->first_name, from, "first_name",
-                                 "telegram_bad_first_name");
+    rc = ngx_http_crmsync_parse_string(p, &ev->first_name, from, "first_name",
+                                       "telegram_bad_first_name");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
 
-    return ngx_http_crmsync_tg_str(p, &ev->last_name, from, "last_name",
-                                   "telegram_bad_last_name");
+    return ngx_http_crmsync_parse_string(p, &ev->last_name, from, "last_name",
+                                         "telegram_bad_last_name");
 }
 
 
