@@ -561,10 +561,20 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
     }
 
-    memcpy(mev->delivery_id.data, ev->delivery_id.data, ev->delivery_id.len);
+    /* either id may be absent (data NULL): memcpy() must not see NULL */
+
+    if (ev->delivery_id.len) {
+        memcpy(mev->delivery_id.data, ev->delivery_id.data,
+               ev->delivery_id.len);
+    }
+
     mev->delivery_id.data[ev->delivery_id.len] = ':';
-    memcpy(mev->delivery_id.data + ev->delivery_id.len + 1,
-           mev->message_id.data, mev->message_id.len);
+
+    if (mev->message_id.len) {
+        memcpy(mev->delivery_id.data + ev->delivery_id.len + 1,
+               mev->message_id.data, mev->message_id.len);
+    }
+
     mev->delivery_id.len = ev->delivery_id.len + 1 + mev->message_id.len;
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;

@@ -502,6 +502,7 @@ test_v2_replies(void **state)
 static void
 test_v2_state_changes(void **state)
 {
+    t_expect_t  reply;
     t_expect_t  e = {
         .type = NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED,
         .delivery_id = "notif_v2-0001",
@@ -526,6 +527,32 @@ test_v2_state_changes(void **state)
 
     assert_int_equal(t_r.p.nevents, 1);
     t_event(0, &e);
+
+    /*
+     * with a reply in a part that has no id (found by fuzz_parse under
+     * UBSan: its delivery id was built by memcpy() from NULL): the reply
+     * is "<notif id>:"
+     */
+
+    reply = e;
+    reply.type = NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND;
+    reply.delivery_id = "notif_v2-0001:";
+    reply.author = NGX_HTTP_CRMSYNC_AUTHOR_AGENT;
+    reply.text = "On it";
+
+    assert_int_equal(t_parse(T_V2_HEAD("conversation.admin.assigned")
+        "\"admin_assignee_id\":814,"
+        "\"conversation_parts\":{\"conversation_parts\":["
+        "{\"part_type\":\"assignment\",\"body\":\"<p>On it</p>\","
+        "\"created_at\":1700000070,\"author\":{\"type\":\"admin\","
+        "\"id\":\"1\"},\"assigned_to\":{\"type\":\"admin\","
+        "\"id\":\"814\"}}]}"
+        T_V2_TAIL),
+        NGX_HTTP_CRMSYNC_PARSE_OK);
+
+    assert_int_equal(t_r.p.nevents, 2);
+    t_event(0, &e);
+    t_event(1, &reply);
 
     /* assigned to a team: no admin, admin_assignee_id 0: unassigned */
 
