@@ -18,132 +18,19 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "ngx_http_crmsync_event.h"
 
 
-typedef struct {
-    ngx_http_crmsync_parse_t      p;
-    u_char                       *arena;
-    ngx_http_crmsync_parse_rc_e   rc;
-} run_t;
+/* one file, three providers: each test names its own */
+
+static ngx_http_crmsync_provider_e  t_provider;
+
+#define T_PROVIDER  t_provider
 
 
-static char *
-read_file(const char *path, size_t *len)
-{
-    FILE  *f;
-    char  *buf;
-    long   n;
-
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-
-    buf = malloc(n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, n, f), (size_t) n);
-    buf[n] = '\0';
-    fclose(f);
-
-    *len = n;
-    return buf;
-}
-
-
-/* the arena is exactly ngx_http_crmsync_parse_arena_size(len) bytes */
-
-static void
-run(run_t *r, ngx_http_crmsync_provider_e provider, const char *body,
-    size_t len)
-{
-    size_t  size;
-
-    memset(r, 0, sizeof(run_t));
-
-    size = ngx_http_crmsync_parse_arena_size(len);
-    r->arena = malloc(size);
-    assert_non_null(r->arena);
-
-    r->p.provider = provider;
-    r->p.default_region = "US";
-    r->p.arena.start = r->arena;
-    r->p.arena.pos = r->arena;
-    r->p.arena.end = r->arena + size;
-
-    r->rc = ngx_http_crmsync_parse(&r->p, (const u_char *) body, len);
-
-    if (r->rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
-        assert_non_null(r->p.reason);
-        assert_int_equal(r->p.nevents, 0);
-
-    } else {
-        assert_null(r->p.reason);
-        assert_true(r->p.nevents > 0);
-    }
-}
-
-
-static void
-done(run_t *r)
-{
-    free(r->arena);
-}
-
-
-static void
-expect(ngx_http_crmsync_provider_e provider, const char *body,
-    ngx_http_crmsync_parse_rc_e rc, const char *reason)
-{
-    run_t  r;
-
-    run(&r, provider, body, strlen(body));
-
-    if (r.rc != rc || (reason && strcmp(r.p.reason, reason) != 0)) {
-        fail_msg("%s: rc %d \"%s\", expected %d \"%s\"", body, r.rc,
-                 r.p.reason ? r.p.reason : "", rc, reason ? reason : "");
-    }
-
-    done(&r);
-}
-
-
-static void
-assert_str(ngx_http_crmsync_str_t *s, const char *v)
-{
-    if (v == NULL) {
-        if (s->len) {
-            fail_msg("expected empty, got \"%.*s\"", (int) s->len, s->data);
-        }
-
-        return;
-    }
-
-    if (s->len != strlen(v) || memcmp(s->data, v, s->len) != 0) {
-        fail_msg("expected \"%s\", got \"%.*s\"", v, (int) s->len,
-                 s->data ? (char *) s->data : "");
-    }
-}
-
-
-/* the fields an event of these providers never sets */
-
-static void
-assert_no_extras(ngx_http_crmsync_event_t *ev)
-{
-    assert_str(&ev->identity.email, NULL);
-    assert_str(&ev->identity.telegram_id, NULL);
-    assert_str(&ev->identity.telegram_username, NULL);
-    assert_str(&ev->identity.platform_id, NULL);
-    assert_str(&ev->identity.hubspot_id, NULL);
-    assert_str(&ev->assignee, NULL);
-    assert_str(&ev->property, NULL);
-    assert_str(&ev->property_value, NULL);
-    assert_str(&ev->merged_ids, NULL);
-    assert_int_equal(ev->csat, -1);
-}
+#include "t_adapter.h"
 
 
 /* WhatsApp samples */
@@ -152,182 +39,137 @@ assert_no_extras(ngx_http_crmsync_event_t *ev)
 static void
 test_wa_sample_inbound(void **state)
 {
-    char                      *body, json[2048];
-    size_t                     len, n;
-    run_t                      r;
-    ngx_http_crmsync_event_t  *ev;
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND,
+        .delivery_id = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+                       "QTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        .occurred_at = 1749416383000LL,
+        .phone = "+16505551234",
+        .whatsapp_id = "16505551234",
+        .first_name = "Sheena",
+        .last_name = "Nelson",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT,
+        .message_id = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+                      "QTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        .text = "Does it come in another color?",
+        .csat = -1
+    };
 
     (void) state;
 
-    body = read_file("t/samples/whatsapp/messages_text_inbound.json", &len);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, len);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 1);
-
-    ev = &r.p.events[0];
-    assert_int_equal(ev->provider, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP);
-    assert_int_equal(ev->type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_str(&ev->delivery_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
-               "QTRBNjU5OUFFRTAzODEwMTQ0RgA=");
-    assert_int_equal(ev->occurred_at, 1749416383000LL);
-    assert_str(&ev->identity.whatsapp_id, "16505551234");
-    assert_str(&ev->identity.phone, "+16505551234");
-    assert_str(&ev->identity.phone_alt, NULL);
-    assert_str(&ev->identity.messenger_psid, NULL);
-    assert_str(&ev->identity.instagram_id, NULL);
-    assert_str(&ev->first_name, "Sheena");
-    assert_str(&ev->last_name, "Nelson");
-    assert_str(&ev->conversation_id, NULL);
-    assert_int_equal(ev->author, NGX_HTTP_CRMSYNC_AUTHOR_CONTACT);
-    assert_str(&ev->message_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
-               "QTRBNjU5OUFFRTAzODEwMTQ0RgA=");
-    assert_str(&ev->text, "Does it come in another color?");
-    assert_str(&ev->status, NULL);
-    assert_int_equal(ev->attachments, 0);
-    assert_int_equal(ev->nattrs, 0);
-    assert_no_extras(ev);
+    t_parse_file("whatsapp/messages_text_inbound.json");
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
 
     /* and as $crmsync_event shows it */
-    n = ngx_http_crmsync_events_json(r.p.events, r.p.nevents,
-                                     (u_char *) json, sizeof(json) - 1);
-    assert_true(n < sizeof(json));
-    json[n] = '\0';
-    assert_string_equal(json,
-        "[{\"provider\":\"whatsapp\",\"type\":\"message.inbound\","
-        "\"delivery_id\":"
-        "\"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=\","
-        "\"occurred_at\":1749416383000,"
-        "\"identity\":{\"phone\":\"+16505551234\","
-        "\"whatsapp_id\":\"16505551234\"},"
-        "\"first_name\":\"Sheena\",\"last_name\":\"Nelson\","
-        "\"message\":{\"author\":\"contact\",\"id\":"
-        "\"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=\","
-        "\"text\":\"Does it come in another color?\"}}]");
+    t_json("[{\"provider\":\"whatsapp\",\"type\":\"message.inbound\","
+           "\"delivery_id\":"
+           "\"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=\","
+           "\"occurred_at\":1749416383000,"
+           "\"identity\":{\"phone\":\"+16505551234\","
+           "\"whatsapp_id\":\"16505551234\"},"
+           "\"first_name\":\"Sheena\",\"last_name\":\"Nelson\","
+           "\"message\":{\"author\":\"contact\",\"id\":"
+           "\"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=\","
+           "\"text\":\"Does it come in another color?\"}}]");
 
-    done(&r);
-    free(body);
+    t_done();
 }
 
 
 static void
 test_wa_sample_sent(void **state)
 {
-    char                      *body;
-    size_t                     len;
-    run_t                      r;
-    ngx_http_crmsync_event_t  *ev;
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS,
+        .delivery_id =
+            "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
+            ":sent",
+        .occurred_at = 1750030073000LL,
+        .phone = "+16505551234",
+        .whatsapp_id = "16505551234",
+        .conversation_id = "72b14d6bd5407799e66f64d1b338e567",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_NONE,
+        .message_id = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
+                      "QUFERjg0NDEzNDdFODU3MUMxMAA=",
+        .status = "sent",
+        .csat = -1
+    };
 
     (void) state;
 
-    body = read_file("t/samples/whatsapp/statuses_sent.json", &len);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, len);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 1);
+    t_parse_file("whatsapp/statuses_sent.json");
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
 
-    ev = &r.p.events[0];
-    assert_int_equal(ev->provider, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP);
-    assert_int_equal(ev->type, NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS);
-    assert_str(&ev->delivery_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
-               ":sent");
-    assert_str(&ev->message_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz"
-               "QUFERjg0NDEzNDdFODU3MUMxMAA=");
-    assert_str(&ev->status, "sent");
-    assert_int_equal(ev->occurred_at, 1750030073000LL);
-    assert_str(&ev->identity.whatsapp_id, "16505551234");
-    assert_str(&ev->identity.phone, "+16505551234");
-    assert_str(&ev->identity.phone_alt, NULL);
-    assert_str(&ev->conversation_id, "72b14d6bd5407799e66f64d1b338e567");
-    assert_int_equal(ev->author, NGX_HTTP_CRMSYNC_AUTHOR_NONE);
-    assert_str(&ev->text, NULL);
-    assert_str(&ev->first_name, NULL);
-    assert_str(&ev->last_name, NULL);
-    assert_int_equal(ev->attachments, 0);
-    assert_int_equal(ev->nattrs, 0);
-    assert_no_extras(ev);
-
-    done(&r);
-    free(body);
+    t_done();
 }
 
 
 static void
 test_wa_sample_failed(void **state)
 {
-    char                      *body;
-    size_t                     len;
-    run_t                      r;
-    ngx_http_crmsync_event_t  *ev;
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS,
+        .delivery_id =
+            "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA"
+            ":failed",
+        .occurred_at = 1751142888000LL,
+        .phone = "+16505551234",
+        .whatsapp_id = "16505551234",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_NONE,
+        .message_id =
+            "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA",
+        .status = "failed",
+        .attrs = "error_code=131049",
+        .csat = -1
+    };
 
     (void) state;
 
-    body = read_file("t/samples/whatsapp/statuses_failed.json", &len);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, len);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 1);
+    t_parse_file("whatsapp/statuses_failed.json");
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
+    assert_int_equal(t_r.p.events[0].nattrs, 1);
 
-    ev = &r.p.events[0];
-    assert_int_equal(ev->type, NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS);
-    assert_str(&ev->delivery_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA"
-               ":failed");
-    assert_str(&ev->message_id,
-               "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA");
-    assert_str(&ev->status, "failed");
-    assert_int_equal(ev->occurred_at, 1751142888000LL);
-    assert_str(&ev->identity.whatsapp_id, "16505551234");
-    assert_str(&ev->identity.phone, "+16505551234");
-    assert_str(&ev->conversation_id, NULL);
-    assert_int_equal(ev->author, NGX_HTTP_CRMSYNC_AUTHOR_NONE);
-    assert_str(&ev->text, NULL);
-    assert_int_equal(ev->nattrs, 1);
-    assert_str(&ev->attrs[0].name, "error_code");
-    assert_str(&ev->attrs[0].value, "131049");
-    assert_no_extras(ev);
-
-    done(&r);
-    free(body);
+    t_done();
 }
 
 
 static void
 test_wa_sample_unicode(void **state)
 {
-    char    *body;
-    size_t   len;
-    run_t    r;
-
     (void) state;
+
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
     /*
      * the signature sample: a message with neither "from" nor "id", so
      * no contact and no dedup key: unreadable
      */
-    body = read_file("t/samples/whatsapp/CONSTRUCTED_unicode_escaped_body.json",
-                     &len);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, len);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_UNREADABLE);
-    assert_string_equal(r.p.reason, "whatsapp_no_from");
-    done(&r);
-    free(body);
+    t_parse_file("whatsapp/CONSTRUCTED_unicode_escaped_body.json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_from");
 
     /* with them, the escapes decode to UTF-8 */
-    body = "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"0\","
-           "\"changes\":[{\"field\":\"messages\",\"value\":{\"messages\":[{"
-           "\"from\":\"4915112345678\",\"id\":\"wamid.U\","
-           "\"text\":{\"body\":\"\\u00e4\\u00f6\\u00e5\"}}]}}]}]}";
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_str(&r.p.events[0].text, "\xc3\xa4\xc3\xb6\xc3\xa5");
-    assert_str(&r.p.events[0].identity.phone, "+4915112345678");
-    assert_int_equal(r.p.events[0].occurred_at, 0);
-    done(&r);
+    t_parse("{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+            "\"id\":\"0\",\"changes\":[{\"field\":\"messages\",\"value\":{"
+            "\"messages\":[{\"from\":\"4915112345678\",\"id\":\"wamid.U\","
+            "\"text\":{\"body\":\"\\u00e4\\u00f6\\u00e5\"}}]}}]}]}");
+    t_ok();
+    t_str(&t_r.p.events[0].text, "\xc3\xa4\xc3\xb6\xc3\xa5", "text");
+    t_str(&t_r.p.events[0].identity.phone, "+4915112345678", "phone");
+    assert_int_equal(t_r.p.events[0].occurred_at, 0);
+
+    t_done();
 }
 
 
@@ -336,25 +178,25 @@ test_wa_truncated(void **state)
 {
     char    *body;
     size_t   len, i;
-    run_t    r;
 
     (void) state;
 
-    body = read_file("t/samples/whatsapp/messages_text_inbound.json", &len);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
+
+    body = t_load("whatsapp/messages_text_inbound.json", &len);
 
     /* every strict prefix short of the final "}\n" is not JSON */
     for (i = 0; i < len - 1; i++) {
-        run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, i);
-        assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_MALFORMED);
-        assert_string_equal(r.p.reason, "bad_json");
-        done(&r);
+        t_parse_len(body, i, "US");
+        t_refused(NGX_HTTP_CRMSYNC_PARSE_MALFORMED, "bad_json");
     }
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, len - 1);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    done(&r);
+    t_parse_len(body, len - 1, "US");
+    t_ok();
 
     free(body);
+
+    t_done();
 }
 
 
@@ -364,7 +206,6 @@ test_wa_truncated(void **state)
 static void
 test_wa_batch(void **state)
 {
-    run_t                      r;
     ngx_http_crmsync_event_t  *ev;
     static const char          body[] =
         "{\"object\":\"whatsapp_business_account\",\"entry\":["
@@ -397,58 +238,58 @@ test_wa_batch(void **state)
 
     (void) state;
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, sizeof(body) - 1);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 6);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 6);
 
     /* in body order; contacts matched by wa_id, not by position */
-    ev = r.p.events;
-    assert_str(&ev[0].delivery_id, "m1");
-    assert_str(&ev[0].first_name, "Bob");
-    assert_str(&ev[0].last_name, NULL);
-    assert_str(&ev[0].text, "one");
+    ev = t_r.p.events;
+    t_str(&ev[0].delivery_id, "m1", "delivery_id 0");
+    t_str(&ev[0].first_name, "Bob", "first_name 0");
+    t_str(&ev[0].last_name, NULL, "last_name 0");
+    t_str(&ev[0].text, "one", "text 0");
     assert_int_equal(ev[0].occurred_at, 10000);
 
-    assert_str(&ev[1].delivery_id, "m2");
-    assert_str(&ev[1].first_name, "Ana");
-    assert_str(&ev[1].last_name, "Maria Silva");
-    assert_str(&ev[1].text, "a photo");
+    t_str(&ev[1].delivery_id, "m2", "delivery_id 1");
+    t_str(&ev[1].first_name, "Ana", "first_name 1");
+    t_str(&ev[1].last_name, "Maria Silva", "last_name 1");
+    t_str(&ev[1].text, "a photo", "text 1");
     assert_int_equal(ev[1].attachments, NGX_HTTP_CRMSYNC_ATT_IMAGE);
-    assert_str(&ev[1].identity.phone, "+5511987654321");
-    assert_str(&ev[1].identity.phone_alt, "+551187654321");
-    assert_str(&ev[1].identity.whatsapp_id, "5511987654321");
+    t_str(&ev[1].identity.phone, "+5511987654321", "phone 1");
+    t_str(&ev[1].identity.phone_alt, "+551187654321", "phone_alt 1");
+    t_str(&ev[1].identity.whatsapp_id, "5511987654321", "whatsapp_id 1");
 
-    assert_str(&ev[2].delivery_id, "m3");
-    assert_str(&ev[2].first_name, "Ana");
-    assert_str(&ev[2].last_name, "Maria Silva");
+    t_str(&ev[2].delivery_id, "m3", "delivery_id 2");
+    t_str(&ev[2].first_name, "Ana", "first_name 2");
+    t_str(&ev[2].last_name, "Maria Silva", "last_name 2");
     assert_int_equal(ev[2].occurred_at, 12000);
 
     /* statuses: one event each, unique delivery ids */
     assert_int_equal(ev[3].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS);
-    assert_str(&ev[3].delivery_id, "s1:delivered");
-    assert_str(&ev[3].message_id, "s1");
-    assert_str(&ev[3].status, "delivered");
-    assert_str(&ev[4].delivery_id, "s1:read");
-    assert_str(&ev[4].message_id, "s1");
-    assert_str(&ev[4].status, "read");
-    assert_str(&ev[4].identity.phone, "+16505551234");
+    t_str(&ev[3].delivery_id, "s1:delivered", "delivery_id 3");
+    t_str(&ev[3].message_id, "s1", "message_id 3");
+    t_str(&ev[3].status, "delivered", "status 3");
+    t_str(&ev[4].delivery_id, "s1:read", "delivery_id 4");
+    t_str(&ev[4].message_id, "s1", "message_id 4");
+    t_str(&ev[4].status, "read", "status 4");
+    t_str(&ev[4].identity.phone, "+16505551234", "phone 4");
 
     /* the account_update change is skipped, the next one read */
     assert_int_equal(ev[5].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_str(&ev[5].delivery_id, "m4");
-    assert_str(&ev[5].first_name, NULL);
-    assert_str(&ev[5].identity.phone, "+447700900123");
+    t_str(&ev[5].delivery_id, "m4", "delivery_id 5");
+    t_str(&ev[5].first_name, NULL, "first_name 5");
+    t_str(&ev[5].identity.phone, "+447700900123", "phone 5");
     assert_int_equal(ev[5].occurred_at, 0);
 
-    done(&r);
+    t_done();
 }
 
 
 static void
 test_wa_echo(void **state)
 {
-    run_t                      r;
     ngx_http_crmsync_event_t  *ev;
     static const char          body[] =
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\","
@@ -468,32 +309,32 @@ test_wa_echo(void **state)
 
     (void) state;
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, sizeof(body) - 1);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 2);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 2);
 
-    ev = r.p.events;
+    ev = t_r.p.events;
     assert_int_equal(ev[0].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND);
     assert_int_equal(ev[0].author, NGX_HTTP_CRMSYNC_AUTHOR_AGENT);
-    assert_str(&ev[0].delivery_id, "e1");
-    assert_str(&ev[0].identity.whatsapp_id, "16505551234");
-    assert_str(&ev[0].text, "sent from the app");
+    t_str(&ev[0].delivery_id, "e1", "delivery_id 0");
+    t_str(&ev[0].identity.whatsapp_id, "16505551234", "whatsapp_id 0");
+    t_str(&ev[0].text, "sent from the app", "text 0");
 
     /* the contact is the recipient, the business's name is not theirs */
     assert_int_equal(ev[1].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND);
     assert_int_equal(ev[1].author, NGX_HTTP_CRMSYNC_AUTHOR_AGENT);
-    assert_str(&ev[1].identity.whatsapp_id, "16505551234");
-    assert_str(&ev[1].first_name, NULL);
-
-    done(&r);
+    t_str(&ev[1].identity.whatsapp_id, "16505551234", "whatsapp_id 1");
+    t_str(&ev[1].first_name, NULL, "first_name 1");
 
     /* an echo without "to" names no contact */
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[{\"field\":\"smb_message_echoes\","
-           "\"value\":{\"message_echoes\":[{\"from\":\"1\","
-           "\"id\":\"e\"}]}}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_to");
+    t_parse("{\"entry\":[{\"changes\":[{\"field\":\"smb_message_echoes\","
+            "\"value\":{\"message_echoes\":[{\"from\":\"1\","
+            "\"id\":\"e\"}]}}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_to");
+
+    t_done();
 }
 
 
@@ -501,26 +342,25 @@ static void
 wa_type(const char *msg, unsigned att, const char *text,
     ngx_http_crmsync_author_e author)
 {
-    char                       body[1024];
-    run_t                      r;
+    char  body[1024];
 
     snprintf(body, sizeof(body),
              "{\"entry\":[{\"changes\":[{\"field\":\"messages\","
              "\"value\":{\"messages\":[{\"from\":\"16505551234\","
              "\"id\":\"m\",%s}]}}]}]}", msg);
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-
-    if (r.rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
-        fail_msg("%s: %s", msg, r.p.reason);
+    if (t_parse(body) != NGX_HTTP_CRMSYNC_PARSE_OK) {
+        fail_msg("%s: %s", msg, t_r.p.reason);
     }
 
-    assert_int_equal(r.p.nevents, 1);
-    assert_int_equal(r.p.events[0].attachments, att);
-    assert_str(&r.p.events[0].text, text);
-    assert_int_equal(r.p.events[0].author, author);
+    t_ok();
 
-    done(&r);
+    assert_int_equal(t_r.p.nevents, 1);
+    assert_int_equal(t_r.p.events[0].attachments, att);
+    t_str(&t_r.p.events[0].text, text, "text");
+    assert_int_equal(t_r.p.events[0].author, author);
+
+    t_done();
 }
 
 
@@ -528,6 +368,8 @@ static void
 test_wa_types(void **state)
 {
     (void) state;
+
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
     wa_type("\"type\":\"text\",\"text\":{\"body\":\"hi\"}", 0, "hi",
             NGX_HTTP_CRMSYNC_AUTHOR_CONTACT);
@@ -577,7 +419,6 @@ test_wa_types(void **state)
 static void
 test_wa_identity(void **state)
 {
-    run_t              r;
     static const char  mx[] =
         "{\"entry\":[{\"changes\":[{\"field\":\"messages\",\"value\":{"
         "\"messages\":[{\"from\":\"5215512345678\",\"id\":\"m\"}]}}]}]}";
@@ -587,19 +428,22 @@ test_wa_identity(void **state)
 
     (void) state;
 
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
+
     /* the Mexican 521 rule, through the WhatsApp rules */
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, mx, sizeof(mx) - 1);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_str(&r.p.events[0].identity.whatsapp_id, "5215512345678");
-    assert_str(&r.p.events[0].identity.phone, "+525512345678");
-    done(&r);
+    t_parse(mx);
+    t_ok();
+    t_str(&t_r.p.events[0].identity.whatsapp_id, "5215512345678",
+          "whatsapp_id");
+    t_str(&t_r.p.events[0].identity.phone, "+525512345678", "phone");
 
     /* a sender that is not a number: the event, with no identity */
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, bad, sizeof(bad) - 1);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_str(&r.p.events[0].identity.whatsapp_id, NULL);
-    assert_str(&r.p.events[0].identity.phone, NULL);
-    done(&r);
+    t_parse(bad);
+    t_ok();
+    t_str(&t_r.p.events[0].identity.whatsapp_id, NULL, "whatsapp_id");
+    t_str(&t_r.p.events[0].identity.phone, NULL, "phone");
+
+    t_done();
 }
 
 
@@ -607,10 +451,11 @@ static void
 test_wa_many_contacts(void **state)
 {
     char    *body, *p;
-    run_t    r;
     size_t   i;
 
     (void) state;
+
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
     /*
      * contacts[] is read once per change, its first 32 entries: a message
@@ -630,14 +475,15 @@ test_wa_many_contacts(void **state)
     sprintf(p, "],\"messages\":[{\"from\":\"32\",\"id\":\"a\"},"
                "{\"from\":\"40\",\"id\":\"b\"}]}}]}]}");
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 2);
-    assert_str(&r.p.events[0].first_name, "N32");
-    assert_str(&r.p.events[0].last_name, "X");
-    assert_str(&r.p.events[1].first_name, NULL);
-    done(&r);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 2);
+    t_str(&t_r.p.events[0].first_name, "N32", "first_name");
+    t_str(&t_r.p.events[0].last_name, "X", "last_name");
+    t_str(&t_r.p.events[1].first_name, NULL, "first_name 1");
     free(body);
+
+    t_done();
 }
 
 
@@ -646,20 +492,23 @@ test_wa_skip(void **state)
 {
     (void) state;
 
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"object\":\"whatsapp_business_account\",\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[{\"field\":\"messages\","
-           "\"value\":{\"contacts\":[]}}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[{\"field\":"
-           "\"message_template_status_update\",\"value\":{}}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_not_messages");
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
+
+    t_parse("{\"object\":\"whatsapp_business_account\",\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
+
+    t_parse("{\"entry\":[{\"changes\":[]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
+
+    t_parse("{\"entry\":[{\"changes\":[{\"field\":\"messages\","
+            "\"value\":{\"contacts\":[]}}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_no_messages");
+
+    t_parse("{\"entry\":[{\"changes\":[{\"field\":"
+            "\"message_template_status_update\",\"value\":{}}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "whatsapp_not_messages");
+
+    t_done();
 }
 
 
@@ -716,39 +565,45 @@ test_wa_wrong_types(void **state)
 
     (void) state;
 
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
+
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(body, sizeof(body), "%s%s}]}]}", pre, cases[i].value);
-        expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body,
-               NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, cases[i].reason);
+        t_parse(body);
+        t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, cases[i].reason);
     }
 
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, "{}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_entry");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, "{\"entry\":\"x\"}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_entry");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, "{\"entry\":[1]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_changes");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, "{\"entry\":[{}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_changes");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[{\"value\":{}}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_bad_change");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[[]]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_bad_change");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"object\":\"page\",\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_wrong_object");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"object\":1,\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_wrong_object");
+    t_parse("{}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_entry");
+
+    t_parse("{\"entry\":\"x\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_entry");
+
+    t_parse("{\"entry\":[1]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_changes");
+
+    t_parse("{\"entry\":[{}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_changes");
+
+    t_parse("{\"entry\":[{\"changes\":[{\"value\":{}}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_bad_change");
+
+    t_parse("{\"entry\":[{\"changes\":[[]]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_bad_change");
+
+    t_parse("{\"object\":\"page\",\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_wrong_object");
+
+    t_parse("{\"object\":1,\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_wrong_object");
 
     /* a good message before a bad one: the whole delivery is refused */
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP,
-           "{\"entry\":[{\"changes\":[{\"field\":\"messages\",\"value\":{"
-           "\"messages\":[{\"from\":\"1\",\"id\":\"ok\"},"
-           "{\"from\":2,\"id\":\"bad\"}]}}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_from");
+    t_parse("{\"entry\":[{\"changes\":[{\"field\":\"messages\",\"value\":{"
+            "\"messages\":[{\"from\":\"1\",\"id\":\"ok\"},"
+            "{\"from\":2,\"id\":\"bad\"}]}}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "whatsapp_no_from");
+
+    t_done();
 }
 
 
@@ -793,36 +648,36 @@ test_wa_huge_batch(void **state)
 {
     char    *body, *p;
     char     id[32];
-    run_t    r;
     size_t   i;
 
     (void) state;
 
-    body = wa_many(NGX_HTTP_CRMSYNC_MAX_EVENTS, 0);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP;
 
-    for (i = 0; i < r.p.nevents; i++) {
+    body = wa_many(NGX_HTTP_CRMSYNC_MAX_EVENTS, 0);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
+
+    for (i = 0; i < t_r.p.nevents; i++) {
         snprintf(id, sizeof(id), "wamid.%zu", i);
-        assert_str(&r.p.events[i].delivery_id, id);
-        assert_str(&r.p.events[i].first_name, "Same");
-        assert_str(&r.p.events[i].last_name, "Person");
+        t_str(&t_r.p.events[i].delivery_id, id, "delivery_id");
+        t_str(&t_r.p.events[i].first_name, "Same", "first_name");
+        t_str(&t_r.p.events[i].last_name, "Person", "last_name");
     }
 
     /* the name is copied once and shared */
-    assert_ptr_equal(r.p.events[0].first_name.data,
-                     r.p.events[1023].first_name.data);
+    assert_ptr_equal(t_r.p.events[0].first_name.data,
+                     t_r.p.events[1023].first_name.data);
 
-    done(&r);
     free(body);
 
     body = wa_many(NGX_HTTP_CRMSYNC_MAX_EVENTS, 1);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
-    assert_str(&r.p.events[1023].delivery_id, "wamid.1023:read");
-    done(&r);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
+    t_str(&t_r.p.events[1023].delivery_id, "wamid.1023:read",
+          "delivery_id 1023");
     free(body);
 
     /*
@@ -851,22 +706,21 @@ test_wa_huge_batch(void **state)
 
     strcpy(p, "]}}]}]}");
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
-    assert_int_equal(r.p.events[1022].first_name.len, 4000);
-    assert_int_equal(r.p.events[1022].first_name.data[0], 'a');
-    assert_int_equal(r.p.events[1023].first_name.data[0], 'b');
-    done(&r);
+    t_parse(body);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, NGX_HTTP_CRMSYNC_MAX_EVENTS);
+    assert_int_equal(t_r.p.events[1022].first_name.len, 4000);
+    assert_int_equal(t_r.p.events[1022].first_name.data[0], 'a');
+    assert_int_equal(t_r.p.events[1023].first_name.data[0], 'b');
     free(body);
 
     /* one more than the limit: refused whole, nothing half-stored */
     body = wa_many(NGX_HTTP_CRMSYNC_MAX_EVENTS + 1, 0);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP, body, strlen(body));
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_NOMEM);
-    assert_string_equal(r.p.reason, "too_many_events");
-    done(&r);
+    t_parse(body);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_NOMEM, "too_many_events");
     free(body);
+
+    t_done();
 }
 
 
@@ -889,76 +743,66 @@ messenger_envelope(const char *object, const char *items)
 }
 
 
-static run_t *
-messenger_sample(const char *file, run_t *r)
+/* a sample is one "messaging" item: parsed in an envelope */
+
+static ngx_http_crmsync_parse_rc_e
+messenger_sample(const char *name)
 {
     char    *item, *body;
     size_t   len;
 
-    item = read_file(file, &len);
+    item = t_load(name, &len);
     body = messenger_envelope("page", item);
-    run(r, NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, body, strlen(body));
+    t_parse(body);
     free(body);
     free(item);
 
-    return r;
+    return t_r.rc;
 }
 
 
 static void
 test_fb_sample_text(void **state)
 {
-    run_t                      r;
-    ngx_http_crmsync_event_t  *ev;
+    t_expect_t  e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND,
+        .delivery_id = "mid.1457764197618:41d102a3e1ae206a38",
+        .occurred_at = 1458692752478LL,
+        .messenger_psid = "<PSID>",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT,
+        .message_id = "mid.1457764197618:41d102a3e1ae206a38",
+        .text = "hello, world!",
+        .csat = -1
+    };
 
     (void) state;
 
-    messenger_sample("t/samples/messenger/messages_text_event.json", &r);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER;
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 1);
+    messenger_sample("messenger/messages_text_event.json");
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 1);
+    t_event(0, &e);
 
-    ev = &r.p.events[0];
-    assert_int_equal(ev->provider, NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER);
-    assert_int_equal(ev->type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_str(&ev->delivery_id, "mid.1457764197618:41d102a3e1ae206a38");
-    assert_str(&ev->message_id, "mid.1457764197618:41d102a3e1ae206a38");
-    assert_int_equal(ev->occurred_at, 1458692752478LL);
-    assert_str(&ev->identity.messenger_psid, "<PSID>");
-    assert_str(&ev->identity.instagram_id, NULL);
-    assert_str(&ev->identity.phone, NULL);
-    assert_str(&ev->identity.whatsapp_id, NULL);
-    assert_str(&ev->first_name, NULL);
-    assert_str(&ev->last_name, NULL);
-    assert_str(&ev->conversation_id, NULL);
-    assert_int_equal(ev->author, NGX_HTTP_CRMSYNC_AUTHOR_CONTACT);
-    assert_str(&ev->text, "hello, world!");
-    assert_str(&ev->status, NULL);
-    assert_int_equal(ev->attachments, 0);
-    assert_int_equal(ev->nattrs, 0);
-    assert_no_extras(ev);
-
-    done(&r);
+    t_done();
 }
 
 
 static void
 test_fb_sample_receipts(void **state)
 {
-    run_t  r;
-
     (void) state;
 
-    /* delivery and read receipts are skipped (see doc/events.md) */
-    messenger_sample("t/samples/messenger/message_deliveries_event.json", &r);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_SKIP);
-    assert_string_equal(r.p.reason, "messenger_receipt");
-    done(&r);
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER;
 
-    messenger_sample("t/samples/messenger/message_reads_event.json", &r);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_SKIP);
-    assert_string_equal(r.p.reason, "messenger_receipt");
-    done(&r);
+    /* delivery and read receipts are skipped (see doc/events.md) */
+    messenger_sample("messenger/message_deliveries_event.json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_receipt");
+
+    messenger_sample("messenger/message_reads_event.json");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_receipt");
+
+    t_done();
 }
 
 
@@ -966,10 +810,11 @@ static void
 test_fb_batch_echo(void **state)
 {
     char                      *body;
-    run_t                      r;
     ngx_http_crmsync_event_t  *ev;
 
     (void) state;
+
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER;
 
     body = messenger_envelope("page",
         "{\"sender\":{\"id\":\"P1\"},\"recipient\":{\"id\":\"PAGE\"},"
@@ -993,39 +838,39 @@ test_fb_batch_echo(void **state)
         "{\"sender\":{\"id\":\"P2\"},\"recipient\":{\"id\":\"PAGE\"},"
         "\"timestamp\":6,\"reaction\":{\"mid\":\"m4\",\"emoji\":\"x\"}}");
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, body, strlen(body));
+    t_parse(body);
     free(body);
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 4);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 4);
 
-    ev = r.p.events;
+    ev = t_r.p.events;
     assert_int_equal(ev[0].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_str(&ev[0].identity.messenger_psid, "P1");
+    t_str(&ev[0].identity.messenger_psid, "P1", "messenger_psid 0");
     assert_int_equal(ev[0].occurred_at, 1);
 
     /* the page's echo: outbound, by an agent, to the PSID */
     assert_int_equal(ev[1].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND);
     assert_int_equal(ev[1].author, NGX_HTTP_CRMSYNC_AUTHOR_AGENT);
-    assert_str(&ev[1].identity.messenger_psid, "P1");
-    assert_str(&ev[1].delivery_id, "m2");
-    assert_str(&ev[1].text, "hello from us");
+    t_str(&ev[1].identity.messenger_psid, "P1", "messenger_psid 1");
+    t_str(&ev[1].delivery_id, "m2", "delivery_id 1");
+    t_str(&ev[1].text, "hello from us", "text 1");
 
-    assert_str(&ev[2].delivery_id, "m3");
+    t_str(&ev[2].delivery_id, "m3", "delivery_id 2");
     assert_int_equal(ev[2].attachments, NGX_HTTP_CRMSYNC_ATT_IMAGE
                                         | NGX_HTTP_CRMSYNC_ATT_FILE
                                         | NGX_HTTP_CRMSYNC_ATT_STICKER
                                         | NGX_HTTP_CRMSYNC_ATT_OTHER);
-    assert_str(&ev[2].text, NULL);
+    t_str(&ev[2].text, NULL, "text 2");
 
     /* a postback: the button title, the entry time */
     assert_int_equal(ev[3].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_str(&ev[3].identity.messenger_psid, "P2");
-    assert_str(&ev[3].delivery_id, "m4");
-    assert_str(&ev[3].text, "Get Started");
+    t_str(&ev[3].identity.messenger_psid, "P2", "messenger_psid 3");
+    t_str(&ev[3].delivery_id, "m4", "delivery_id 3");
+    t_str(&ev[3].text, "Get Started", "text 3");
     assert_int_equal(ev[3].occurred_at, 1458692752999LL);
 
-    done(&r);
+    t_done();
 }
 
 
@@ -1036,27 +881,30 @@ test_fb_skip(void **state)
 
     (void) state;
 
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER;
+
     body = messenger_envelope("page",
         "{\"sender\":{\"id\":\"P1\"},\"recipient\":{\"id\":\"PAGE\"},"
         "\"timestamp\":4,\"message\":{\"mid\":\"m0\",\"is_deleted\":true}}");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, body,
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_deleted");
+    t_parse(body);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_deleted");
     free(body);
 
     body = messenger_envelope("page",
         "{\"sender\":{\"id\":\"P1\"},\"recipient\":{\"id\":\"PAGE\"},"
         "\"optin\":{\"ref\":\"x\"}}");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, body,
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_unsupported_event");
+    t_parse(body);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_unsupported_event");
     free(body);
 
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"time\":1,"
-           "\"changes\":[{\"field\":\"feed\"}]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_no_messaging");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_no_messaging");
+    t_parse("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"time\":1,"
+            "\"changes\":[{\"field\":\"feed\"}]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_no_messaging");
+
+    t_parse("{\"object\":\"page\",\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_SKIP, "messenger_no_messaging");
+
+    t_done();
 }
 
 
@@ -1097,31 +945,35 @@ test_fb_wrong_types(void **state)
 
     (void) state;
 
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER;
+
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         body = messenger_envelope("page", cases[i].item);
-        expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, body,
-               NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, cases[i].reason);
+        t_parse(body);
+        t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, cases[i].reason);
         free(body);
     }
 
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER, "{\"object\":\"page\"}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_no_entry");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":\"x\"}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_no_entry");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":[[]]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_entry");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":[{\"messaging\":{}}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_messaging");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"page\",\"entry\":[{\"time\":\"x\","
-           "\"messaging\":[]}]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_time");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_MESSENGER,
-           "{\"object\":\"instagram\",\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_wrong_object");
+    t_parse("{\"object\":\"page\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_no_entry");
+
+    t_parse("{\"object\":\"page\",\"entry\":\"x\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_no_entry");
+
+    t_parse("{\"object\":\"page\",\"entry\":[[]]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_entry");
+
+    t_parse("{\"object\":\"page\",\"entry\":[{\"messaging\":{}}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_messaging");
+
+    t_parse("{\"object\":\"page\",\"entry\":[{\"time\":\"x\","
+            "\"messaging\":[]}]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_bad_time");
+
+    t_parse("{\"object\":\"instagram\",\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "messenger_wrong_object");
+
+    t_done();
 }
 
 
@@ -1131,20 +983,15 @@ test_fb_wrong_types(void **state)
 static void
 test_ig_sample_template(void **state)
 {
-    char    *body;
-    size_t   len;
-    run_t    r;
-
     (void) state;
 
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM;
+
     /* the documentation's syntax template is not JSON */
-    body = read_file("t/samples/instagram/messages_syntax_template.txt",
-                     &len);
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM, body, len);
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_MALFORMED);
-    assert_string_equal(r.p.reason, "bad_json");
-    done(&r);
-    free(body);
+    t_parse_file("instagram/messages_syntax_template.txt");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_MALFORMED, "bad_json");
+
+    t_done();
 }
 
 
@@ -1152,10 +999,22 @@ static void
 test_ig_messages(void **state)
 {
     char                      *body;
-    run_t                      r;
     ngx_http_crmsync_event_t  *ev;
+    t_expect_t                 e = {
+        .type = NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND,
+        .delivery_id = "aWdfZAG1",
+        .occurred_at = 1700000000123LL,
+        .instagram_id = "IGSID1",
+        .author = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT,
+        .message_id = "aWdfZAG1",
+        .text = "is this in stock?",
+        .attachments = NGX_HTTP_CRMSYNC_ATT_VIDEO | NGX_HTTP_CRMSYNC_ATT_OTHER,
+        .csat = -1
+    };
 
     (void) state;
+
+    t_provider = NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM;
 
     /* the template's fields, filled in */
     body = messenger_envelope("instagram",
@@ -1174,45 +1033,35 @@ test_ig_messages(void **state)
         "\"timestamp\":1700000000300,\"message\":{\"mid\":\"aWdfZAG3\","
         "\"is_unsupported\":true}}");
 
-    run(&r, NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM, body, strlen(body));
+    t_parse(body);
     free(body);
 
-    assert_int_equal(r.rc, NGX_HTTP_CRMSYNC_PARSE_OK);
-    assert_int_equal(r.p.nevents, 3);
+    t_ok();
+    assert_int_equal(t_r.p.nevents, 3);
 
-    ev = r.p.events;
-    assert_int_equal(ev[0].provider, NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM);
-    assert_int_equal(ev[0].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND);
-    assert_int_equal(ev[0].author, NGX_HTTP_CRMSYNC_AUTHOR_CONTACT);
-    assert_str(&ev[0].identity.instagram_id, "IGSID1");
-    assert_str(&ev[0].identity.messenger_psid, NULL);
-    assert_str(&ev[0].delivery_id, "aWdfZAG1");
-    assert_str(&ev[0].message_id, "aWdfZAG1");
-    assert_str(&ev[0].text, "is this in stock?");
-    assert_int_equal(ev[0].occurred_at, 1700000000123LL);
-    assert_int_equal(ev[0].attachments, NGX_HTTP_CRMSYNC_ATT_VIDEO
-                                        | NGX_HTTP_CRMSYNC_ATT_OTHER);
-    assert_no_extras(&ev[0]);
+    t_event(0, &e);
+
+    ev = t_r.p.events;
 
     assert_int_equal(ev[1].type, NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND);
     assert_int_equal(ev[1].author, NGX_HTTP_CRMSYNC_AUTHOR_AGENT);
-    assert_str(&ev[1].identity.instagram_id, "IGSID1");
+    t_str(&ev[1].identity.instagram_id, "IGSID1", "instagram_id 1");
 
     assert_int_equal(ev[2].attachments, NGX_HTTP_CRMSYNC_ATT_OTHER);
 
-    done(&r);
+    t_parse("{\"object\":\"page\",\"entry\":[]}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_wrong_object");
 
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM,
-           "{\"object\":\"page\",\"entry\":[]}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_wrong_object");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM, "{\"entry\":5}",
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_no_entry");
+    t_parse("{\"entry\":5}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_no_entry");
 
     body = messenger_envelope("instagram",
         "{\"sender\":{\"id\":1},\"message\":{\"mid\":\"m\"}}");
-    expect(NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM, body,
-           NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_no_sender");
+    t_parse(body);
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "instagram_no_sender");
     free(body);
+
+    t_done();
 }
 
 
