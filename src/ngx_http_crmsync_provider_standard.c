@@ -348,10 +348,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
                                        ngx_http_crmsync_standard_k_first,
                                        JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
-        rc = ngx_http_crmsync_arena_copy(&p->arena, &ev->first_name,
-                                         (const u_char *) json_string_value(v),
-                                         json_string_length(v))
-             ? NGX_HTTP_CRMSYNC_JSON_NOMEM : NGX_HTTP_CRMSYNC_JSON_OK;
+        rc = ngx_http_crmsync_standard_copy(p, &ev->first_name, v);
     }
 
     if (rc < 0) {
@@ -362,10 +359,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
                                        ngx_http_crmsync_standard_k_last,
                                        JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
-        rc = ngx_http_crmsync_arena_copy(&p->arena, &ev->last_name,
-                                         (const u_char *) json_string_value(v),
-                                         json_string_length(v))
-             ? NGX_HTTP_CRMSYNC_JSON_NOMEM : NGX_HTTP_CRMSYNC_JSON_OK;
+        rc = ngx_http_crmsync_standard_copy(p, &ev->last_name, v);
     }
 
     if (rc < 0) {
