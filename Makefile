@@ -2,7 +2,8 @@
 #
 #   make            the module (build/ngx_http_crmsync_module.so) and tools
 #   make test       everything CI runs: packages, build, style, unit tests,
-#                   the Test::Nginx suites, and the suites under valgrind
+#                   the Test::Nginx suites (also against upstream nginx,
+#                   dynamic and static), and the suites under valgrind
 #   make check      the same without valgrind
 #   make demo       nginx with the module in front of the HubSpot sandbox
 #
@@ -38,8 +39,8 @@ FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TOOLS     := $(if $(wildcard util/crmsync-phone.c),$(BUILD)/crmsync-phone)
 
-.PHONY: all module tools deps style unit prove valgrind check test \
-        fuzz bench demo clean
+.PHONY: all module tools deps style unit prove upstream valgrind check \
+        test fuzz bench demo clean
 
 all: module tools
 
@@ -95,6 +96,18 @@ fuzz: $(FUZZ_BINS)
 prove: module tools
 	util/run-tests
 
+# the nginx suites against nginx 1.22.1's upstream source (Debian's orig
+# tarball; nginx-dev has headers only): a dynamic build with its own
+# binary, as NGINX_SRC=<tree> makes, and a static one (--add-module)
+UPSTREAM_SRC = $(BUILD)/upstream-src/nginx-1.22.1
+
+upstream:
+	util/nginx-source $(BUILD)/upstream-src
+	util/build-module $(UPSTREAM_SRC) $(BUILD)/upstream
+	BUILD=$(BUILD)/upstream util/run-tests t/*.t
+	util/build-module $(UPSTREAM_SRC) $(BUILD)/static static
+	BUILD=$(BUILD)/static util/run-tests t/*.t
+
 # the nginx suites under memcheck (a block fails on an error that names
 # crmsync), and the unit tests (any error or definite leak fails)
 valgrind: module $(UNIT_BINS)
@@ -103,7 +116,7 @@ valgrind: module $(UNIT_BINS)
 	        --error-exitcode=9 $$t > /dev/null; done
 	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t
 
-check: deps all style unit prove
+check: deps all style unit prove upstream
 
 test: check valgrind
 
