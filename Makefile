@@ -59,6 +59,9 @@ $(BUILD)/pure/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(PURE_CFLAGS) -c -o $@ $<
 
+# objects only pattern rules name are intermediate: keep them built
+.SECONDARY: $(UNIT_OBJS) $(FUZZ_OBJS)
+
 # the unit tests run on objects of their own, built with UBSan: undefined
 # behaviour (a memcpy() from NULL, an overflowing shift) fails a test
 $(BUILD)/unit/pure/%.o: src/%.c $(HEADERS)
