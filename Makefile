@@ -17,7 +17,7 @@ CC        ?= cc
 CLANG     ?= clang
 CFLAGS    ?= -O2 -g
 PURE_CFLAGS = $(CFLAGS) -Wall -Wextra -Werror -Isrc
-PURE_LIBS = -lpcre2-8 -ljansson -lcrypto
+PURE_LIBS = -lpcre2-8 -ljansson -lcrypto -lsqlite3
 UNIT_CFLAGS = $(PURE_CFLAGS) -fsanitize=undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all -Isrc

@@ -14,9 +14,59 @@
 
 #include "ngx_http_crmsync_types.h"
 #include "ngx_http_crmsync_event.h"
+#include "ngx_http_crmsync_shm.h"
 
 
 #define NGX_HTTP_CRMSYNC_REGION_LEN  2
+
+
+/* a HubSpot account: "crmsync_hubspot" */
+typedef struct {
+    ngx_str_t                   name;        /* "" for the default */
+    ngx_str_t                   url;         /* base, no trailing '/' */
+    ngx_str_t                   token;       /* never logged */
+    ngx_str_t                   token_file;
+    ngx_str_t                   api;         /* "2026-03", "v3" */
+    ngx_str_t                   ca_file;     /* NUL-terminated, or empty */
+    ngx_uint_t                  rate;        /* calls per window */
+    ngx_msec_t                  window;
+    ngx_uint_t                  search_rate; /* a second */
+    ngx_uint_t                  daily;
+    ngx_msec_t                  timeout;
+    uint32_t                    token_crc;
+
+    ngx_http_crmsync_portal_sh_t  *sh;
+    void                       *worker;      /* sync.c's state, per worker */
+} ngx_http_crmsync_portal_t;
+
+
+typedef struct {
+    ngx_str_t                   store;       /* NUL-terminated path */
+    ngx_flag_t                  sync_full;
+    ngx_msec_t                  keep_deliveries;
+    ngx_msec_t                  retry_for;
+    ngx_msec_t                  audit_for;
+    ngx_msec_t                  linger;
+
+    ngx_shm_zone_t             *zone;
+    ngx_array_t                 portals;     /* ngx_http_crmsync_portal_t */
+    ngx_array_t                 locations;   /* ngx_http_crmsync_loc_conf_t
+                                                *: webhook locations */
+} ngx_http_crmsync_main_conf_t;
+
+
+#define ngx_http_crmsync_zone_ctx(r)                                          \
+    ((ngx_http_crmsync_zone_ctx_t *)                                          \
+     ((ngx_http_crmsync_main_conf_t *)                                        \
+      ngx_http_get_module_main_conf(r, ngx_http_crmsync_module))              \
+     ->zone->data)
+
+
+/* "crmsync_set <property> <value>;" */
+typedef struct {
+    ngx_str_t                   property;
+    ngx_http_complex_value_t    value;
+} ngx_http_crmsync_set_t;
 
 
 typedef struct {
@@ -33,6 +83,12 @@ typedef struct {
     u_char                      region[NGX_HTTP_CRMSYNC_REGION_LEN + 1];
     ngx_flag_t                  region_set;
 
+    ngx_str_t                   portal_name; /* crmsync_portal */
+    ngx_http_crmsync_portal_t  *portal;
+    ngx_array_t                *sets;        /* ngx_http_crmsync_set_t */
+
+    ngx_http_crmsync_location_sh_t  *sh;     /* counters, with a zone */
+
     ngx_http_core_loc_conf_t   *clcf;
 } ngx_http_crmsync_loc_conf_t;
 
@@ -45,8 +101,15 @@ typedef struct {
     ngx_http_crmsync_event_t   *events;
     size_t                      nevents;
 
+    ngx_queue_t                 queue;       /* waiting for the commit */
+    ngx_http_request_t         *request;
+    void                       *rows;        /* ngx_http_crmsync_store_row_t */
+    size_t                      stored;
+    size_t                      duplicates;
+
     unsigned                    form:1;
     unsigned                    json_error:1;
+    unsigned                    pending:1;
 } ngx_http_crmsync_ctx_t;
 
 
@@ -62,6 +125,27 @@ ngx_int_t ngx_http_crmsync_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_crmsync_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_crmsync_add_variables(ngx_conf_t *cf);
+
+/* ingest.c: the webhook's store step, committed in groups */
+ngx_int_t ngx_http_crmsync_ingest(ngx_http_request_t *r,
+    ngx_http_crmsync_ctx_t *ctx, ngx_str_t *body);
+ngx_int_t ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle);
+void ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle);
+
+/* sync.c: the HubSpot side, per worker */
+ngx_int_t ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle);
+void ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle);
+void ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
+    ngx_msec_t delay);
+
+/* status.c */
+ngx_int_t ngx_http_crmsync_status_handler(ngx_http_request_t *r);
+
+/* the worker's store (ingest.c opens it), NULL without crmsync_store */
+extern struct ngx_http_crmsync_store_s  *ngx_http_crmsync_store;
+extern int64_t                           ngx_http_crmsync_owner;
+
+int64_t ngx_http_crmsync_now(void);
 
 
 extern ngx_module_t  ngx_http_crmsync_module;

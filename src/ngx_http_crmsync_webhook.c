@@ -98,6 +98,10 @@ ngx_http_crmsync_webhook_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (cslcf->sh) {
+        (void) ngx_atomic_fetch_add(&cslcf->sh->received, 1);
+    }
+
     if (r->method == NGX_HTTP_GET && ngx_http_crmsync_is_meta(cslcf->provider))
     {
         return ngx_http_crmsync_handshake(r, cslcf);
@@ -180,7 +184,17 @@ ngx_http_crmsync_webhook_body(ngx_http_request_t *r)
         rc = ngx_http_crmsync_refuse(r, ctx->status, ctx->reason);
 
     } else if (rc == NGX_OK) {
-        rc = ngx_http_crmsync_answer(r, ctx);
+        if (ctx->nevents && cslcf->portal) {
+            /* answered once the events are on disk */
+            rc = ngx_http_crmsync_ingest(r, ctx, &body);
+
+            if (rc == NGX_DONE) {
+                return;
+            }
+
+        } else {
+            rc = ngx_http_crmsync_answer(r, ctx);
+        }
     }
 
     ngx_http_finalize_request(r, rc);
@@ -794,6 +808,11 @@ ngx_http_crmsync_refuse(ngx_http_request_t *r, ngx_uint_t status,
         ctx->status = status;
         ctx->outcome = "rejected";
         ctx->reason = reason;
+    }
+
+    if (cslcf->sh) {
+        ngx_http_crmsync_shm_refused(ngx_http_crmsync_zone_ctx(r), cslcf->sh,
+                                     reason);
     }
 
     b = ngx_http_crmsync_reason_buf(r, reason);

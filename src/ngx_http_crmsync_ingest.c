@@ -1,0 +1,614 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * The webhook's store step: a verified, parsed delivery becomes rows that
+ * wait for the worker's next group commit, and the request is answered
+ * only once that commit returned.  Every request whose body completed in
+ * one turn of the event loop shares one transaction, and so one fsync
+ * with sync=full: the commit runs as a posted event, after all I/O of the
+ * turn.  A store locked by another worker is tried again from a 2 ms
+ * timer, never waited for; one that stays locked or fails answers 503
+ * with Retry-After, so that the platform delivers again.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_sha1.h>
+
+#include "ngx_http_crmsync_module.h"
+#include "ngx_http_crmsync_store.h"
+
+
+#define NGX_HTTP_CRMSYNC_COMMIT_MAX     256     /* requests a transaction */
+#define NGX_HTTP_CRMSYNC_BUSY_RETRY     2       /* ms */
+#define NGX_HTTP_CRMSYNC_BUSY_MAX       3000    /* ms locked: then 503 */
+#define NGX_HTTP_CRMSYNC_RETRY_AFTER    "5"
+
+
+static void ngx_http_crmsync_commit_handler(ngx_event_t *ev);
+static void ngx_http_crmsync_ingest_cleanup(void *data);
+static void ngx_http_crmsync_ingest_fail(const char *why);
+static void ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx);
+
+
+ngx_http_crmsync_store_t  *ngx_http_crmsync_store;
+int64_t                    ngx_http_crmsync_owner;
+
+
+static ngx_queue_t         ngx_http_crmsync_pending;
+static ngx_uint_t          ngx_http_crmsync_npending;
+static ngx_event_t         ngx_http_crmsync_commit_ev;
+static ngx_event_t         ngx_http_crmsync_retry_ev;
+static ngx_connection_t    ngx_http_crmsync_commit_conn;
+static ngx_msec_t          ngx_http_crmsync_busy_since;
+static ngx_flag_t          ngx_http_crmsync_ingest_ready;
+
+
+int64_t
+ngx_http_crmsync_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+ngx_int_t
+ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle)
+{
+    char                           err[256];
+    ngx_http_crmsync_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_crmsync_module);
+
+    ngx_queue_init(&ngx_http_crmsync_pending);
+
+    ngx_http_crmsync_commit_conn.fd = (ngx_socket_t) -1;
+
+    ngx_http_crmsync_commit_ev.handler = ngx_http_crmsync_commit_handler;
+    ngx_http_crmsync_commit_ev.data = &ngx_http_crmsync_commit_conn;
+    ngx_http_crmsync_commit_ev.log = cycle->log;
+
+    /* not cancelable: a batch waiting for a locked store keeps a
+       gracefully exiting worker until it is answered */
+
+    ngx_http_crmsync_retry_ev.handler = ngx_http_crmsync_commit_handler;
+    ngx_http_crmsync_retry_ev.data = &ngx_http_crmsync_commit_conn;
+    ngx_http_crmsync_retry_ev.log = cycle->log;
+
+    ngx_http_crmsync_owner = ((int64_t) ngx_time() << 22) ^ ngx_pid;
+    ngx_http_crmsync_ingest_ready = 1;
+
+    ngx_http_crmsync_store = ngx_http_crmsync_store_open(
+                                 (char *) mcf->store.data, mcf->sync_full,
+                                 err, sizeof(err));
+
+    if (ngx_http_crmsync_store == NULL) {
+        /* the worker runs on and answers 503: nothing is acknowledged */
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "crmsync_store \"%V\" cannot be opened: %s; webhooks "
+                      "are answered 503", &mcf->store, err);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle)
+{
+    if (!ngx_http_crmsync_ingest_ready) {
+        return;
+    }
+
+    if (ngx_http_crmsync_npending) {
+        ngx_http_crmsync_ingest_fail("worker exiting");
+    }
+
+    if (ngx_http_crmsync_commit_ev.posted) {
+        ngx_delete_posted_event(&ngx_http_crmsync_commit_ev);
+    }
+
+    if (ngx_http_crmsync_retry_ev.timer_set) {
+        ngx_del_timer(&ngx_http_crmsync_retry_ev);
+    }
+
+    ngx_http_crmsync_store_close(ngx_http_crmsync_store);
+    ngx_http_crmsync_store = NULL;
+    ngx_http_crmsync_ingest_ready = 0;
+}
+
+
+/* a JSON string value, quoted; dst NULL: the length it takes */
+
+static size_t
+ngx_http_crmsync_json_value(u_char *dst, ngx_str_t *v)
+{
+    if (dst == NULL) {
+        return v->len + ngx_escape_json(NULL, v->data, v->len) + 2;
+    }
+
+    *dst++ = '"';
+    dst = (u_char *) ngx_escape_json(dst, v->data, v->len);
+    *dst = '"';
+
+    return 0;
+}
+
+
+/*
+ * The contact properties of one event: email, first and last name, and
+ * the location's crmsync_set values.  An empty value is left out, so that
+ * it never clears what HubSpot holds.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_payload(ngx_http_request_t *r,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_http_crmsync_event_t *ev,
+    ngx_str_t *out)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_str_t                name[3], value[3], *values;
+    ngx_uint_t               i, n;
+    ngx_http_crmsync_set_t  *set;
+
+    ngx_str_set(&name[0], "email");
+    ngx_str_set(&name[1], "firstname");
+    ngx_str_set(&name[2], "lastname");
+
+    value[0].data = ev->identity.email.data;
+    value[0].len = ev->identity.email.len;
+    value[1].data = ev->first_name.data;
+    value[1].len = ev->first_name.len;
+    value[2].data = ev->last_name.data;
+    value[2].len = ev->last_name.len;
+
+    n = cslcf->sets ? cslcf->sets->nelts : 0;
+    set = n ? cslcf->sets->elts : NULL;
+
+    values = ngx_palloc(r->pool, (n ? n : 1) * sizeof(ngx_str_t));
+    if (values == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof("{}");
+
+    for (i = 0; i < 3; i++) {
+        if (value[i].len) {
+            len += ngx_http_crmsync_json_value(NULL, &name[i])
+                   + ngx_http_crmsync_json_value(NULL, &value[i]) + 2;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_complex_value(r, &set[i].value, &values[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (values[i].len) {
+            len += ngx_http_crmsync_json_value(NULL, &set[i].property)
+                   + ngx_http_crmsync_json_value(NULL, &values[i]) + 2;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    *p++ = '{';
+
+    for (i = 0; i < 3 + n; i++) {
+        ngx_str_t  *k = (i < 3) ? &name[i] : &set[i - 3].property;
+        ngx_str_t  *v = (i < 3) ? &value[i] : &values[i - 3];
+
+        if (v->len == 0) {
+            continue;
+        }
+
+        if (p - out->data > 1) {
+            *p++ = ',';
+        }
+
+        ngx_http_crmsync_json_value(p, k);
+        p += ngx_http_crmsync_json_value(NULL, k);
+        *p++ = ':';
+        ngx_http_crmsync_json_value(p, v);
+        p += ngx_http_crmsync_json_value(NULL, v);
+    }
+
+    *p++ = '}';
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* events that create or update a contact in this version */
+
+static ngx_uint_t
+ngx_http_crmsync_contact_event(ngx_http_crmsync_event_t *ev)
+{
+    switch (ev->type) {
+
+    case NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND:
+    case NGX_HTTP_CRMSYNC_EV_CONTACT_CREATED:
+    case NGX_HTTP_CRMSYNC_EV_CONTACT_UPDATED:
+        return ev->provider != NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT;
+
+    default:
+        return 0;
+    }
+}
+
+
+ngx_int_t
+ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                        *p, hash[20];
+    size_t                         i, len;
+    int64_t                        now;
+    ngx_sha1_t                     sha1;
+    ngx_table_elt_t               *h;
+    ngx_http_cleanup_t            *cln;
+    ngx_http_crmsync_event_t      *ev;
+    ngx_http_crmsync_loc_conf_t   *cslcf;
+    ngx_http_crmsync_main_conf_t  *mcf;
+    ngx_http_crmsync_store_row_t  *rows, *row;
+
+    cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_crmsync_module);
+
+    if (ngx_http_crmsync_store == NULL) {
+        goto unavailable;
+    }
+
+    rows = ngx_pcalloc(r->pool,
+                       ctx->nevents * sizeof(ngx_http_crmsync_store_row_t));
+    if (rows == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    now = ngx_http_crmsync_now();
+
+    for (i = 0; i < ctx->nevents; i++) {
+        ev = &ctx->events[i];
+        row = &rows[i];
+
+        /* the dedup key: the platform's id, or the body's digest */
+
+        if (ev->delivery_id.len) {
+            len = ngx_strlen(ngx_http_crmsync_provider_names[ev->provider])
+                  + 1 + ev->delivery_id.len;
+
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            row->key.data = p;
+            p = ngx_sprintf(p, "%s:",
+                            ngx_http_crmsync_provider_names[ev->provider]);
+            p = ngx_cpymem(p, ev->delivery_id.data, ev->delivery_id.len);
+
+        } else {
+            ngx_sha1_init(&sha1);
+            ngx_sha1_update(&sha1, body->data, body->len);
+            ngx_sha1_final(hash, &sha1);
+
+            p = ngx_pnalloc(r->pool, 16 + 40 + 1 + NGX_SIZE_T_LEN);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            row->key.data = p;
+            p = ngx_sprintf(p, "%s:sha1:",
+                            ngx_http_crmsync_provider_names[ev->provider]);
+            p = ngx_hex_dump(p, hash, sizeof(hash));
+            p = ngx_sprintf(p, "#%uz", i);
+        }
+
+        row->key.len = p - row->key.data;
+
+        row->location.data = cslcf->clcf->name.data;
+        row->location.len = cslcf->clcf->name.len;
+        row->portal.data = cslcf->portal->name.data;
+        row->portal.len = cslcf->portal->name.len;
+        row->provider = ngx_http_crmsync_provider_names[ev->provider];
+        row->type = ngx_http_crmsync_event_type_names[ev->type];
+        row->visible_at = now + mcf->linger;
+
+        if (!ngx_http_crmsync_contact_event(ev)) {
+            row->state = NGX_HTTP_CRMSYNC_JOB_HELD;
+            row->hold_reason = "not_synced_yet";
+
+        } else if (ev->identity.email.len == 0) {
+            row->state = NGX_HTTP_CRMSYNC_JOB_HELD;
+            row->hold_reason = "no_match_rule";
+
+        } else {
+            row->state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
+            row->match_key = ev->identity.email;
+        }
+
+        if (ngx_http_crmsync_payload(r, cslcf, ev, (ngx_str_t *) &row->payload)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        len = ngx_http_crmsync_events_json(ev, 1, NULL, 0);
+
+        p = ngx_pnalloc(r->pool, len + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        row->event.data = p;
+        row->event.len = ngx_http_crmsync_events_json(ev, 1, p, len + 1);
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_crmsync_ingest_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->rows = rows;
+    ctx->pending = 1;
+
+    ngx_queue_insert_tail(&ngx_http_crmsync_pending, &ctx->queue);
+    ngx_http_crmsync_npending++;
+
+    if (!ngx_http_crmsync_retry_ev.timer_set) {
+        ngx_post_event(&ngx_http_crmsync_commit_ev, &ngx_posted_events);
+    }
+
+    return NGX_DONE;
+
+unavailable:
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, NGX_HTTP_CRMSYNC_RETRY_AFTER);
+
+    return ngx_http_crmsync_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "store_unavailable");
+}
+
+
+static void
+ngx_http_crmsync_ingest_cleanup(void *data)
+{
+    ngx_http_crmsync_ctx_t  *ctx = data;
+
+    if (ctx->pending) {
+        ngx_queue_remove(&ctx->queue);
+        ngx_http_crmsync_npending--;
+        ctx->pending = 0;
+    }
+}
+
+
+static ngx_http_crmsync_ctx_t *
+ngx_http_crmsync_ingest_dequeue(void)
+{
+    ngx_queue_t             *q;
+    ngx_http_crmsync_ctx_t  *ctx;
+
+    q = ngx_queue_head(&ngx_http_crmsync_pending);
+    ngx_queue_remove(q);
+    ngx_http_crmsync_npending--;
+
+    ctx = ngx_queue_data(q, ngx_http_crmsync_ctx_t, queue);
+    ctx->pending = 0;
+
+    return ctx;
+}
+
+
+static void
+ngx_http_crmsync_commit_handler(ngx_event_t *ev)
+{
+    size_t                          i, n;
+    int64_t                         now;
+    ngx_uint_t                      k;
+    ngx_queue_t                    *q;
+    ngx_msec_t                      ms;
+    ngx_http_crmsync_ctx_t         *ctx, *batch[NGX_HTTP_CRMSYNC_COMMIT_MAX];
+    ngx_http_crmsync_store_row_t   *rows;
+    ngx_http_crmsync_store_rc_e     rc;
+    ngx_http_crmsync_loc_conf_t    *cslcf;
+    ngx_http_crmsync_main_conf_t   *mcf;
+
+    if (ngx_http_crmsync_npending == 0) {
+        return;
+    }
+
+    now = ngx_http_crmsync_now();
+    rc = ngx_http_crmsync_store_begin(ngx_http_crmsync_store);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+        n = 0;
+
+        for (q = ngx_queue_head(&ngx_http_crmsync_pending);
+             q != ngx_queue_sentinel(&ngx_http_crmsync_pending)
+             && n < NGX_HTTP_CRMSYNC_COMMIT_MAX;
+             q = ngx_queue_next(q))
+        {
+            ctx = ngx_queue_data(q, ngx_http_crmsync_ctx_t, queue);
+            rows = ctx->rows;
+
+            for (i = 0; i < ctx->nevents; i++) {
+                rc = ngx_http_crmsync_store_add(ngx_http_crmsync_store,
+                                                &rows[i], now);
+                if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+                    goto failed;
+                }
+            }
+
+            n++;
+        }
+
+        rc = ngx_http_crmsync_store_commit(ngx_http_crmsync_store);
+
+        if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+            ngx_http_crmsync_busy_since = 0;
+
+            /* on disk: only now is anything acknowledged */
+
+            for (k = 0; k < n; k++) {
+                batch[k] = ngx_http_crmsync_ingest_dequeue();
+            }
+
+            mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                      ngx_http_crmsync_module);
+
+            for (k = 0; k < n; k++) {
+                ctx = batch[k];
+                cslcf = ngx_http_get_module_loc_conf(ctx->request,
+                                                     ngx_http_crmsync_module);
+                ngx_http_crmsync_sync_kick(cslcf->portal, mcf->linger);
+                ngx_http_crmsync_ingest_answer(ctx);
+            }
+
+            if (ngx_http_crmsync_npending) {
+                ngx_post_event(&ngx_http_crmsync_commit_ev,
+                               &ngx_posted_events);
+            }
+
+            return;
+        }
+    }
+
+failed:
+
+    ngx_http_crmsync_store_rollback(ngx_http_crmsync_store);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
+        ms = ngx_current_msec;
+
+        if (ngx_http_crmsync_busy_since == 0) {
+            ngx_http_crmsync_busy_since = ms ? ms : 1;
+        }
+
+        if (ms - ngx_http_crmsync_busy_since < NGX_HTTP_CRMSYNC_BUSY_MAX) {
+            if (ngx_http_crmsync_commit_ev.posted) {
+                ngx_delete_posted_event(&ngx_http_crmsync_commit_ev);
+            }
+
+            ngx_add_timer(&ngx_http_crmsync_retry_ev,
+                          NGX_HTTP_CRMSYNC_BUSY_RETRY);
+            return;
+        }
+
+        ngx_http_crmsync_busy_since = 0;
+        ngx_http_crmsync_ingest_fail("the store stayed locked by another "
+                                     "process");
+        return;
+    }
+
+    ngx_http_crmsync_ingest_fail(
+        ngx_http_crmsync_store_error(ngx_http_crmsync_store));
+}
+
+
+static void
+ngx_http_crmsync_ingest_fail(const char *why)
+{
+    ngx_int_t                rc;
+    ngx_table_elt_t         *h;
+    ngx_http_request_t      *r;
+    ngx_http_crmsync_ctx_t  *ctx;
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "crmsync: %ui webhook deliveries not stored, answered "
+                  "503: %s", ngx_http_crmsync_npending, why);
+
+    while (ngx_http_crmsync_npending) {
+        ctx = ngx_http_crmsync_ingest_dequeue();
+        r = ctx->request;
+
+        h = ngx_list_push(&r->headers_out.headers);
+
+        if (h == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            h->hash = 1;
+            ngx_str_set(&h->key, "Retry-After");
+            ngx_str_set(&h->value, NGX_HTTP_CRMSYNC_RETRY_AFTER);
+
+            rc = ngx_http_crmsync_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "store_unavailable");
+        }
+
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static void
+ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx)
+{
+    u_char                        *p, *last;
+    size_t                         i;
+    ngx_http_request_t            *r;
+    ngx_http_crmsync_loc_conf_t   *cslcf;
+    ngx_http_crmsync_store_row_t  *rows;
+
+    r = ctx->request;
+    rows = ctx->rows;
+
+    for (i = 0; i < ctx->nevents; i++) {
+        if (rows[i].duplicate) {
+            ctx->duplicates++;
+
+        } else {
+            ctx->stored++;
+        }
+    }
+
+    cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
+
+    if (cslcf->sh) {
+        (void) ngx_atomic_fetch_add(&cslcf->sh->stored, ctx->stored);
+        (void) ngx_atomic_fetch_add(&cslcf->sh->duplicate, ctx->duplicates);
+    }
+
+    if (ctx->stored == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "crmsync: %s delivery seen before, not stored again",
+                      ngx_http_crmsync_provider_names[cslcf->provider]);
+    }
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_SIZE_T_LEN + 128);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    last = ngx_sprintf(p, "{\"status\":\"accepted\",\"events\":%uz,"
+                       "\"stored\":%uz,\"duplicate\":%s}\n",
+                       ctx->nevents, ctx->stored,
+                       ctx->stored == 0 ? "true" : "false");
+
+    ngx_http_finalize_request(r,
+        ngx_http_crmsync_send_json(r, NGX_HTTP_OK, p, last - p));
+}

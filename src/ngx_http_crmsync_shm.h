@@ -1,0 +1,113 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * The shared zone (crmsync_zone): what all workers of all generations
+ * agree on.  Each HubSpot portal's rate budget and pause, its auth state,
+ * and the counters of portals and webhook locations.  Entries are found
+ * by name, so counters survive a reload (nginx keeps a zone whose name
+ * and size did not change).
+ */
+
+
+#ifndef _NGX_HTTP_CRMSYNC_SHM_H_INCLUDED_
+#define _NGX_HTTP_CRMSYNC_SHM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+#define NGX_HTTP_CRMSYNC_NAME_LEN      64
+#define NGX_HTTP_CRMSYNC_REASONS       24
+#define NGX_HTTP_CRMSYNC_REASON_LEN    32
+
+
+typedef struct {
+    u_char                      reason[NGX_HTTP_CRMSYNC_REASON_LEN];
+    ngx_atomic_t                count;
+} ngx_http_crmsync_refusal_t;
+
+
+typedef struct {
+    u_char                      name[NGX_HTTP_CRMSYNC_NAME_LEN];
+    ngx_atomic_t                received;
+    ngx_atomic_t                stored;         /* events */
+    ngx_atomic_t                duplicate;      /* events seen before */
+    ngx_atomic_t                unavailable;    /* 503: not stored */
+    ngx_http_crmsync_refusal_t  refused[NGX_HTTP_CRMSYNC_REASONS];
+} ngx_http_crmsync_location_sh_t;
+
+
+typedef struct {
+    u_char                      name[NGX_HTTP_CRMSYNC_NAME_LEN];
+
+    /* the rolling window: times (ms) of the last "rate" calls */
+    int64_t                    *ring;
+    ngx_uint_t                  ring_size;
+    ngx_uint_t                  head;
+    ngx_uint_t                  used;
+
+    int64_t                     pause_until;    /* ms: after a 429 */
+    ngx_uint_t                  daily_day;
+    ngx_uint_t                  daily_used;
+
+    ngx_uint_t                  auth_failed;    /* 1 after a 401 */
+    uint32_t                    auth_token;     /* crc32 of the token that
+                                                   failed */
+    int64_t                     auth_logged;    /* ms */
+
+    ngx_atomic_t                calls;
+    ngx_atomic_t                r429;
+    ngx_atomic_t                errors;         /* 5xx and transport */
+    ngx_atomic_t                synced;         /* jobs done */
+    ngx_atomic_t                dead;           /* jobs dead-lettered */
+} ngx_http_crmsync_portal_sh_t;
+
+
+typedef struct {
+    ngx_http_crmsync_portal_sh_t    *portals[32];
+    ngx_uint_t                       nportals;
+    ngx_http_crmsync_location_sh_t  *locations[256];
+    ngx_uint_t                       nlocations;
+} ngx_http_crmsync_sh_t;
+
+
+typedef struct {
+    ngx_http_crmsync_sh_t       *sh;
+    ngx_slab_pool_t             *shpool;
+    void                        *conf;      /* the configuration's main
+                                               conf, for the zone's init */
+} ngx_http_crmsync_zone_ctx_t;
+
+
+/* the zone's init; ctx names the portals and locations to find */
+ngx_int_t ngx_http_crmsync_shm_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+ngx_http_crmsync_portal_sh_t *ngx_http_crmsync_shm_portal(
+    ngx_http_crmsync_zone_ctx_t *ctx, ngx_str_t *name, ngx_uint_t rate);
+ngx_http_crmsync_location_sh_t *ngx_http_crmsync_shm_location(
+    ngx_http_crmsync_zone_ctx_t *ctx, ngx_str_t *name);
+
+/*
+ * Takes one call from the portal's budget: 0 when the call may go now,
+ * otherwise the ms to wait.  window in ms, rate calls in it, daily per
+ * UTC day (0: none).
+ */
+ngx_msec_t ngx_http_crmsync_shm_take(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, ngx_uint_t rate, ngx_msec_t window,
+    ngx_uint_t daily, int64_t now);
+
+/* the calls of the current window */
+ngx_uint_t ngx_http_crmsync_shm_in_use(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, ngx_msec_t window, int64_t now);
+
+void ngx_http_crmsync_shm_pause(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, int64_t until);
+
+void ngx_http_crmsync_shm_refused(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_location_sh_t *l, const char *reason);
+
+
+#endif /* _NGX_HTTP_CRMSYNC_SHM_H_INCLUDED_ */

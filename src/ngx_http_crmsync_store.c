@@ -1,0 +1,954 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * The durable store on SQLite (see the header).  Two connections per
+ * worker: "ingest" commits webhooks with the configured durability,
+ * "drain" commits claims, outcomes and the audit trail with NORMAL.  Both
+ * have a busy handler that answers at once: SQLite's own would sleep the
+ * event loop for up to 100 ms at a time.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "ngx_http_crmsync_store.h"
+
+
+enum {
+    ST_ADD_DELIVERY = 0,
+    ST_ADD_JOB,
+    ST_CLAIM,
+    ST_NEXT_DUE,
+    ST_DONE,
+    ST_RETRY,
+    ST_HOLD,
+    ST_DEAD,
+    ST_AUDIT,
+    ST_AUDIT_JOB,
+    ST_RELEASE,
+    ST_UNHOLD,
+    ST_STATS,
+    ST_OLDEST,
+    ST_PRUNE_DELIVERY,
+    ST_PRUNE_JOB,
+    ST_PRUNE_AUDIT,
+    ST_PRUNE_AUDIT_JOB,
+    ST_MAX
+};
+
+
+struct ngx_http_crmsync_store_s {
+    sqlite3                    *ingest;
+    sqlite3                    *drain;
+    sqlite3                    *last;           /* for the error message */
+    sqlite3_stmt               *stmt[ST_MAX];
+};
+
+
+const char  *ngx_http_crmsync_job_state_names[] = {
+    "queued", "retrying", "in_flight", "held", "dead", "done", NULL
+};
+
+
+/*
+ * The schema.  "job" is the queue and, once done, the record of what was
+ * written (kept as long as the audit trail).  visible_at: when a queued
+ * or retrying job falls due, or when an in-flight job's lease runs out.
+ */
+
+static const char  ngx_http_crmsync_schema_v1[] =
+    "CREATE TABLE delivery ("
+    "  key TEXT PRIMARY KEY,"
+    "  received_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX delivery_age ON delivery(received_at);"
+
+    "CREATE TABLE job ("
+    "  id INTEGER PRIMARY KEY,"
+    "  delivery TEXT NOT NULL,"
+    "  location TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  portal TEXT NOT NULL,"
+    "  match_key TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  visible_at INTEGER NOT NULL,"
+    "  lease INTEGER,"
+    "  owner INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  solo INTEGER NOT NULL DEFAULT 0,"
+    "  hold_reason TEXT,"
+    "  last_error TEXT,"
+    "  category TEXT,"
+    "  correlation_id TEXT,"
+    "  hubspot_id TEXT,"
+    "  done_at INTEGER,"
+    "  payload TEXT NOT NULL,"
+    "  event TEXT NOT NULL"
+    ");"
+    "CREATE INDEX job_due ON job(portal, visible_at) WHERE state < 3;"
+    "CREATE INDEX job_person ON job(match_key, state);"
+    "CREATE INDEX job_state ON job(state);"
+    "CREATE INDEX job_done ON job(done_at) WHERE state = 5;"
+    "CREATE INDEX job_owner ON job(owner) WHERE owner IS NOT NULL;"
+
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  portal TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  correlation_id TEXT,"
+    "  error TEXT,"
+    "  duration_ms INTEGER NOT NULL,"
+    "  jobs INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX audit_at ON audit(at);"
+    "CREATE TABLE audit_job ("
+    "  audit_id INTEGER NOT NULL,"
+    "  job_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (job_id, audit_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX audit_job_audit ON audit_job(audit_id);"
+
+    "CREATE VIEW crmsync_jobs AS SELECT id,"
+    "  CASE state WHEN 0 THEN 'queued' WHEN 1 THEN 'retrying'"
+    "    WHEN 2 THEN 'in_flight' WHEN 3 THEN 'held' WHEN 4 THEN 'dead'"
+    "    ELSE 'done' END AS state,"
+    "  portal, location, provider, type, match_key,"
+    "  datetime(received_at / 1000, 'unixepoch') AS received,"
+    "  CASE WHEN state < 3 THEN datetime(visible_at / 1000, 'unixepoch')"
+    "    END AS next_attempt,"
+    "  attempts, hold_reason, last_error, category, correlation_id,"
+    "  hubspot_id, datetime(done_at / 1000, 'unixepoch') AS done"
+    "  FROM job;"
+
+    "CREATE VIEW crmsync_calls AS SELECT a.id,"
+    "  datetime(a.at / 1000, 'unixepoch') AS at, a.portal, a.method,"
+    "  a.path, a.status, a.correlation_id, a.error, a.duration_ms,"
+    "  a.jobs FROM audit a;";
+
+
+static const char  *ngx_http_crmsync_sql[ST_MAX] = {
+
+    /* ST_ADD_DELIVERY */
+    "INSERT INTO delivery(key, received_at) VALUES (?1, ?2)"
+    " ON CONFLICT(key) DO NOTHING",
+
+    /* ST_ADD_JOB */
+    "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
+    " state, received_at, visible_at, hold_reason, payload, event)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+
+    /* ST_CLAIM: ?1 portal, ?2 now, ?3 lease until, ?4 token, ?5 owner,
+       ?6 max */
+    "UPDATE job SET state = 2, visible_at = ?3, lease = ?4, owner = ?5,"
+    " attempts = attempts + 1"
+    " WHERE id IN (SELECT j.id FROM job j"
+    "  WHERE j.portal = ?1 AND j.state < 3 AND j.visible_at <= ?2"
+    "  AND NOT EXISTS (SELECT 1 FROM job k"
+    "   WHERE k.match_key = j.match_key AND k.id <> j.id"
+    "   AND k.state IN (1, 2) AND k.visible_at > ?2"
+    "   AND (k.state = 2 OR k.id < j.id))"
+    "  ORDER BY j.id LIMIT ?6)"
+    " RETURNING id, lease, received_at, attempts, solo, match_key, payload",
+
+    /* ST_NEXT_DUE */
+    "SELECT min(visible_at) FROM job WHERE portal = ?1 AND state < 3",
+
+    /* ST_DONE */
+    "UPDATE job SET state = 5, done_at = ?3, hubspot_id = ?4, lease = NULL,"
+    " owner = NULL, last_error = NULL WHERE id = ?1 AND lease = ?2",
+
+    /* ST_RETRY: ?5 solo, ?6 uncount */
+    "UPDATE job SET state = 1, visible_at = ?3, last_error = ?4,"
+    " solo = max(solo, ?5), attempts = attempts - ?6, lease = NULL,"
+    " owner = NULL WHERE id = ?1 AND lease = ?2",
+
+    /* ST_HOLD */
+    "UPDATE job SET state = 3, hold_reason = ?3, last_error = ?4,"
+    " attempts = attempts - 1, lease = NULL, owner = NULL"
+    " WHERE id = ?1 AND lease = ?2",
+
+    /* ST_DEAD */
+    "UPDATE job SET state = 4, done_at = ?3, last_error = ?4,"
+    " category = ?5, correlation_id = ?6, lease = NULL, owner = NULL"
+    " WHERE id = ?1 AND lease = ?2",
+
+    /* ST_AUDIT */
+    "INSERT INTO audit(at, portal, method, path, status, correlation_id,"
+    " error, duration_ms, jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+
+    /* ST_AUDIT_JOB */
+    "INSERT OR IGNORE INTO audit_job(audit_id, job_id) VALUES (?1, ?2)",
+
+    /* ST_RELEASE */
+    "UPDATE job SET state = CASE WHEN attempts > 1 THEN 1 ELSE 0 END,"
+    " visible_at = ?2, attempts = attempts - 1, lease = NULL, owner = NULL"
+    " WHERE owner = ?1 AND state = 2",
+
+    /* ST_UNHOLD */
+    "UPDATE job SET state = 0, visible_at = ?3, hold_reason = NULL"
+    " WHERE portal = ?1 AND state = 3 AND hold_reason = ?2",
+
+    /* ST_STATS */
+    "SELECT state, count(*) FROM job WHERE state < 5 GROUP BY state",
+
+    /* ST_OLDEST */
+    "SELECT min(received_at) FROM job WHERE state < 4",
+
+    /* ST_PRUNE_DELIVERY */
+    "DELETE FROM delivery WHERE key IN (SELECT key FROM delivery"
+    " WHERE received_at < ?1 LIMIT ?2)",
+
+    /* ST_PRUNE_JOB */
+    "DELETE FROM job WHERE id IN (SELECT id FROM job"
+    " WHERE state = 5 AND done_at < ?1 LIMIT ?2)",
+
+    /* ST_PRUNE_AUDIT */
+    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1"
+    " LIMIT ?2)",
+
+    /* ST_PRUNE_AUDIT_JOB */
+    "DELETE FROM audit_job WHERE audit_id IN (SELECT audit_job.audit_id"
+    " FROM audit_job LEFT JOIN audit ON audit.id = audit_job.audit_id"
+    " WHERE audit.id IS NULL LIMIT ?2) AND ?1 IS NOT NULL"
+};
+
+
+static int
+ngx_http_crmsync_store_no_wait(void *data, int count)
+{
+    return 0;
+}
+
+
+static sqlite3 *
+ngx_http_crmsync_store_connect(const char *path, const char *sync, char *err,
+    size_t size)
+{
+    int       rc;
+    char      sql[128];
+    sqlite3  *db;
+
+    rc = sqlite3_open_v2(path, &db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                         | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (rc != SQLITE_OK) {
+        snprintf(err, size, "%s", db ? sqlite3_errmsg(db)
+                                     : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_handler(db, ngx_http_crmsync_store_no_wait, NULL);
+
+    snprintf(sql, sizeof(sql),
+             "PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
+             " PRAGMA secure_delete=FAST;", sync);
+
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, size, "%s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+
+    return db;
+}
+
+
+int
+ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
+{
+    int            version, rc;
+    char          *msg;
+    sqlite3       *db;
+    sqlite3_stmt  *stmt;
+
+    db = ngx_http_crmsync_store_connect(path, "FULL", err, size);
+    if (db == NULL) {
+        return -1;
+    }
+
+    /* the master runs this alone: a worker of the old generation may hold
+       the lock for a moment, so wait here (not on any event loop) */
+    sqlite3_busy_timeout(db, 5000);
+
+    msg = NULL;
+
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg)
+        != SQLITE_OK)
+    {
+        goto failed;
+    }
+
+    rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        goto failed;
+    }
+
+    version = (sqlite3_step(stmt) == SQLITE_ROW)
+              ? sqlite3_column_int(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+
+    if (version < 0) {
+        goto failed;
+    }
+
+    if (version > NGX_HTTP_CRMSYNC_STORE_VERSION) {
+        snprintf(err, size, "schema version %d is newer than this crmsync's"
+                 " (%d)", version, NGX_HTTP_CRMSYNC_STORE_VERSION);
+        sqlite3_close(db);
+        return -1;
+    }
+
+    if (version == 0) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg)
+            != SQLITE_OK)
+        {
+            goto failed;
+        }
+
+        if (sqlite3_exec(db, ngx_http_crmsync_schema_v1, NULL, NULL, &msg)
+            != SQLITE_OK
+            || sqlite3_exec(db, "PRAGMA user_version=1; COMMIT", NULL, NULL,
+                            &msg)
+               != SQLITE_OK)
+        {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            goto failed;
+        }
+    }
+
+    /* future versions migrate here, one step at a time */
+
+    if (sqlite3_close(db) != SQLITE_OK) {
+        snprintf(err, size, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+
+    return 0;
+
+failed:
+
+    snprintf(err, size, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return -1;
+}
+
+
+ngx_http_crmsync_store_t *
+ngx_http_crmsync_store_open(const char *path, int full, char *err,
+    size_t size)
+{
+    int                        i;
+    sqlite3                   *db;
+    ngx_http_crmsync_store_t  *st;
+
+    st = calloc(1, sizeof(ngx_http_crmsync_store_t));
+    if (st == NULL) {
+        snprintf(err, size, "out of memory");
+        return NULL;
+    }
+
+    st->ingest = ngx_http_crmsync_store_connect(path, full ? "FULL" : "NORMAL",
+                                               err, size);
+    if (st->ingest == NULL) {
+        free(st);
+        return NULL;
+    }
+
+    st->drain = ngx_http_crmsync_store_connect(path, "NORMAL", err, size);
+    if (st->drain == NULL) {
+        sqlite3_close(st->ingest);
+        free(st);
+        return NULL;
+    }
+
+    for (i = 0; i < ST_MAX; i++) {
+        db = (i <= ST_ADD_JOB) ? st->ingest : st->drain;
+
+        if (sqlite3_prepare_v3(db, ngx_http_crmsync_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)
+            != SQLITE_OK)
+        {
+            snprintf(err, size, "%s", sqlite3_errmsg(db));
+            ngx_http_crmsync_store_close(st);
+            return NULL;
+        }
+    }
+
+    st->last = st->ingest;
+
+    return st;
+}
+
+
+void
+ngx_http_crmsync_store_close(ngx_http_crmsync_store_t *st)
+{
+    int  i;
+
+    if (st == NULL) {
+        return;
+    }
+
+    for (i = 0; i < ST_MAX; i++) {
+        sqlite3_finalize(st->stmt[i]);
+    }
+
+    sqlite3_close(st->drain);
+    sqlite3_close(st->ingest);
+    free(st);
+}
+
+
+const char *
+ngx_http_crmsync_store_error(ngx_http_crmsync_store_t *st)
+{
+    return sqlite3_errmsg(st->last);
+}
+
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_rc(ngx_http_crmsync_store_t *st, sqlite3 *db, int rc)
+{
+    st->last = db;
+
+    switch (rc & 0xff) {
+
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return NGX_HTTP_CRMSYNC_STORE_BUSY;
+
+    default:
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+}
+
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_exec(ngx_http_crmsync_store_t *st, sqlite3 *db,
+    const char *sql)
+{
+    return ngx_http_crmsync_store_rc(st, db,
+                                     sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+
+static void
+ngx_http_crmsync_bind_str(sqlite3_stmt *s, int i, ngx_http_crmsync_str_t *v)
+{
+    sqlite3_bind_text(s, i, v->len ? (const char *) v->data : "",
+                      (int) v->len, SQLITE_STATIC);
+}
+
+
+static void
+ngx_http_crmsync_bind_cstr(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(s, i);
+
+    } else {
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    }
+}
+
+
+/* steps a statement that returns no row and resets it */
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_step(ngx_http_crmsync_store_t *st, int i)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[i];
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, sqlite3_db_handle(s), rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_begin(ngx_http_crmsync_store_t *st)
+{
+    return ngx_http_crmsync_store_exec(st, st->ingest, "BEGIN IMMEDIATE");
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_store_row_t *row, int64_t now)
+{
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_ADD_DELIVERY];
+    ngx_http_crmsync_bind_str(s, 1, &row->key);
+    sqlite3_bind_int64(s, 2, now);
+
+    rc = ngx_http_crmsync_store_step(st, ST_ADD_DELIVERY);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    if (sqlite3_changes(st->ingest) == 0) {
+        row->duplicate = 1;
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    row->duplicate = 0;
+
+    s = st->stmt[ST_ADD_JOB];
+    ngx_http_crmsync_bind_str(s, 1, &row->key);
+    ngx_http_crmsync_bind_str(s, 2, &row->location);
+    ngx_http_crmsync_bind_cstr(s, 3, row->provider);
+    ngx_http_crmsync_bind_cstr(s, 4, row->type);
+    ngx_http_crmsync_bind_str(s, 5, &row->portal);
+    ngx_http_crmsync_bind_str(s, 6, &row->match_key);
+    sqlite3_bind_int(s, 7, row->state);
+    sqlite3_bind_int64(s, 8, now);
+    sqlite3_bind_int64(s, 9, row->visible_at);
+    ngx_http_crmsync_bind_cstr(s, 10, row->state == NGX_HTTP_CRMSYNC_JOB_HELD
+                                      ? row->hold_reason : NULL);
+    ngx_http_crmsync_bind_str(s, 11, &row->payload);
+    ngx_http_crmsync_bind_str(s, 12, &row->event);
+
+    return ngx_http_crmsync_store_step(st, ST_ADD_JOB);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_commit(ngx_http_crmsync_store_t *st)
+{
+    return ngx_http_crmsync_store_exec(st, st->ingest, "COMMIT");
+}
+
+
+void
+ngx_http_crmsync_store_rollback(ngx_http_crmsync_store_t *st)
+{
+    if (!sqlite3_get_autocommit(st->ingest)) {
+        (void) sqlite3_exec(st->ingest, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+
+static int
+ngx_http_crmsync_job_cmp(const void *one, const void *two)
+{
+    const ngx_http_crmsync_store_job_t  *a = one, *b = two;
+
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+
+static int
+ngx_http_crmsync_column_copy(sqlite3_stmt *s, int col,
+    ngx_http_crmsync_str_t *dst)
+{
+    int            n;
+    const u_char  *p;
+
+    p = sqlite3_column_text(s, col);
+    n = sqlite3_column_bytes(s, col);
+
+    dst->data = malloc(n + 1);
+    if (dst->data == NULL) {
+        dst->len = 0;
+        return -1;
+    }
+
+    if (n) {
+        memcpy(dst->data, p, n);
+    }
+
+    dst->data[n] = '\0';
+    dst->len = n;
+
+    return 0;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, int64_t now, int64_t lease,
+    int64_t owner, size_t max, ngx_http_crmsync_store_job_t **jobs,
+    size_t *n)
+{
+    int                            rc;
+    int64_t                        token;
+    sqlite3_stmt                  *s;
+    ngx_http_crmsync_store_job_t  *j, *all;
+
+    *jobs = NULL;
+    *n = 0;
+
+    all = calloc(max ? max : 1, sizeof(ngx_http_crmsync_store_job_t));
+    if (all == NULL) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    rc = ngx_http_crmsync_store_exec(st, st->drain, "BEGIN IMMEDIATE");
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        free(all);
+        return rc;
+    }
+
+    sqlite3_randomness(sizeof(token), &token);
+
+    s = st->stmt[ST_CLAIM];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, now + lease);
+    sqlite3_bind_int64(s, 4, token);
+    sqlite3_bind_int64(s, 5, owner);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64) max);
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        j = &all[(*n)++];
+        j->id = sqlite3_column_int64(s, 0);
+        j->lease = sqlite3_column_int64(s, 1);
+        j->received_at = sqlite3_column_int64(s, 2);
+        j->attempts = sqlite3_column_int(s, 3);
+        j->solo = sqlite3_column_int(s, 4) ? 1 : 0;
+
+        if (ngx_http_crmsync_column_copy(s, 5, &j->match_key) != 0
+            || ngx_http_crmsync_column_copy(s, 6, &j->payload) != 0)
+        {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = ngx_http_crmsync_store_rc(st, st->drain, rc);
+        (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
+        ngx_http_crmsync_store_free_jobs(all, *n);
+        *n = 0;
+        return rc;
+    }
+
+    rc = ngx_http_crmsync_store_exec(st, st->drain, "COMMIT");
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
+        ngx_http_crmsync_store_free_jobs(all, *n);
+        *n = 0;
+        return rc;
+    }
+
+    /* RETURNING gives rows in no particular order */
+    qsort(all, *n, sizeof(ngx_http_crmsync_store_job_t),
+          ngx_http_crmsync_job_cmp);
+
+    *jobs = all;
+
+    return NGX_HTTP_CRMSYNC_STORE_OK;
+}
+
+
+void
+ngx_http_crmsync_store_free_jobs(ngx_http_crmsync_store_job_t *jobs,
+    size_t n)
+{
+    size_t  i;
+
+    if (jobs == NULL) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        free(jobs[i].match_key.data);
+        free(jobs[i].payload.data);
+    }
+
+    free(jobs);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_next_due(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, int64_t *at)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_NEXT_DUE];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+
+    rc = sqlite3_step(s);
+    *at = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_begin_drain(ngx_http_crmsync_store_t *st)
+{
+    return ngx_http_crmsync_store_exec(st, st->drain, "BEGIN IMMEDIATE");
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_commit_drain(ngx_http_crmsync_store_t *st)
+{
+    return ngx_http_crmsync_store_exec(st, st->drain, "COMMIT");
+}
+
+
+void
+ngx_http_crmsync_store_rollback_drain(ngx_http_crmsync_store_t *st)
+{
+    if (!sqlite3_get_autocommit(st->drain)) {
+        (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_done(ngx_http_crmsync_store_t *st, int64_t id,
+    int64_t lease, int64_t now, const char *hubspot_id)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_DONE];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, lease);
+    sqlite3_bind_int64(s, 3, now);
+    ngx_http_crmsync_bind_cstr(s, 4, hubspot_id);
+
+    return ngx_http_crmsync_store_step(st, ST_DONE);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_retry(ngx_http_crmsync_store_t *st, int64_t id,
+    int64_t lease, int64_t at, const char *error, int solo, int uncount)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_RETRY];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, lease);
+    sqlite3_bind_int64(s, 3, at);
+    ngx_http_crmsync_bind_cstr(s, 4, error);
+    sqlite3_bind_int(s, 5, solo ? 1 : 0);
+    sqlite3_bind_int(s, 6, uncount ? 1 : 0);
+
+    return ngx_http_crmsync_store_step(st, ST_RETRY);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_hold(ngx_http_crmsync_store_t *st, int64_t id,
+    int64_t lease, const char *reason, const char *error)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_HOLD];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, lease);
+    ngx_http_crmsync_bind_cstr(s, 3, reason);
+    ngx_http_crmsync_bind_cstr(s, 4, error);
+
+    return ngx_http_crmsync_store_step(st, ST_HOLD);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_dead(ngx_http_crmsync_store_t *st, int64_t id,
+    int64_t lease, int64_t now, const char *error, const char *category,
+    const char *correlation)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_DEAD];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, lease);
+    sqlite3_bind_int64(s, 3, now);
+    ngx_http_crmsync_bind_cstr(s, 4, error);
+    ngx_http_crmsync_bind_cstr(s, 5, (category && *category) ? category
+                                                             : NULL);
+    ngx_http_crmsync_bind_cstr(s, 6, (correlation && *correlation)
+                                     ? correlation : NULL);
+
+    return ngx_http_crmsync_store_step(st, ST_DEAD);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_audit(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_store_call_t *call)
+{
+    size_t                        i;
+    int64_t                       id;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_AUDIT];
+    sqlite3_bind_int64(s, 1, call->at);
+    ngx_http_crmsync_bind_str(s, 2, &call->portal);
+    ngx_http_crmsync_bind_cstr(s, 3, call->method);
+    ngx_http_crmsync_bind_cstr(s, 4, call->path);
+    sqlite3_bind_int(s, 5, call->status);
+    ngx_http_crmsync_bind_cstr(s, 6, (call->correlation && *call->correlation)
+                                     ? call->correlation : NULL);
+    ngx_http_crmsync_bind_cstr(s, 7, call->error);
+    sqlite3_bind_int64(s, 8, call->duration);
+    sqlite3_bind_int64(s, 9, (sqlite3_int64) call->njobs);
+
+    rc = ngx_http_crmsync_store_step(st, ST_AUDIT);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    id = sqlite3_last_insert_rowid(st->drain);
+
+    for (i = 0; i < call->njobs; i++) {
+        s = st->stmt[ST_AUDIT_JOB];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, call->jobs[i]);
+
+        rc = ngx_http_crmsync_store_step(st, ST_AUDIT_JOB);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_HTTP_CRMSYNC_STORE_OK;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_release(ngx_http_crmsync_store_t *st, int64_t owner,
+    int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_RELEASE];
+    sqlite3_bind_int64(s, 1, owner);
+    sqlite3_bind_int64(s, 2, now);
+
+    return ngx_http_crmsync_store_step(st, ST_RELEASE);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_unhold(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *reason, int64_t now,
+    int64_t *n)
+{
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_UNHOLD];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, reason);
+    sqlite3_bind_int64(s, 3, now);
+
+    rc = ngx_http_crmsync_store_step(st, ST_UNHOLD);
+
+    *n = (rc == NGX_HTTP_CRMSYNC_STORE_OK) ? sqlite3_changes(st->drain) : 0;
+
+    return rc;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_stats(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_store_stats_t *stats)
+{
+    int            rc, state;
+    sqlite3_stmt  *s;
+
+    memset(stats, 0, sizeof(ngx_http_crmsync_store_stats_t));
+
+    s = st->stmt[ST_STATS];
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        state = sqlite3_column_int(s, 0);
+
+        if (state >= 0 && state < NGX_HTTP_CRMSYNC_JOB_STATES) {
+            stats->count[state] = sqlite3_column_int64(s, 1);
+        }
+    }
+
+    sqlite3_reset(s);
+
+    if (rc != SQLITE_DONE) {
+        return ngx_http_crmsync_store_rc(st, st->drain, rc);
+    }
+
+    s = st->stmt[ST_OLDEST];
+
+    rc = sqlite3_step(s);
+    stats->oldest = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_prune(ngx_http_crmsync_store_t *st,
+    int64_t deliveries_before, int64_t audit_before, int limit)
+{
+    int                           i;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    static const struct {
+        int  stmt;
+        int  audit;
+    } prune[] = {
+        { ST_PRUNE_DELIVERY, 0 },
+        { ST_PRUNE_JOB, 1 },
+        { ST_PRUNE_AUDIT, 1 },
+        { ST_PRUNE_AUDIT_JOB, 1 }
+    };
+
+    rc = ngx_http_crmsync_store_begin_drain(st);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < (int) (sizeof(prune) / sizeof(prune[0])); i++) {
+        s = st->stmt[prune[i].stmt];
+        sqlite3_bind_int64(s, 1, prune[i].audit ? audit_before
+                                                : deliveries_before);
+        sqlite3_bind_int(s, 2, limit);
+
+        rc = ngx_http_crmsync_store_step(st, prune[i].stmt);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            ngx_http_crmsync_store_rollback_drain(st);
+            return rc;
+        }
+    }
+
+    return ngx_http_crmsync_store_commit_drain(st);
+}

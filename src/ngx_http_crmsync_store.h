@@ -1,0 +1,202 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * The durable store: deliveries remembered for deduplication, the job
+ * queue with leases, and the audit trail of HubSpot calls.  SQLite in
+ * WAL mode.  Pure: no nginx header; the nginx glue (store glue in
+ * webhook.c and sync.c) calls it from the event loop, so nothing here
+ * ever sleeps: a lock held by another process answers BUSY at once.
+ *
+ * Keep SQL behind this interface: a second backend (PostgreSQL) is meant
+ * to implement the same calls.
+ */
+
+
+#ifndef _NGX_HTTP_CRMSYNC_STORE_H_INCLUDED_
+#define _NGX_HTTP_CRMSYNC_STORE_H_INCLUDED_
+
+
+#include "ngx_http_crmsync_types.h"
+
+
+#define NGX_HTTP_CRMSYNC_STORE_VERSION  1
+
+
+typedef enum {
+    NGX_HTTP_CRMSYNC_STORE_OK = 0,
+    NGX_HTTP_CRMSYNC_STORE_BUSY,        /* locked by another connection:
+                                           try again later, from a timer */
+    NGX_HTTP_CRMSYNC_STORE_ERROR        /* see ngx_http_crmsync_store_error */
+} ngx_http_crmsync_store_rc_e;
+
+
+/* job states, as stored; the view crmsync_jobs shows them by name */
+typedef enum {
+    NGX_HTTP_CRMSYNC_JOB_QUEUED = 0,
+    NGX_HTTP_CRMSYNC_JOB_RETRYING,
+    NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT,
+    NGX_HTTP_CRMSYNC_JOB_HELD,
+    NGX_HTTP_CRMSYNC_JOB_DEAD,
+    NGX_HTTP_CRMSYNC_JOB_DONE,
+    NGX_HTTP_CRMSYNC_JOB_STATES
+} ngx_http_crmsync_job_state_e;
+
+
+typedef struct ngx_http_crmsync_store_s  ngx_http_crmsync_store_t;
+
+
+/* one event to store, with its delivery key */
+typedef struct {
+    ngx_http_crmsync_str_t      key;            /* "provider:delivery id" */
+    ngx_http_crmsync_str_t      location;
+    ngx_http_crmsync_str_t      portal;
+    const char                 *provider;
+    const char                 *type;
+    ngx_http_crmsync_str_t      match_key;      /* normalized email, or
+                                                   empty */
+    ngx_http_crmsync_job_state_e  state;        /* QUEUED or HELD */
+    const char                 *hold_reason;    /* when HELD */
+    ngx_http_crmsync_str_t      payload;        /* JSON: contact properties */
+    ngx_http_crmsync_str_t      event;          /* JSON: the event */
+    int64_t                     visible_at;     /* ms: due from then on */
+
+    unsigned                    duplicate:1;    /* out: seen before */
+} ngx_http_crmsync_store_row_t;
+
+
+/* a claimed job; strings are the store's copies, freed with the claim */
+typedef struct {
+    int64_t                     id;
+    int64_t                     lease;          /* the fencing token */
+    int64_t                     received_at;    /* ms */
+    int                         attempts;       /* this claim included */
+    unsigned                    solo:1;         /* send alone */
+    ngx_http_crmsync_str_t      match_key;
+    ngx_http_crmsync_str_t      payload;
+} ngx_http_crmsync_store_job_t;
+
+
+/* the queue as status shows it */
+typedef struct {
+    int64_t                     count[NGX_HTTP_CRMSYNC_JOB_STATES];
+    int64_t                     oldest;         /* received_at (ms) of the
+                                                   oldest job not done nor
+                                                   dead, 0 if none */
+} ngx_http_crmsync_store_stats_t;
+
+
+/* one HubSpot call, for the audit trail: no token, no body */
+typedef struct {
+    int64_t                     at;             /* ms */
+    ngx_http_crmsync_str_t      portal;
+    const char                 *method;
+    const char                 *path;
+    int                         status;         /* 0: no answer */
+    const char                 *correlation;
+    const char                 *error;
+    int64_t                     duration;       /* ms */
+    const int64_t              *jobs;
+    size_t                      njobs;
+} ngx_http_crmsync_store_call_t;
+
+
+/*
+ * Creates or migrates the schema and switches the file to WAL.  Runs
+ * once per configuration in the master, before the fork; the connection
+ * is closed again.  0, or -1 with err set.
+ */
+int ngx_http_crmsync_store_init(const char *path, char *err, size_t size);
+
+/*
+ * One store per worker, opened after the fork.  full: the ingest commits
+ * with fsync (synchronous=FULL); otherwise synchronous=NORMAL.  Claims,
+ * outcomes and the audit trail always commit with NORMAL: losing one on
+ * power loss only resends a call, which is idempotent.
+ */
+ngx_http_crmsync_store_t *ngx_http_crmsync_store_open(const char *path,
+    int full, char *err, size_t size);
+void ngx_http_crmsync_store_close(ngx_http_crmsync_store_t *st);
+
+const char *ngx_http_crmsync_store_error(ngx_http_crmsync_store_t *st);
+
+/* ingest: begin, add each row, commit (or rollback on any error) */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_begin(
+    ngx_http_crmsync_store_t *st);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_add(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_store_row_t *row,
+    int64_t now);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_commit(
+    ngx_http_crmsync_store_t *st);
+void ngx_http_crmsync_store_rollback(ngx_http_crmsync_store_t *st);
+
+/*
+ * Claims up to max due jobs of a portal, oldest first, under a lease of
+ * lease ms.  A job is not claimed while another job of the same person
+ * is in flight, or waits for a retry and arrived earlier: one person's
+ * jobs go out in their order of arrival, from one worker at a time.
+ * *jobs is malloc()ed (free with ngx_http_crmsync_store_free_jobs).
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_claim(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    int64_t now, int64_t lease, int64_t owner, size_t max,
+    ngx_http_crmsync_store_job_t **jobs, size_t *n);
+void ngx_http_crmsync_store_free_jobs(ngx_http_crmsync_store_job_t *jobs,
+    size_t n);
+
+/* the earliest time (ms) a job of the portal falls due, 0 if none */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_next_due(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    int64_t *at);
+
+/*
+ * Outcomes, under the claim's fencing token: a job whose lease was lost
+ * (another worker claimed it after the lease ran out) is left alone.
+ * Call them inside begin_drain()/commit_drain().
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_begin_drain(
+    ngx_http_crmsync_store_t *st);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_commit_drain(
+    ngx_http_crmsync_store_t *st);
+void ngx_http_crmsync_store_rollback_drain(ngx_http_crmsync_store_t *st);
+
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_done(
+    ngx_http_crmsync_store_t *st, int64_t id, int64_t lease, int64_t now,
+    const char *hubspot_id);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_retry(
+    ngx_http_crmsync_store_t *st, int64_t id, int64_t lease, int64_t at,
+    const char *error, int solo, int uncount);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_hold(
+    ngx_http_crmsync_store_t *st, int64_t id, int64_t lease,
+    const char *reason, const char *error);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_dead(
+    ngx_http_crmsync_store_t *st, int64_t id, int64_t lease, int64_t now,
+    const char *error, const char *category, const char *correlation);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_audit(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_store_call_t *call);
+
+/* every lease of the owner goes back to the queue, uncounted */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_release(
+    ngx_http_crmsync_store_t *st, int64_t owner, int64_t now);
+
+/* held jobs of a portal for a reason go back to the queue */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_unhold(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *reason, int64_t now, int64_t *n);
+
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_stats(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_store_stats_t *stats);
+
+/*
+ * Forgets deliveries received before deliveries_before, and done jobs
+ * and audit rows older than audit_before; at most limit rows of each
+ * per call, so that a prune never stalls the loop.
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(
+    ngx_http_crmsync_store_t *st, int64_t deliveries_before,
+    int64_t audit_before, int limit);
+
+extern const char  *ngx_http_crmsync_job_state_names[];
+
+
+#endif /* _NGX_HTTP_CRMSYNC_STORE_H_INCLUDED_ */

@@ -1,0 +1,292 @@
+package Crmsync::Nginx;
+
+# An nginx with the module, a master and workers, for the scenario suites
+# (t/sync/): the ones that kill workers, restart on the same store, reload
+# under load.  Test::Nginx's blocks run one request list against one
+# nginx; these need to act on the processes between requests.
+#
+#   my $ng = Crmsync::Nginx->start(workers => 4, http => $conf,
+#                                  server => $locations);
+#   my ($status, $body) = $ng->post('/hooks/x', $body, {headers});
+#   $ng->signal('HUP'); $ng->kill9; $ng->start_again; $ng->stop;
+#
+# Uses TEST_NGINX_BINARY and TEST_NGINX_LOAD_MODULES as util/run-tests
+# sets them; listens on a free port; its prefix is a temporary directory
+# (or the one given), which holds conf/, logs/ and the store.
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or croak "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+
+sub binary {
+    return $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+}
+
+
+sub start {
+    my ($class, %o) = @_;
+    my $self = bless {
+        workers => $o{workers} // 2,
+        http    => $o{http} // '',
+        server  => $o{server} // '',
+        main    => $o{main} // '',
+        prefix  => $o{prefix} // tempdir(CLEANUP => !$ENV{CRMSYNC_KEEP}),
+        port    => $o{port} // free_port(),
+        owner   => $$,
+        http_client => HTTP::Tiny->new(timeout => $o{timeout} // 30,
+                                       keep_alive => 0),
+    }, $class;
+    $self->write_conf;
+    $self->start_again;
+    return $self;
+}
+
+
+sub prefix { $_[0]{prefix} }
+sub port   { $_[0]{port} }
+sub url    { "http://127.0.0.1:$_[0]{port}" }
+
+
+sub write_conf {
+    my ($self) = @_;
+    my $p = $self->{prefix};
+    make_path("$p/conf", "$p/logs", "$p/html");
+    my $load = join '', map { "load_module $_;\n" }
+               grep { length } split /\s+/, $ENV{TEST_NGINX_LOAD_MODULES} // '';
+    open my $fh, '>', "$p/conf/nginx.conf" or croak "$p/conf/nginx.conf: $!";
+    print $fh <<"CONF";
+$load
+worker_processes $self->{workers};
+daemon on;
+master_process on;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+$self->{main}
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    client_body_temp_path $p/client_body_temp;
+    proxy_temp_path $p/proxy_temp;
+    fastcgi_temp_path $p/fastcgi_temp;
+    uwsgi_temp_path $p/uwsgi_temp;
+    scgi_temp_path $p/scgi_temp;
+
+$self->{http}
+
+    server {
+        listen 127.0.0.1:$self->{port};
+        server_name localhost;
+
+$self->{server}
+    }
+}
+CONF
+    close $fh;
+}
+
+
+sub set_conf {
+    my ($self, %o) = @_;
+    $self->{$_} = $o{$_} for keys %o;
+    $self->write_conf;
+}
+
+
+sub nginx {
+    my ($self, @args) = @_;
+    my $out = `"${\ binary()}" -p "$self->{prefix}/" -c conf/nginx.conf @args 2>&1`;
+    return ($? >> 8, $out);
+}
+
+
+# (re)starts the master on the same prefix, and so on the same store
+sub start_again {
+    my ($self) = @_;
+    my ($rc, $out) = $self->nginx();
+    croak "nginx did not start: $out" if $rc;
+    $self->wait_for(sub { $self->master_pid && $self->worker_pids >= $self->{workers} }, 10)
+        or croak "nginx workers did not come up";
+    $self->wait_for(sub { $self->listening }, 10) or croak "nginx does not listen";
+    $self->{running} = 1;
+}
+
+
+sub master_pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{prefix}/logs/nginx.pid" or return;
+    my $pid = <$fh>;
+    close $fh;
+    return unless defined $pid;
+    chomp $pid;
+    return kill(0, $pid) ? $pid : undef;
+}
+
+
+# the worker processes of a master (its children that are not the cache
+# manager); each as [pid, generation start]
+sub worker_pids {
+    my ($self, $master) = @_;
+    $master //= $self->master_pid or return ();
+    my @pids;
+    for my $dir (glob '/proc/[0-9]*') {
+        open my $fh, '<', "$dir/stat" or next;
+        my $stat = <$fh>;
+        close $fh;
+        next unless $stat && $stat =~ /^(\d+) \((.*)\) \S+ (\d+)/;
+        my ($pid, $ppid) = ($1, $3);
+        next unless $ppid == $master;
+        open $fh, '<', "$dir/cmdline" or next;
+        my $cmd = <$fh> // '';
+        close $fh;
+        push @pids, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+    }
+    return @pids;
+}
+
+
+sub listening {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port},
+                                  Proto => 'tcp', Timeout => 1);
+    return $s ? 1 : 0;
+}
+
+
+sub wait_for {
+    my ($self, $cond, $timeout, $step) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (1) {
+        my $v = $cond->();
+        return $v if $v;
+        return 0 if time > $deadline;
+        sleep($step // 0.05);
+    }
+}
+
+
+sub request {
+    my ($self, $method, $path, $body, $headers) = @_;
+    my $r = $self->{http_client}->request($method, $self->url . $path, {
+        headers => $headers // {},
+        defined $body ? (content => $body) : (),
+    });
+    return ($r->{status}, $r->{content}, $r->{headers});
+}
+
+
+sub post { my $self = shift; return $self->request(POST => @_) }
+sub get  { my $self = shift; return $self->request(GET => @_, undef) }
+
+
+sub status {
+    my ($self, $path) = @_;
+    my ($code, $body) = $self->get($path // '/crmsync/status');
+    croak "status answered $code: $body" unless $code == 200;
+    return JSON::PP::decode_json($body);
+}
+
+
+sub signal {
+    my ($self, $sig) = @_;
+    my $pid = $self->master_pid or croak 'no master';
+    kill $sig, $pid;
+}
+
+
+# a reload: a new generation of workers, the old one drains
+sub reload {
+    my ($self) = @_;
+    my @old = $self->worker_pids;
+    $self->signal('HUP');
+    $self->wait_for(sub {
+        my %now = map { $_ => 1 } $self->worker_pids;
+        !grep { $now{$_} } @old and keys %now >= $self->{workers};
+    }, 15) or croak 'reload: no new generation of workers';
+}
+
+
+# kill -9 of the master and all its workers: nothing runs any exit code
+sub kill9 {
+    my ($self) = @_;
+    my $master = $self->master_pid;
+    my @pids = $master ? ($master, $self->worker_pids($master)) : ();
+    kill 'KILL', @pids if @pids;
+    $self->wait_for(sub { !grep { kill 0, $_ } @pids }, 10);
+    # the children of a killed master are reaped by init; wait until gone
+    $self->wait_for(sub { !grep { -e "/proc/$_" && !_zombie($_) } @pids }, 10);
+    unlink "$self->{prefix}/logs/nginx.pid";
+    $self->{running} = 0;
+}
+
+
+sub _zombie {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$fh> // '';
+    return $stat =~ /^\d+ \(.*\) Z/;
+}
+
+
+sub stop {
+    my ($self, $sig) = @_;
+    return unless $self->{running} && $$ == $self->{owner};
+    my $master = $self->master_pid;
+    if ($master) {
+        kill $sig // 'QUIT', $master;
+        $self->wait_for(sub { !kill 0, $master }, 30)
+            or kill 'KILL', $master;
+    }
+    $self->{running} = 0;
+}
+
+
+sub error_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{prefix}/logs/error.log" or return '';
+    local $/;
+    my $s = <$fh>;
+    close $fh;
+    return $s // '';
+}
+
+
+sub sql {
+    my ($self, $query, $db) = @_;
+    $db //= "$self->{prefix}/crmsync.db";
+    open my $fh, '-|', 'sqlite3', '-batch', '-cmd', '.timeout 5000', $db, $query
+        or croak "sqlite3: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    chomp $out;
+    return $out;
+}
+
+
+sub DESTROY { local ($., $@, $!, $^E, $?); $_[0]->stop }
+
+
+1;
