@@ -572,7 +572,7 @@ ngx_http_crmsync_hs_upsert_result(int status, const u_char *body,
     ngx_http_crmsync_hs_result_t *results, ngx_http_crmsync_hs_pace_e *pace,
     char *correlation, size_t correlation_size)
 {
-    char                           reason[sizeof(results->reason)];
+    char                           reason[sizeof(results->reason) + 8];
     json_t                        *root;
     const char                    *msg, *cat, *cid, *policy;
     json_error_t                   err;
@@ -675,6 +675,9 @@ ngx_http_crmsync_hs_upsert_result(int status, const u_char *body,
         } else {
             snprintf(reason, sizeof(reason), "HTTP %d", status);
         }
+
+        /* snprintf() may have split a UTF-8 sequence at the end of
+           reason[]: the copy into the results cuts it before that */
 
         msg = reason;
     }
