@@ -378,6 +378,17 @@ test_complete(void **state)
               NULL);
     t_outcome(3, NGX_HTTP_CRMSYNC_HS_RETRY, "missing from answer", NULL);
 
+    /* an email twice in "results": the first one counts */
+
+    t_answer(200, "{\"results\":["
+                  "{\"id\":\"1001\",\"properties\":{\"email\":\"a@x.com\"}},"
+                  "{\"id\":\"1002\",\"properties\":{\"email\":\"a@x.com\"}}"
+                  "]}",
+             NULL);
+
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_DONE, NULL, NULL);
+    assert_string_equal(b.results[0].id, "1001");
+
     t_reset();
 }
 
@@ -435,6 +446,17 @@ test_multi_status(void **state)
     t_outcome(4, NGX_HTTP_CRMSYNC_HS_DEAD,
               "Contact already exists. Existing ID: 6001", "CONFLICT");
     t_outcome(0, NGX_HTTP_CRMSYNC_HS_RETRY, "missing from answer", NULL);
+
+    /* named in both: written is written */
+
+    t_answer(207, "{\"results\":[{\"id\":\"1\",\"properties\":"
+                  "{\"email\":\"a@x.com\"}}],\"errors\":[{\"message\":"
+                  "\"m\",\"category\":\"CONFLICT\",\"context\":{\"ids\":"
+                  "[\"a@x.com\",\"b@x.com\"]}}]}",
+             NULL);
+
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_DONE, "", "");
+    t_outcome(1, NGX_HTTP_CRMSYNC_HS_DEAD, "m", "CONFLICT");
 
     t_reset();
 }
@@ -697,6 +719,13 @@ test_garbage(void **state)
     t_outcome(1, NGX_HTTP_CRMSYNC_HS_DONE, NULL, NULL);
     assert_string_equal(b.results[1].id, "77");
     assert_false(b.results[1].created);
+
+    /* an input index the builder cannot have given */
+
+    b.input_of[1] = 5;
+    t_answer(200, "{\"results\":[]}", NULL);
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_RETRY, "missing from answer", NULL);
+    t_outcome(1, NGX_HTTP_CRMSYNC_HS_RETRY, "missing from answer", NULL);
 
     t_reset();
 }
