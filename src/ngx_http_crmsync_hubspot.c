@@ -445,7 +445,9 @@ ngx_http_crmsync_hs_result_of(ngx_http_crmsync_hs_input_t *in,
         ngx_http_crmsync_hs_set(r, ngx_http_crmsync_hs_transient(in->error)
                                    ? NGX_HTTP_CRMSYNC_HS_RETRY
                                    : NGX_HTTP_CRMSYNC_HS_DEAD,
-                                msg ? msg : "error without a message", cat);
+                                (msg && *msg) ? msg
+                                              : "error without a message",
+                                cat);
         return;
     }
 
@@ -596,6 +598,9 @@ ngx_http_crmsync_hs_upsert_result(int status, const u_char *body,
     }
 
     msg = ngx_http_crmsync_hs_str(root, "message");
+    if (msg && *msg == '\0') {
+        msg = NULL;
+    }
 
     cat = ngx_http_crmsync_hs_str(root, "category");
     if (cat == NULL) {

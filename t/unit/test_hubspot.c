@@ -458,6 +458,12 @@ test_multi_status(void **state)
     t_outcome(0, NGX_HTTP_CRMSYNC_HS_DONE, "", "");
     t_outcome(1, NGX_HTTP_CRMSYNC_HS_DEAD, "m", "CONFLICT");
 
+    t_answer(207, "{\"errors\":[{\"message\":\"\",\"context\":{\"ids\":"
+                  "[\"a@x.com\"]}}]}",
+             NULL);
+
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_DEAD, "error without a message", "");
+
     t_reset();
 }
 
@@ -571,6 +577,10 @@ test_auth_and_forbidden(void **state)
 
     t_answer(404, NULL, NULL);
     t_all(NGX_HTTP_CRMSYNC_HS_DEAD, "HTTP 404", "");
+
+    t_answer(405, "{\"message\":\"\",\"category\":\"VALIDATION_ERROR\"}",
+             NULL);
+    t_all(NGX_HTTP_CRMSYNC_HS_DEAD, "HTTP 405", "VALIDATION_ERROR");
 
     t_answer(413, "{\"message\":\"too big\"}", NULL);
     t_all(NGX_HTTP_CRMSYNC_HS_DEAD, "too big", "");
