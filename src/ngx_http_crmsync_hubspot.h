@@ -92,6 +92,7 @@ char *ngx_http_crmsync_hs_upsert_body(const ngx_http_crmsync_str_t *payloads,
  *                with message, category and correlationId.
  *   401          AUTH for all.
  *   403, 404, 405, 413, other 4xx: DEAD for all (message, category).
+ *   408, 477     RETRY for all (477: migration in progress).
  *   423, 429     RETRY for all; *pace says how long the portal pauses.
  *   5xx, 0       RETRY for all, with the reason.
  *
