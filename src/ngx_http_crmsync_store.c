@@ -225,6 +225,9 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 static int
 ngx_http_crmsync_store_no_wait(void *data, int count)
 {
+    (void) data;
+    (void) count;
+
     return 0;
 }
 
