@@ -127,6 +127,54 @@ ngx_http_crmsync_json_real(const ngx_http_crmsync_json_t *j)
 
 
 /*
+ * JSON member helpers.  obj may be NULL or not an object: the member is
+ * absent then.  A null member and "" count as absent (dst emptied).
+ */
+#define NGX_HTTP_CRMSYNC_JSON_OK        0
+#define NGX_HTTP_CRMSYNC_JSON_ABSENT    1
+#define NGX_HTTP_CRMSYNC_JSON_BADTYPE  -1
+#define NGX_HTTP_CRMSYNC_JSON_NOMEM    -2
+
+/* a string member, not copied: OK, ABSENT (missing, null, "") or BADTYPE */
+int ngx_http_crmsync_json_raw(ngx_http_crmsync_json_t *obj, const char *key,
+    const u_char **s, size_t *len);
+
+/* an object member: OK, ABSENT (missing or null; *v NULL) or BADTYPE */
+int ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj,
+    const char *key, ngx_http_crmsync_json_t **v);
+
+/*
+ * a scalar as text, for custom attributes: a string as it is, a number or
+ * a boolean written into buf; 0, or -1 for null, "", objects and arrays
+ */
+int ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf,
+    size_t size, const u_char **s, size_t *len);
+
+/*
+ * a string member: dst points at the reader's unescaped copy, which lives
+ * in the same arena as the events (a is kept for callers' symmetry with
+ * json_id, which writes an integer's digits there)
+ */
+int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
+
+/* an id: a string, or an integer written in decimal */
+int ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
+
+/*
+ * a time: an integer or a decimal string in units of unit_ms
+ * milliseconds (1000 for Unix seconds, 1 for ms), or an ISO 8601 / RFC
+ * 3339 string; *ms is set on OK only; out of range is BADTYPE
+ */
+int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit_ms);
+
+/* "2022-11-03T20:26:10.344522Z", "...+02:00": 0 and *ms set, or -1 */
+int ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms);
+
+
+/*
  * the jansson subset the adapters use; a file that uses jansson itself
  * defines NGX_HTTP_CRMSYNC_JSON_NO_COMPAT before including this header
  */
