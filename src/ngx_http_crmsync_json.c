@@ -872,39 +872,42 @@ ngx_http_crmsync_json_equal(const ngx_http_crmsync_json_t *a,
 
 
 int
-ngx_http_crmsync_json_raw(json_t *obj, const char *key, const u_char **s,
-    size_t *len)
+ngx_http_crmsync_json_raw(ngx_http_crmsync_json_t *obj, const char *key,
+    const u_char **s, size_t *len)
 {
-    json_t  *v;
+    ngx_http_crmsync_json_t  *v;
 
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
 
-    if (v == NULL || json_is_null(v)) {
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
         return NGX_HTTP_CRMSYNC_JSON_ABSENT;
     }
 
-    if (!json_is_string(v)) {
+    if (!ngx_http_crmsync_json_is_string(v)) {
         return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
     }
 
-    *s = (const u_char *) json_string_value(v);
-    *len = json_string_length(v);
+    *s = (const u_char *) ngx_http_crmsync_json_str(v);
+    *len = ngx_http_crmsync_json_str_len(v);
 
     return *len ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_ABSENT;
 }
 
 
 int
-ngx_http_crmsync_json_object(json_t *obj, const char *key, json_t **v)
+ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj, const char *key,
+    ngx_http_crmsync_json_t **v)
 {
-    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    *v = ngx_http_crmsync_json_is_object(obj)
+         ? ngx_http_crmsync_json_get(obj, key) : NULL;
 
-    if (*v == NULL || json_is_null(*v)) {
+    if (*v == NULL || ngx_http_crmsync_json_is_null(*v)) {
         *v = NULL;
         return NGX_HTTP_CRMSYNC_JSON_ABSENT;
     }
 
-    if (!json_is_object(*v)) {
+    if (!ngx_http_crmsync_json_is_object(*v)) {
         return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
     }
 
@@ -913,27 +916,28 @@ ngx_http_crmsync_json_object(json_t *obj, const char *key, json_t **v)
 
 
 int
-ngx_http_crmsync_json_text(json_t *v, u_char *buf, size_t size,
+ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf, size_t size,
     const u_char **s, size_t *len)
 {
     int  n;
 
-    if (json_is_string(v)) {
-        *s = (const u_char *) json_string_value(v);
-        *len = json_string_length(v);
+    if (ngx_http_crmsync_json_is_string(v)) {
+        *s = (const u_char *) ngx_http_crmsync_json_str(v);
+        *len = ngx_http_crmsync_json_str_len(v);
         return *len ? 0 : -1;
     }
 
-    if (json_is_integer(v)) {
+    if (ngx_http_crmsync_json_is_integer(v)) {
         n = snprintf((char *) buf, size, "%lld",
-                     (long long) json_integer_value(v));
+                     (long long) ngx_http_crmsync_json_int(v));
 
-    } else if (json_is_real(v)) {
-        n = snprintf((char *) buf, size, "%.15g", json_real_value(v));
+    } else if (ngx_http_crmsync_json_is_real(v)) {
+        n = snprintf((char *) buf, size, "%.15g",
+                     ngx_http_crmsync_json_real(v));
 
-    } else if (json_is_boolean(v)) {
+    } else if (ngx_http_crmsync_json_is_boolean(v)) {
         n = snprintf((char *) buf, size, "%s",
-                     json_is_true(v) ? "true" : "false");
+                     ngx_http_crmsync_json_is_true(v) ? "true" : "false");
 
     } else {
         return -1;
@@ -952,24 +956,25 @@ ngx_http_crmsync_json_text(json_t *v, u_char *buf, size_t size,
 
 int
 ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key)
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key)
 {
-    json_t  *v;
+    ngx_http_crmsync_json_t  *v;
 
     dst->len = 0;
     dst->data = NULL;
 
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
 
-    if (v == NULL || json_is_null(v)) {
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
         return NGX_HTTP_CRMSYNC_JSON_ABSENT;
     }
 
-    if (!json_is_string(v)) {
+    if (!ngx_http_crmsync_json_is_string(v)) {
         return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
     }
 
-    if (json_string_length(v) == 0) {
+    if (ngx_http_crmsync_json_str_len(v) == 0) {
         return NGX_HTTP_CRMSYNC_JSON_ABSENT;
     }
 
@@ -981,8 +986,8 @@ ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
 
     (void) a;
 
-    dst->data = (u_char *) json_string_value(v);
-    dst->len = json_string_length(v);
+    dst->data = (u_char *) ngx_http_crmsync_json_str(v);
+    dst->len = ngx_http_crmsync_json_str_len(v);
 
     return NGX_HTTP_CRMSYNC_JSON_OK;
 }
@@ -990,23 +995,24 @@ ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
 
 int
 ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key)
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key)
 {
-    u_char      buf[24], *p;
-    json_t     *v;
-    uint64_t    u;
-    json_int_t  n;
+    u_char                    buf[24], *p;
+    int64_t                   n;
+    uint64_t                  u;
+    ngx_http_crmsync_json_t  *v;
 
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
 
-    if (!json_is_integer(v)) {
+    if (!ngx_http_crmsync_json_is_integer(v)) {
         return ngx_http_crmsync_json_string(a, dst, obj, key);
     }
 
     dst->len = 0;
     dst->data = NULL;
 
-    n = json_integer_value(v);
+    n = ngx_http_crmsync_json_int(v);
 
     /* digits from the end; the magnitude as unsigned (LLONG_MIN) */
 
@@ -1031,17 +1037,18 @@ ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
 
 
 int
-ngx_http_crmsync_json_time(int64_t *ms, json_t *obj, const char *key,
-    int64_t unit_ms)
+ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit_ms)
 {
-    size_t         i, len;
-    json_t        *v;
-    int64_t        n;
-    const u_char  *s;
+    size_t                    i, len;
+    int64_t                   n;
+    const u_char             *s;
+    ngx_http_crmsync_json_t  *v;
 
-    v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
 
-    if (v == NULL || json_is_null(v)) {
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
         return NGX_HTTP_CRMSYNC_JSON_ABSENT;
     }
 
@@ -1049,12 +1056,12 @@ ngx_http_crmsync_json_time(int64_t *ms, json_t *obj, const char *key,
         unit_ms = 1;
     }
 
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
+    if (ngx_http_crmsync_json_is_integer(v)) {
+        n = ngx_http_crmsync_json_int(v);
 
-    } else if (json_is_string(v)) {
-        s = (const u_char *) json_string_value(v);
-        len = json_string_length(v);
+    } else if (ngx_http_crmsync_json_is_string(v)) {
+        s = (const u_char *) ngx_http_crmsync_json_str(v);
+        len = ngx_http_crmsync_json_str_len(v);
 
         if (len == 0) {
             return NGX_HTTP_CRMSYNC_JSON_ABSENT;

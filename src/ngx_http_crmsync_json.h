@@ -15,9 +15,10 @@
  * refuses a NUL byte after the value, where jansson stops reading.  A
  * repeated member name keeps the last value, as jansson does.
  *
- * The adapters read it through the subset of jansson's API they use,
- * mapped by the macros at the end of this file onto this reader: jansson
- * itself stays for the HubSpot client, where its speed does not matter.
+ * The adapters read it under its own names (ngx_http_crmsync_json_*),
+ * never jansson's: jansson itself stays for the HubSpot client, where its
+ * speed does not matter, and a file may include both <jansson.h> and this
+ * header.
  */
 
 
@@ -174,56 +175,41 @@ int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
 int ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms);
 
 
-/*
- * the jansson subset the adapters use; a file that uses jansson itself
- * defines NGX_HTTP_CRMSYNC_JSON_NO_COMPAT before including this header
- */
+/* typed tests and sizes: NULL is of no type, and of size 0 */
 
-#ifndef NGX_HTTP_CRMSYNC_JSON_NO_COMPAT
+#define ngx_http_crmsync_json_is_object(j)                                    \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_OBJECT)
+#define ngx_http_crmsync_json_is_array(j)                                     \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_ARRAY)
+#define ngx_http_crmsync_json_is_string(j)                                    \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_STRING)
+#define ngx_http_crmsync_json_is_integer(j)                                   \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_INTEGER)
+#define ngx_http_crmsync_json_is_real(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_REAL)
+#define ngx_http_crmsync_json_is_true(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_TRUE)
+#define ngx_http_crmsync_json_is_false(j)                                     \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_FALSE)
+#define ngx_http_crmsync_json_is_null(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_NULL)
+#define ngx_http_crmsync_json_is_boolean(j)                                   \
+    (ngx_http_crmsync_json_is_true(j) || ngx_http_crmsync_json_is_false(j))
 
-typedef ngx_http_crmsync_json_t  json_t;
-typedef int64_t                  json_int_t;
-
-#define json_typeof(j)          ((j)->type)
-#define JSON_OBJECT             NGX_HTTP_CRMSYNC_JSON_OBJECT
-#define JSON_ARRAY              NGX_HTTP_CRMSYNC_JSON_ARRAY
-#define JSON_STRING             NGX_HTTP_CRMSYNC_JSON_STRING
-#define JSON_INTEGER            NGX_HTTP_CRMSYNC_JSON_INTEGER
-#define JSON_REAL               NGX_HTTP_CRMSYNC_JSON_REAL
-#define JSON_TRUE               NGX_HTTP_CRMSYNC_JSON_TRUE
-#define JSON_FALSE              NGX_HTTP_CRMSYNC_JSON_FALSE
-#define JSON_NULL               NGX_HTTP_CRMSYNC_JSON_NULL
-
-#define json_is_object(j)       ngx_http_crmsync_json_is(j, JSON_OBJECT)
-#define json_is_array(j)        ngx_http_crmsync_json_is(j, JSON_ARRAY)
-#define json_is_string(j)       ngx_http_crmsync_json_is(j, JSON_STRING)
-#define json_is_integer(j)      ngx_http_crmsync_json_is(j, JSON_INTEGER)
-#define json_is_real(j)         ngx_http_crmsync_json_is(j, JSON_REAL)
-#define json_is_true(j)         ngx_http_crmsync_json_is(j, JSON_TRUE)
-#define json_is_false(j)        ngx_http_crmsync_json_is(j, JSON_FALSE)
-#define json_is_null(j)         ngx_http_crmsync_json_is(j, JSON_NULL)
-#define json_is_boolean(j)      (json_is_true(j) || json_is_false(j))
-#define json_is_number(j)       (json_is_integer(j) || json_is_real(j))
-
-#define json_object_get(j, k)   ngx_http_crmsync_json_get(j, k)
-#define json_array_get(j, i)    ngx_http_crmsync_json_at(j, i)
-#define json_equal(a, b)        ngx_http_crmsync_json_equal(a, b)
-
-#define json_object_size(j)     ngx_http_crmsync_json_size(j, JSON_OBJECT)
-#define json_array_size(j)      ngx_http_crmsync_json_size(j, JSON_ARRAY)
-#define json_string_length(j)   ngx_http_crmsync_json_size(j, JSON_STRING)
-#define json_string_value(j)    ngx_http_crmsync_json_str(j)
-#define json_integer_value(j)   ngx_http_crmsync_json_int(j)
-#define json_real_value(j)      ngx_http_crmsync_json_real(j)
+#define ngx_http_crmsync_json_object_size(j)                                  \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_OBJECT)
+#define ngx_http_crmsync_json_array_size(j)                                   \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_ARRAY)
+#define ngx_http_crmsync_json_str_len(j)                                      \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_STRING)
 
 /* members in order; a repeated name shows each time, get() the last */
-#define json_object_foreach(obj, k, v)                                        \
-    for (v = json_is_object(obj) && (obj)->len ? (obj)->items[0] : NULL,      \
+#define ngx_http_crmsync_json_foreach(obj, k, v)                              \
+    for (v = ngx_http_crmsync_json_is_object(obj) && (obj)->len               \
+             ? (obj)->items[0] : NULL,                                        \
          k = v ? v->key : NULL;                                               \
          v != NULL;                                                           \
          v = v->next, k = v ? v->key : NULL)
-
-#endif /* NGX_HTTP_CRMSYNC_JSON_NO_COMPAT */
 
 
 #endif /* _NGX_HTTP_CRMSYNC_JSON_H_INCLUDED_ */

@@ -46,7 +46,7 @@ ngx_http_crmsync_parse_fail(ngx_http_crmsync_parse_t *p, int rc,
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_parse_string(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key,
     const char *bad)
 {
     int  rc;
@@ -88,8 +88,8 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
     size_t len)
 {
     size_t                        i;
-    json_t                       *root;
     const u_char                 *s;
+    ngx_http_crmsync_json_t      *root;
     ngx_http_crmsync_event_t      tmp;
     ngx_http_crmsync_json_rc_e    jrc;
     ngx_http_crmsync_parse_rc_e   rc;
@@ -147,9 +147,9 @@ ngx_http_crmsync_parse(ngx_http_crmsync_parse_t *p, const u_char *body,
         return NGX_HTTP_CRMSYNC_PARSE_MALFORMED;
     }
 
-    if (!json_is_object(root)
+    if (!ngx_http_crmsync_json_is_object(root)
         && !(p->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT
-             && json_is_array(root)))
+             && ngx_http_crmsync_json_is_array(root)))
     {
         p->reason = "not_an_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;

@@ -23,9 +23,9 @@
  *     a static machine-readable string ("whatsapp_no_entry", ...);
  *   - never trust a type: a member of the wrong type is UNREADABLE, a
  *     missing optional member is just empty;
- *   - bounded work: json_object_get() is a linear search, so never look
- *     members up in a loop over an attacker-sized array of objects (read
- *     such an array once, as the WhatsApp contacts[] are).
+ *   - bounded work: ngx_http_crmsync_json_get() is a linear search, so
+ *     never look members up in a loop over an attacker-sized array of
+ *     objects (read such an array once, as the WhatsApp contacts[] are).
  */
 
 
