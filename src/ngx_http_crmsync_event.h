@@ -168,12 +168,21 @@ typedef struct {
 /*
  * Parse a verified body into events.  The caller sets the "in" fields and
  * the arena (ngx_http_crmsync_parse_arena_size() bytes are always enough
- * for a body of len bytes).
+ * for a body of len bytes).  Both are the provider table's, in
+ * ngx_http_crmsync_provider.c: the event model knows no adapter.
  */
 ngx_http_crmsync_parse_rc_e ngx_http_crmsync_parse(
     ngx_http_crmsync_parse_t *p, const u_char *body, size_t len);
 
 size_t ngx_http_crmsync_parse_arena_size(size_t len);
+
+/*
+ * A new zeroed event (csat -1, provider set), or NULL with p->reason
+ * set ("too_many_events" past NGX_HTTP_CRMSYNC_MAX_EVENTS, "arena_full"):
+ * return NGX_HTTP_CRMSYNC_PARSE_NOMEM then.
+ */
+ngx_http_crmsync_event_t *ngx_http_crmsync_event_add(
+    ngx_http_crmsync_parse_t *p);
 
 
 /* names: "message.inbound", "contact", ... */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,9 +27,13 @@ static int ngx_http_crmsync_json_unescape(ngx_http_crmsync_json_ctx_t *ctx,
     const char **str, size_t *len);
 static int ngx_http_crmsync_json_number(ngx_http_crmsync_json_ctx_t *ctx,
     ngx_http_crmsync_json_t *j);
+static int ngx_http_crmsync_digits(const u_char *s, size_t n);
 
 
 #define NGX_HTTP_CRMSYNC_JSON_ALIGN  sizeof(void *)
+
+/* ms since the epoch must stay below year 10000 */
+#define NGX_HTTP_CRMSYNC_MAX_MS  253402300800000LL
 
 
 static void *
@@ -860,4 +865,357 @@ ngx_http_crmsync_json_equal(const ngx_http_crmsync_json_t *a,
     default:
         return 1;
     }
+}
+
+
+/* member helpers for adapters */
+
+
+int
+ngx_http_crmsync_json_raw(ngx_http_crmsync_json_t *obj, const char *key,
+    const u_char **s, size_t *len)
+{
+    ngx_http_crmsync_json_t  *v;
+
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
+
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (!ngx_http_crmsync_json_is_string(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    *s = (const u_char *) ngx_http_crmsync_json_str(v);
+    *len = ngx_http_crmsync_json_str_len(v);
+
+    return *len ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_ABSENT;
+}
+
+
+int
+ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj, const char *key,
+    ngx_http_crmsync_json_t **v)
+{
+    *v = ngx_http_crmsync_json_is_object(obj)
+         ? ngx_http_crmsync_json_get(obj, key) : NULL;
+
+    if (*v == NULL || ngx_http_crmsync_json_is_null(*v)) {
+        *v = NULL;
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (!ngx_http_crmsync_json_is_object(*v)) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+int
+ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf, size_t size,
+    const u_char **s, size_t *len)
+{
+    int  n;
+
+    if (ngx_http_crmsync_json_is_string(v)) {
+        *s = (const u_char *) ngx_http_crmsync_json_str(v);
+        *len = ngx_http_crmsync_json_str_len(v);
+        return *len ? 0 : -1;
+    }
+
+    if (ngx_http_crmsync_json_is_integer(v)) {
+        n = snprintf((char *) buf, size, "%lld",
+                     (long long) ngx_http_crmsync_json_int(v));
+
+    } else if (ngx_http_crmsync_json_is_real(v)) {
+        n = snprintf((char *) buf, size, "%.15g",
+                     ngx_http_crmsync_json_real(v));
+
+    } else if (ngx_http_crmsync_json_is_boolean(v)) {
+        n = snprintf((char *) buf, size, "%s",
+                     ngx_http_crmsync_json_is_true(v) ? "true" : "false");
+
+    } else {
+        return -1;
+    }
+
+    if (n <= 0 || (size_t) n >= size) {
+        return -1;
+    }
+
+    *s = buf;
+    *len = n;
+
+    return 0;
+}
+
+
+int
+ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key)
+{
+    ngx_http_crmsync_json_t  *v;
+
+    dst->len = 0;
+    dst->data = NULL;
+
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
+
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (!ngx_http_crmsync_json_is_string(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    if (ngx_http_crmsync_json_str_len(v) == 0) {
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    /*
+     * the reader's strings are unescaped copies in this same arena and
+     * live as long as the events: no second copy (adapters never write
+     * into a string they got here)
+     */
+
+    (void) a;
+
+    dst->data = (u_char *) ngx_http_crmsync_json_str(v);
+    dst->len = ngx_http_crmsync_json_str_len(v);
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+int
+ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key)
+{
+    u_char                    buf[24], *p;
+    int64_t                   n;
+    uint64_t                  u;
+    ngx_http_crmsync_json_t  *v;
+
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
+
+    if (!ngx_http_crmsync_json_is_integer(v)) {
+        return ngx_http_crmsync_json_string(a, dst, obj, key);
+    }
+
+    dst->len = 0;
+    dst->data = NULL;
+
+    n = ngx_http_crmsync_json_int(v);
+
+    /* digits from the end; the magnitude as unsigned (LLONG_MIN) */
+
+    p = buf + sizeof(buf);
+    u = (n < 0) ? 0 - (uint64_t) n : (uint64_t) n;
+
+    do {
+        *--p = (u_char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (n < 0) {
+        *--p = '-';
+    }
+
+    if (ngx_http_crmsync_arena_copy(a, dst, p, buf + sizeof(buf) - p) != 0) {
+        return NGX_HTTP_CRMSYNC_JSON_NOMEM;
+    }
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+int
+ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit_ms)
+{
+    size_t                    i, len;
+    int64_t                   n;
+    const u_char             *s;
+    ngx_http_crmsync_json_t  *v;
+
+    v = ngx_http_crmsync_json_is_object(obj)
+        ? ngx_http_crmsync_json_get(obj, key) : NULL;
+
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
+        return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+    }
+
+    if (unit_ms <= 0) {
+        unit_ms = 1;
+    }
+
+    if (ngx_http_crmsync_json_is_integer(v)) {
+        n = ngx_http_crmsync_json_int(v);
+
+    } else if (ngx_http_crmsync_json_is_string(v)) {
+        s = (const u_char *) ngx_http_crmsync_json_str(v);
+        len = ngx_http_crmsync_json_str_len(v);
+
+        if (len == 0) {
+            return NGX_HTTP_CRMSYNC_JSON_ABSENT;
+        }
+
+        if (len > 18) {
+            return ngx_http_crmsync_iso8601_ms(s, len, ms) == 0
+                   ? NGX_HTTP_CRMSYNC_JSON_OK : NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+        }
+
+        n = 0;
+
+        for (i = 0; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9') {
+                return ngx_http_crmsync_iso8601_ms(s, len, ms) == 0
+                       ? NGX_HTTP_CRMSYNC_JSON_OK
+                       : NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+            }
+
+            n = n * 10 + (s[i] - '0');
+        }
+
+    } else {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    if (n < 0 || n > NGX_HTTP_CRMSYNC_MAX_MS / unit_ms) {
+        return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
+    }
+
+    *ms = n * unit_ms;
+
+    return NGX_HTTP_CRMSYNC_JSON_OK;
+}
+
+
+static int
+ngx_http_crmsync_digits(const u_char *s, size_t n)
+{
+    int  v;
+
+    v = 0;
+
+    while (n--) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (*s++ - '0');
+    }
+
+    return v;
+}
+
+
+int
+ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms)
+{
+    int      year, mon, mday, hour, min, sec, frac, scale, sign, off;
+    size_t   i;
+    int64_t  y, m, era, yoe, doy, doe, days, t;
+
+    /* YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM) */
+
+    if (len < 20 || len > 40) {
+        return -1;
+    }
+
+    year = ngx_http_crmsync_digits(s, 4);
+    mon = ngx_http_crmsync_digits(s + 5, 2);
+    mday = ngx_http_crmsync_digits(s + 8, 2);
+    hour = ngx_http_crmsync_digits(s + 11, 2);
+    min = ngx_http_crmsync_digits(s + 14, 2);
+    sec = ngx_http_crmsync_digits(s + 17, 2);
+
+    if (year < 1970 || mon < 1 || mon > 12 || mday < 1 || mday > 31
+        || hour < 0 || hour > 23 || min < 0 || min > 59
+        || sec < 0 || sec > 60
+        || s[4] != '-' || s[7] != '-'
+        || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+        || s[13] != ':' || s[16] != ':')
+    {
+        return -1;
+    }
+
+    i = 19;
+    frac = 0;
+
+    if (s[i] == '.' || s[i] == ',') {
+        i++;
+        scale = 100;
+
+        if (i == len || s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            frac += (s[i] - '0') * scale;
+            scale /= 10;
+            i++;
+        }
+    }
+
+    if (i == len) {
+        return -1;
+    }
+
+    off = 0;
+
+    if (s[i] == 'Z' || s[i] == 'z') {
+        i++;
+
+    } else if (s[i] == '+' || s[i] == '-') {
+        sign = (s[i] == '-') ? -1 : 1;
+
+        if (len - i != 6 || s[i + 3] != ':') {
+            return -1;
+        }
+
+        off = ngx_http_crmsync_digits(s + i + 1, 2);
+        t = ngx_http_crmsync_digits(s + i + 4, 2);
+
+        if (off < 0 || off > 23 || t < 0 || t > 59) {
+            return -1;
+        }
+
+        off = sign * (off * 60 + (int) t);
+        i += 6;
+
+    } else {
+        return -1;
+    }
+
+    if (i != len) {
+        return -1;
+    }
+
+    /* days from civil (Howard Hinnant's algorithm) */
+
+    y = year - (mon <= 2);
+    m = mon;
+    era = y / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + mday - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 719468;
+
+    t = ((days * 24 + hour) * 60 + min - off) * 60 + sec;
+
+    if (t < 0) {
+        return -1;
+    }
+
+    *ms = t * 1000 + frac;
+
+    return 0;
 }

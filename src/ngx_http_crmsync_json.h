@@ -15,9 +15,10 @@
  * refuses a NUL byte after the value, where jansson stops reading.  A
  * repeated member name keeps the last value, as jansson does.
  *
- * The adapters read it through the subset of jansson's API they use,
- * mapped by the macros at the end of this file onto this reader: jansson
- * itself stays for the HubSpot client, where its speed does not matter.
+ * The adapters read it under its own names (ngx_http_crmsync_json_*),
+ * never jansson's: jansson itself stays for the HubSpot client, where its
+ * speed does not matter, and a file may include both <jansson.h> and this
+ * header.
  */
 
 
@@ -127,55 +128,88 @@ ngx_http_crmsync_json_real(const ngx_http_crmsync_json_t *j)
 
 
 /*
- * the jansson subset the adapters use; a file that uses jansson itself
- * defines NGX_HTTP_CRMSYNC_JSON_NO_COMPAT before including this header
+ * JSON member helpers.  obj may be NULL or not an object: the member is
+ * absent then.  A null member and "" count as absent (dst emptied).
  */
+#define NGX_HTTP_CRMSYNC_JSON_OK        0
+#define NGX_HTTP_CRMSYNC_JSON_ABSENT    1
+#define NGX_HTTP_CRMSYNC_JSON_BADTYPE  -1
+#define NGX_HTTP_CRMSYNC_JSON_NOMEM    -2
 
-#ifndef NGX_HTTP_CRMSYNC_JSON_NO_COMPAT
+/* a string member, not copied: OK, ABSENT (missing, null, "") or BADTYPE */
+int ngx_http_crmsync_json_raw(ngx_http_crmsync_json_t *obj, const char *key,
+    const u_char **s, size_t *len);
 
-typedef ngx_http_crmsync_json_t  json_t;
-typedef int64_t                  json_int_t;
+/* an object member: OK, ABSENT (missing or null; *v NULL) or BADTYPE */
+int ngx_http_crmsync_json_object(ngx_http_crmsync_json_t *obj,
+    const char *key, ngx_http_crmsync_json_t **v);
 
-#define json_typeof(j)          ((j)->type)
-#define JSON_OBJECT             NGX_HTTP_CRMSYNC_JSON_OBJECT
-#define JSON_ARRAY              NGX_HTTP_CRMSYNC_JSON_ARRAY
-#define JSON_STRING             NGX_HTTP_CRMSYNC_JSON_STRING
-#define JSON_INTEGER            NGX_HTTP_CRMSYNC_JSON_INTEGER
-#define JSON_REAL               NGX_HTTP_CRMSYNC_JSON_REAL
-#define JSON_TRUE               NGX_HTTP_CRMSYNC_JSON_TRUE
-#define JSON_FALSE              NGX_HTTP_CRMSYNC_JSON_FALSE
-#define JSON_NULL               NGX_HTTP_CRMSYNC_JSON_NULL
+/*
+ * a scalar as text, for custom attributes: a string as it is, a number or
+ * a boolean written into buf; 0, or -1 for null, "", objects and arrays
+ */
+int ngx_http_crmsync_json_text(ngx_http_crmsync_json_t *v, u_char *buf,
+    size_t size, const u_char **s, size_t *len);
 
-#define json_is_object(j)       ngx_http_crmsync_json_is(j, JSON_OBJECT)
-#define json_is_array(j)        ngx_http_crmsync_json_is(j, JSON_ARRAY)
-#define json_is_string(j)       ngx_http_crmsync_json_is(j, JSON_STRING)
-#define json_is_integer(j)      ngx_http_crmsync_json_is(j, JSON_INTEGER)
-#define json_is_real(j)         ngx_http_crmsync_json_is(j, JSON_REAL)
-#define json_is_true(j)         ngx_http_crmsync_json_is(j, JSON_TRUE)
-#define json_is_false(j)        ngx_http_crmsync_json_is(j, JSON_FALSE)
-#define json_is_null(j)         ngx_http_crmsync_json_is(j, JSON_NULL)
-#define json_is_boolean(j)      (json_is_true(j) || json_is_false(j))
-#define json_is_number(j)       (json_is_integer(j) || json_is_real(j))
+/*
+ * a string member: dst points at the reader's unescaped copy, which lives
+ * in the same arena as the events (a is kept for callers' symmetry with
+ * json_id, which writes an integer's digits there)
+ */
+int ngx_http_crmsync_json_string(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
 
-#define json_object_get(j, k)   ngx_http_crmsync_json_get(j, k)
-#define json_array_get(j, i)    ngx_http_crmsync_json_at(j, i)
-#define json_equal(a, b)        ngx_http_crmsync_json_equal(a, b)
+/* an id: a string, or an integer written in decimal */
+int ngx_http_crmsync_json_id(ngx_http_crmsync_arena_t *a,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key);
 
-#define json_object_size(j)     ngx_http_crmsync_json_size(j, JSON_OBJECT)
-#define json_array_size(j)      ngx_http_crmsync_json_size(j, JSON_ARRAY)
-#define json_string_length(j)   ngx_http_crmsync_json_size(j, JSON_STRING)
-#define json_string_value(j)    ngx_http_crmsync_json_str(j)
-#define json_integer_value(j)   ngx_http_crmsync_json_int(j)
-#define json_real_value(j)      ngx_http_crmsync_json_real(j)
+/*
+ * a time: an integer or a decimal string in units of unit_ms
+ * milliseconds (1000 for Unix seconds, 1 for ms), or an ISO 8601 / RFC
+ * 3339 string; *ms is set on OK only; out of range is BADTYPE
+ */
+int ngx_http_crmsync_json_time(int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit_ms);
+
+/* "2022-11-03T20:26:10.344522Z", "...+02:00": 0 and *ms set, or -1 */
+int ngx_http_crmsync_iso8601_ms(const u_char *s, size_t len, int64_t *ms);
+
+
+/* typed tests and sizes: NULL is of no type, and of size 0 */
+
+#define ngx_http_crmsync_json_is_object(j)                                    \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_OBJECT)
+#define ngx_http_crmsync_json_is_array(j)                                     \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_ARRAY)
+#define ngx_http_crmsync_json_is_string(j)                                    \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_STRING)
+#define ngx_http_crmsync_json_is_integer(j)                                   \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_INTEGER)
+#define ngx_http_crmsync_json_is_real(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_REAL)
+#define ngx_http_crmsync_json_is_true(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_TRUE)
+#define ngx_http_crmsync_json_is_false(j)                                     \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_FALSE)
+#define ngx_http_crmsync_json_is_null(j)                                      \
+    ngx_http_crmsync_json_is(j, NGX_HTTP_CRMSYNC_JSON_NULL)
+#define ngx_http_crmsync_json_is_boolean(j)                                   \
+    (ngx_http_crmsync_json_is_true(j) || ngx_http_crmsync_json_is_false(j))
+
+#define ngx_http_crmsync_json_object_size(j)                                  \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_OBJECT)
+#define ngx_http_crmsync_json_array_size(j)                                   \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_ARRAY)
+#define ngx_http_crmsync_json_str_len(j)                                      \
+    ngx_http_crmsync_json_size(j, NGX_HTTP_CRMSYNC_JSON_STRING)
 
 /* members in order; a repeated name shows each time, get() the last */
-#define json_object_foreach(obj, k, v)                                        \
-    for (v = json_is_object(obj) && (obj)->len ? (obj)->items[0] : NULL,      \
+#define ngx_http_crmsync_json_foreach(obj, k, v)                              \
+    for (v = ngx_http_crmsync_json_is_object(obj) && (obj)->len               \
+             ? (obj)->items[0] : NULL,                                        \
          k = v ? v->key : NULL;                                               \
          v != NULL;                                                           \
          v = v->next, k = v ? v->key : NULL)
-
-#endif /* NGX_HTTP_CRMSYNC_JSON_NO_COMPAT */
 
 
 #endif /* _NGX_HTTP_CRMSYNC_JSON_H_INCLUDED_ */

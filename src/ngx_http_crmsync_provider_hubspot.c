@@ -34,19 +34,23 @@
 
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_event(
-    ngx_http_crmsync_parse_t *p, json_t *e, unsigned *skipped);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *e, unsigned *skipped);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_delivery_id(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *e);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *e);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_attrs(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *e);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *e);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_hubspot_merge(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *e);
-static int ngx_http_crmsync_hubspot_num(json_t *v, u_char *buf,
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *e);
+static int ngx_http_crmsync_hubspot_num(ngx_http_crmsync_json_t *v, u_char *buf,
     size_t size);
 
 
 ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p, json_t *root)
+ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_json_t *root)
 {
     size_t                        i, n;
     unsigned                      skipped;
@@ -54,7 +58,7 @@ ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p, json_t *root)
 
     skipped = 0;
 
-    if (json_is_object(root)) {
+    if (ngx_http_crmsync_json_is_object(root)) {
         /* one event, not wrapped in an array */
         rc = ngx_http_crmsync_hubspot_event(p, root, &skipped);
 
@@ -66,12 +70,12 @@ ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p, json_t *root)
         return rc;
     }
 
-    if (!json_is_array(root)) {
+    if (!ngx_http_crmsync_json_is_array(root)) {
         p->reason = "hubspot_not_array";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    n = json_array_size(root);
+    n = ngx_http_crmsync_json_array_size(root);
 
     if (n == 0) {
         p->reason = "hubspot_empty_batch";
@@ -79,7 +83,8 @@ ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p, json_t *root)
     }
 
     for (i = 0; i < n; i++) {
-        rc = ngx_http_crmsync_hubspot_event(p, json_array_get(root, i),
+        rc = ngx_http_crmsync_hubspot_event(p,
+                                            ngx_http_crmsync_json_at(root, i),
                                             &skipped);
         if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
             return rc;
@@ -96,50 +101,53 @@ ngx_http_crmsync_provider_hubspot(ngx_http_crmsync_parse_t *p, json_t *root)
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
-    unsigned *skipped)
+ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_json_t *e, unsigned *skipped)
 {
     int                             rc;
     size_t                          len;
-    json_t                         *v;
     const char                     *s;
+    ngx_http_crmsync_json_t        *v;
     ngx_http_crmsync_event_t       *ev;
     ngx_http_crmsync_parse_rc_e     prc;
     ngx_http_crmsync_event_type_e   type;
 
-    if (!json_is_object(e)) {
+    if (!ngx_http_crmsync_json_is_object(e)) {
         p->reason = "hubspot_event_not_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(e, "subscriptionType");
+    v = ngx_http_crmsync_json_get(e, "subscriptionType");
 
-    if (v == NULL || json_is_null(v)) {
-        v = json_object_get(e, "eventType");
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
+        v = ngx_http_crmsync_json_get(e, "eventType");
     }
 
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (!ngx_http_crmsync_json_is_string(v)
+        || ngx_http_crmsync_json_str_len(v) == 0)
+    {
         p->reason = "hubspot_no_subscription_type";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(e, "eventId");
+    v = ngx_http_crmsync_json_get(e, "eventId");
 
-    if (!json_is_integer(v)
-        && !(json_is_string(v) && json_string_length(v) != 0))
+    if (!ngx_http_crmsync_json_is_integer(v)
+        && !(ngx_http_crmsync_json_is_string(v)
+             && ngx_http_crmsync_json_str_len(v) != 0))
     {
         p->reason = "hubspot_no_event_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(e, "subscriptionType");
+    v = ngx_http_crmsync_json_get(e, "subscriptionType");
 
-    if (v == NULL || json_is_null(v)) {
-        v = json_object_get(e, "eventType");
+    if (v == NULL || ngx_http_crmsync_json_is_null(v)) {
+        v = ngx_http_crmsync_json_get(e, "eventType");
     }
 
-    s = json_string_value(v);
-    len = json_string_length(v);
+    s = ngx_http_crmsync_json_str(v);
+    len = ngx_http_crmsync_json_str_len(v);
 
     if (len == 16 && memcmp(s, "contact.creation", 16) == 0) {
         type = NGX_HTTP_CRMSYNC_EV_CRM_CONTACT_CREATED;
@@ -156,10 +164,11 @@ ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    v = json_object_get(e, "objectId");
+    v = ngx_http_crmsync_json_get(e, "objectId");
 
-    if (!json_is_integer(v)
-        && !(json_is_string(v) && json_string_length(v) != 0))
+    if (!ngx_http_crmsync_json_is_integer(v)
+        && !(ngx_http_crmsync_json_is_string(v)
+             && ngx_http_crmsync_json_str_len(v) != 0))
     {
         p->reason = "hubspot_no_object_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -228,13 +237,13 @@ ngx_http_crmsync_hubspot_event(ngx_http_crmsync_parse_t *p, json_t *e,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *e)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *e)
 {
-    int            n;
-    u_char         buf[24], *d;
-    size_t         i, len;
-    json_t        *v;
-    const u_char  *s;
+    int                       n;
+    u_char                    buf[24], *d;
+    size_t                    i, len;
+    const u_char             *s;
+    ngx_http_crmsync_json_t  *v;
 
     static const char  *keys[] = {
         "eventId", "portalId", "subscriptionId", "objectId", "occurredAt",
@@ -244,19 +253,21 @@ ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
     len = 0;
 
     for (i = 0; keys[i]; i++) {
-        v = json_object_get(e, keys[i]);
+        v = ngx_http_crmsync_json_get(e, keys[i]);
         /* ids are numbers: a long string is none, and slows the scan */
 
-        if (json_is_string(v)
-            && json_string_length(v) > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
+        if (ngx_http_crmsync_json_is_string(v)
+            && ngx_http_crmsync_json_str_len(v)
+               > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
         {
             p->reason = "hubspot_bad_merge";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
         n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
-        len += 1 + (json_is_string(v) ? json_string_length(v)
-                                      : (n > 0) ? (size_t) n : 0);
+        len += 1 + (ngx_http_crmsync_json_is_string(v)
+                    ? ngx_http_crmsync_json_str_len(v)
+                    : (n > 0) ? (size_t) n : 0);
     }
 
     d = ngx_http_crmsync_arena_alloc(&p->arena, len);
@@ -268,21 +279,21 @@ ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
     ev->delivery_id.data = d;
 
     for (i = 0; keys[i]; i++) {
-        v = json_object_get(e, keys[i]);
+        v = ngx_http_crmsync_json_get(e, keys[i]);
 
         if (i) {
             *d++ = ':';
         }
 
-        if (json_is_string(v)) {
-            s = (const u_char *) json_string_value(v);
-            n = (int) json_string_length(v);
+        if (ngx_http_crmsync_json_is_string(v)) {
+            s = (const u_char *) ngx_http_crmsync_json_str(v);
+            n = (int) ngx_http_crmsync_json_str_len(v);
 
         } else {
             n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
 
             if (n < 0) {
-                if (v != NULL && !json_is_null(v)) {
+                if (v != NULL && !ngx_http_crmsync_json_is_null(v)) {
                     p->reason = "hubspot_bad_ids";
                     return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
                 }
@@ -310,7 +321,7 @@ ngx_http_crmsync_hubspot_delivery_id(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_hubspot_attrs(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *e)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *e)
 {
     int                       rc;
     size_t                    i;
@@ -362,17 +373,19 @@ ngx_http_crmsync_hubspot_attrs(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *e)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *e)
 {
-    int            n;
-    u_char         buf[24], *d, *q;
-    size_t         i, k, len, count;
-    json_t        *list, *v;
-    const u_char  *s;
+    int                       n;
+    u_char                    buf[24], *d, *q;
+    size_t                    i, k, len, count;
+    const u_char             *s;
+    ngx_http_crmsync_json_t  *list, *v;
 
-    v = json_object_get(e, "newObjectId");
+    v = ngx_http_crmsync_json_get(e, "newObjectId");
 
-    if (json_is_integer(v) || json_is_string(v)) {
+    if (ngx_http_crmsync_json_is_integer(v)
+        || ngx_http_crmsync_json_is_string(v))
+    {
         if (ngx_http_crmsync_json_id(&p->arena, &ev->identity.hubspot_id, e,
                                      "newObjectId")
             == NGX_HTTP_CRMSYNC_JSON_NOMEM)
@@ -387,19 +400,21 @@ ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
                                             "objectId");
         }
 
-    } else if (v != NULL && !json_is_null(v)) {
+    } else if (v != NULL && !ngx_http_crmsync_json_is_null(v)) {
         p->reason = "hubspot_bad_merge";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    list = json_object_get(e, "mergedObjectIds");
+    list = ngx_http_crmsync_json_get(e, "mergedObjectIds");
 
-    if (list != NULL && !json_is_null(list) && !json_is_array(list)) {
+    if (list != NULL && !ngx_http_crmsync_json_is_null(list)
+        && !ngx_http_crmsync_json_is_array(list))
+    {
         p->reason = "hubspot_bad_merge";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    count = json_array_size(list);
+    count = ngx_http_crmsync_json_array_size(list);
 
     if (count > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_MERGED) {
         count = NGX_HTTP_CRMSYNC_HUBSPOT_MAX_MERGED;
@@ -410,22 +425,24 @@ ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
     len = 0;
 
     for (i = 0; i < count + 2; i++) {
-        v = (i == 0) ? json_object_get(e, "primaryObjectId")
-            : (i == 1) ? json_object_get(e, "objectId")
-            : json_array_get(list, i - 2);
+        v = (i == 0) ? ngx_http_crmsync_json_get(e, "primaryObjectId")
+            : (i == 1) ? ngx_http_crmsync_json_get(e, "objectId")
+            : ngx_http_crmsync_json_at(list, i - 2);
 
         /* ids are numbers: a long string is none, and slows the scan */
 
-        if (json_is_string(v)
-            && json_string_length(v) > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
+        if (ngx_http_crmsync_json_is_string(v)
+            && ngx_http_crmsync_json_str_len(v)
+               > NGX_HTTP_CRMSYNC_HUBSPOT_MAX_ID)
         {
             p->reason = "hubspot_bad_merge";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
         n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
-        len += 1 + (json_is_string(v) ? json_string_length(v)
-                                      : (n > 0) ? (size_t) n : 0);
+        len += 1 + (ngx_http_crmsync_json_is_string(v)
+                    ? ngx_http_crmsync_json_str_len(v)
+                    : (n > 0) ? (size_t) n : 0);
     }
 
     d = ngx_http_crmsync_arena_alloc(&p->arena, len);
@@ -437,20 +454,20 @@ ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
     q = d;
 
     for (i = 0; i < count + 2; i++) {
-        v = (i == 0) ? json_object_get(e, "primaryObjectId")
-            : (i == 1) ? json_object_get(e, "objectId")
-            : json_array_get(list, i - 2);
+        v = (i == 0) ? ngx_http_crmsync_json_get(e, "primaryObjectId")
+            : (i == 1) ? ngx_http_crmsync_json_get(e, "objectId")
+            : ngx_http_crmsync_json_at(list, i - 2);
 
-        if (json_is_string(v)) {
-            s = (const u_char *) json_string_value(v);
-            n = (int) json_string_length(v);
+        if (ngx_http_crmsync_json_is_string(v)) {
+            s = (const u_char *) ngx_http_crmsync_json_str(v);
+            n = (int) ngx_http_crmsync_json_str_len(v);
 
         } else {
             n = ngx_http_crmsync_hubspot_num(v, buf, sizeof(buf));
             s = buf;
 
             if (n < 0) {
-                if (v != NULL && !json_is_null(v)) {
+                if (v != NULL && !ngx_http_crmsync_json_is_null(v)) {
                     p->reason = "hubspot_bad_merge";
                     return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
                 }
@@ -500,16 +517,17 @@ ngx_http_crmsync_hubspot_merge(ngx_http_crmsync_parse_t *p,
 /* an integer in decimal: its length, or -1 when v is not an integer */
 
 static int
-ngx_http_crmsync_hubspot_num(json_t *v, u_char *buf, size_t size)
+ngx_http_crmsync_hubspot_num(ngx_http_crmsync_json_t *v, u_char *buf,
+    size_t size)
 {
     int  n;
 
-    if (!json_is_integer(v)) {
+    if (!ngx_http_crmsync_json_is_integer(v)) {
         return -1;
     }
 
     n = snprintf((char *) buf, size, "%lld",
-                 (long long) json_integer_value(v));
+                 (long long) ngx_http_crmsync_json_int(v));
 
     if (n <= 0 || (size_t) n >= size) {
         return -1;

@@ -53,30 +53,34 @@ typedef struct {
 
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_conversation(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *root,
-    json_t *item, ngx_http_crmsync_intercom_kind_e kind);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *root, ngx_http_crmsync_json_t *item,
+    ngx_http_crmsync_intercom_kind_e kind);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_contact(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *root,
-    json_t *item);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *root, ngx_http_crmsync_json_t *item);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_person(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *person, unsigned phone);
+    ngx_http_crmsync_json_t *person, unsigned phone);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_message(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *msg);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *msg);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_assignee(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *item,
-    json_t *part);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *item, ngx_http_crmsync_json_t *part);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_attrs(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *attrs);
+    ngx_http_crmsync_json_t *attrs);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_intercom_time(
-    ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key);
-static json_t *ngx_http_crmsync_intercom_part(json_t *item,
-    ngx_http_crmsync_intercom_kind_e kind, int *bad);
+    ngx_http_crmsync_parse_t *p, int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key);
+static ngx_http_crmsync_json_t *ngx_http_crmsync_intercom_part(
+    ngx_http_crmsync_json_t *item, ngx_http_crmsync_intercom_kind_e kind,
+    int *bad);
 static ngx_http_crmsync_author_e ngx_http_crmsync_intercom_author(
-    json_t *author, json_t *part);
-static int ngx_http_crmsync_intercom_is(json_t *obj, const char *key,
-    const char *value);
+    ngx_http_crmsync_json_t *author, ngx_http_crmsync_json_t *part);
+static int ngx_http_crmsync_intercom_is(ngx_http_crmsync_json_t *obj,
+    const char *key, const char *value);
 static int ngx_http_crmsync_intercom_html_text(ngx_http_crmsync_arena_t *a,
     ngx_http_crmsync_str_t *dst, const u_char *s, size_t len);
 
@@ -112,17 +116,17 @@ static ngx_http_crmsync_intercom_topic_t  ngx_http_crmsync_intercom_topics[] =
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_intercom(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     int                                 rc;
     size_t                              len, n;
-    json_t                             *data, *item;
     const u_char                       *topic, *id;
+    ngx_http_crmsync_json_t            *data, *item;
     ngx_http_crmsync_event_t           *ev;
     ngx_http_crmsync_intercom_kind_e    kind;
     ngx_http_crmsync_intercom_topic_t  *t;
 
-    if (!json_is_object(root)) {
+    if (!ngx_http_crmsync_json_is_object(root)) {
         p->reason = "intercom_not_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -213,10 +217,11 @@ ngx_http_crmsync_provider_intercom(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_contact(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *root, json_t *item)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *root,
+    ngx_http_crmsync_json_t *item)
 {
     int                          rc;
-    json_t                      *attrs;
+    ngx_http_crmsync_json_t     *attrs;
     ngx_http_crmsync_parse_rc_e  prc;
 
     /* the time of the change, else of the notification */
@@ -257,11 +262,11 @@ ngx_http_crmsync_intercom_contact(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *root, json_t *item,
-    ngx_http_crmsync_intercom_kind_e kind)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *root,
+    ngx_http_crmsync_json_t *item, ngx_http_crmsync_intercom_kind_e kind)
 {
     int                          rc, bad;
-    json_t                      *user, *contacts, *list, *source, *author,
+    ngx_http_crmsync_json_t     *user, *contacts, *list, *source, *author,
                                 *msg, *part, *rating, *attrs, *cid, *v;
     ngx_http_crmsync_event_t    *mev;
     ngx_http_crmsync_parse_rc_e  prc;
@@ -323,16 +328,18 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
     }
 
     if (ev->identity.platform_id.len == 0 && contacts) {
-        list = json_object_get(contacts, "contacts");
+        list = ngx_http_crmsync_json_get(contacts, "contacts");
 
-        if (list && !json_is_null(list) && !json_is_array(list)) {
+        if (list && !ngx_http_crmsync_json_is_null(list)
+            && !ngx_http_crmsync_json_is_array(list))
+        {
             p->reason = "intercom_bad_contacts";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        v = json_array_get(list, 0);
+        v = ngx_http_crmsync_json_at(list, 0);
 
-        if (v && !json_is_object(v)) {
+        if (v && !ngx_http_crmsync_json_is_object(v)) {
             p->reason = "intercom_bad_contacts";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -379,17 +386,17 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
 
     /* the contact's id as sent, to recognize the contact as an author */
 
-    cid = json_object_get(user, "id");
+    cid = ngx_http_crmsync_json_get(user, "id");
 
-    if (cid == NULL || json_is_null(cid)) {
-        cid = json_object_get(json_array_get(json_object_get(contacts,
-                                                             "contacts"),
-                                             0),
-                              "id");
+    if (cid == NULL || ngx_http_crmsync_json_is_null(cid)) {
+        cid = ngx_http_crmsync_json_get(
+                  ngx_http_crmsync_json_at(
+                      ngx_http_crmsync_json_get(contacts, "contacts"), 0),
+                  "id");
     }
 
-    if (cid == NULL || json_is_null(cid)) {
-        cid = json_object_get(author, "id");
+    if (cid == NULL || ngx_http_crmsync_json_is_null(cid)) {
+        cid = ngx_http_crmsync_json_get(author, "id");
     }
 
     prc = ngx_http_crmsync_intercom_attrs(p, ev, attrs);
@@ -415,15 +422,15 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
     }
 
     if (rating) {
-        v = json_object_get(rating, "rating");
+        v = ngx_http_crmsync_json_get(rating, "rating");
 
-        if (json_is_integer(v)
-            && json_integer_value(v) >= 0
-            && json_integer_value(v) <= 100)
+        if (ngx_http_crmsync_json_is_integer(v)
+            && ngx_http_crmsync_json_int(v) >= 0
+            && ngx_http_crmsync_json_int(v) <= 100)
         {
-            ev->csat = (int) json_integer_value(v);
+            ev->csat = (int) ngx_http_crmsync_json_int(v);
 
-        } else if (v && !json_is_null(v)) {
+        } else if (v && !ngx_http_crmsync_json_is_null(v)) {
             p->reason = "intercom_bad_rating";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -463,7 +470,7 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
             return prc;
         }
 
-        v = json_object_get(part, "author");
+        v = ngx_http_crmsync_json_get(part, "author");
         ev->author = ngx_http_crmsync_intercom_author(v, part);
 
         if (kind == NGX_HTTP_CRMSYNC_IC_NOTED) {
@@ -471,7 +478,8 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
         }
 
         if (ev->author == NGX_HTTP_CRMSYNC_AUTHOR_CONTACT
-            && json_equal(json_object_get(v, "id"), cid))
+            && ngx_http_crmsync_json_equal(ngx_http_crmsync_json_get(v, "id"),
+                                           cid))
         {
             /* the contact's name and email, from the reply's author */
 
@@ -528,9 +536,11 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
      * its own, so the transcript keeps it
      */
 
-    v = json_object_get(part, "body");
+    v = ngx_http_crmsync_json_get(part, "body");
 
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (!ngx_http_crmsync_json_is_string(v)
+        || ngx_http_crmsync_json_str_len(v) == 0)
+    {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
@@ -543,8 +553,7 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
 
     mev->csat = -1;
     mev->author = ngx_http_crmsync_intercom_author(
-                                          json_object_get(part, "author"),
-                                          part);
+                      ngx_http_crmsync_json_get(part, "author"), part);
 
     prc = ngx_http_crmsync_intercom_message(p, mev, part);
     if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
@@ -589,7 +598,8 @@ ngx_http_crmsync_intercom_conversation(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *person, unsigned phone)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *person,
+    unsigned phone)
 {
     int            rc;
     size_t         len;
@@ -662,12 +672,12 @@ ngx_http_crmsync_intercom_person(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *msg)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *msg)
 {
-    int            rc;
-    size_t         i, n, len;
-    json_t        *list, *att;
-    const u_char  *s, *ct;
+    int                       rc;
+    size_t                    i, n, len;
+    const u_char             *s, *ct;
+    ngx_http_crmsync_json_t  *list, *att;
 
     if (ev->type != NGX_HTTP_CRMSYNC_EV_CSAT) {
         ev->type = (ev->author == NGX_HTTP_CRMSYNC_AUTHOR_CONTACT)
@@ -699,23 +709,23 @@ ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
     }
 
-    list = json_object_get(msg, "attachments");
+    list = ngx_http_crmsync_json_get(msg, "attachments");
 
-    if (list == NULL || json_is_null(list)) {
+    if (list == NULL || ngx_http_crmsync_json_is_null(list)) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (!json_is_array(list)) {
+    if (!ngx_http_crmsync_json_is_array(list)) {
         p->reason = "intercom_bad_attachments";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    n = json_array_size(list);
+    n = ngx_http_crmsync_json_array_size(list);
 
     for (i = 0; i < n; i++) {
-        att = json_array_get(list, i);
+        att = ngx_http_crmsync_json_at(list, i);
 
-        if (!json_is_object(att)) {
+        if (!ngx_http_crmsync_json_is_object(att)) {
             continue;
         }
 
@@ -752,10 +762,11 @@ ngx_http_crmsync_intercom_message(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *item, json_t *part)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *item,
+    ngx_http_crmsync_json_t *part)
 {
-    int      rc;
-    json_t  *who, *assignee, *v;
+    int                       rc;
+    ngx_http_crmsync_json_t  *who, *assignee, *v;
 
     assignee = NULL;
 
@@ -796,8 +807,8 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
                                           "email");
 
         if (rc == NGX_HTTP_CRMSYNC_JSON_ABSENT && assignee && who != assignee
-            && json_equal(json_object_get(who, "id"),
-                          json_object_get(assignee, "id")))
+            && ngx_http_crmsync_json_equal(ngx_http_crmsync_json_get(who, "id"),
+                          ngx_http_crmsync_json_get(assignee, "id")))
         {
             rc = ngx_http_crmsync_json_string(&p->arena, &ev->assignee,
                                               assignee, "email");
@@ -815,9 +826,11 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    v = json_object_get(item, "admin_assignee_id");
+    v = ngx_http_crmsync_json_get(item, "admin_assignee_id");
 
-    if (json_is_integer(v) && json_integer_value(v) == 0) {
+    if (ngx_http_crmsync_json_is_integer(v)
+        && ngx_http_crmsync_json_int(v) == 0)
+    {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
@@ -836,13 +849,13 @@ ngx_http_crmsync_intercom_assignee(ngx_http_crmsync_parse_t *p,
  * (webhooks carry the new parts; a 2.x conversation may carry them all).
  */
 
-static json_t *
-ngx_http_crmsync_intercom_part(json_t *item,
+static ngx_http_crmsync_json_t *
+ngx_http_crmsync_intercom_part(ngx_http_crmsync_json_t *item,
     ngx_http_crmsync_intercom_kind_e kind, int *bad)
 {
-    size_t         i, j, n, len;
-    json_t        *parts, *list, *part, *any;
-    const u_char  *type;
+    size_t                    i, j, n, len;
+    const u_char             *type;
+    ngx_http_crmsync_json_t  *parts, *list, *part, *any;
 
     if (ngx_http_crmsync_json_object(item, "conversation_parts", &parts)
         != NGX_HTTP_CRMSYNC_JSON_OK)
@@ -851,18 +864,18 @@ ngx_http_crmsync_intercom_part(json_t *item,
         return NULL;
     }
 
-    list = json_object_get(parts, "conversation_parts");
+    list = ngx_http_crmsync_json_get(parts, "conversation_parts");
 
-    if (list == NULL || json_is_null(list)) {
+    if (list == NULL || ngx_http_crmsync_json_is_null(list)) {
         return NULL;
     }
 
-    if (!json_is_array(list)) {
+    if (!ngx_http_crmsync_json_is_array(list)) {
         *bad = 1;
         return NULL;
     }
 
-    n = json_array_size(list);
+    n = ngx_http_crmsync_json_array_size(list);
 
     if (n > NGX_HTTP_CRMSYNC_INTERCOM_MAX_PARTS) {
         n = NGX_HTTP_CRMSYNC_INTERCOM_MAX_PARTS;
@@ -871,9 +884,9 @@ ngx_http_crmsync_intercom_part(json_t *item,
     any = NULL;
 
     for (i = n; i-- > 0; /* void */) {
-        part = json_array_get(list, i);
+        part = ngx_http_crmsync_json_at(list, i);
 
-        if (!json_is_object(part)) {
+        if (!ngx_http_crmsync_json_is_object(part)) {
             *bad = 1;
             return NULL;
         }
@@ -941,7 +954,8 @@ ngx_http_crmsync_intercom_part(json_t *item,
 
 
 static ngx_http_crmsync_author_e
-ngx_http_crmsync_intercom_author(json_t *author, json_t *part)
+ngx_http_crmsync_intercom_author(ngx_http_crmsync_json_t *author,
+    ngx_http_crmsync_json_t *part)
 {
     if (part && ngx_http_crmsync_intercom_is(part, "part_type", "note")) {
         return NGX_HTTP_CRMSYNC_AUTHOR_NOTE;
@@ -977,21 +991,21 @@ ngx_http_crmsync_intercom_author(json_t *author, json_t *part)
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_attrs(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *attrs)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *attrs)
 {
     int                       n;
     u_char                    buf[32];
     size_t                    i;
-    json_t                   *v;
     const char               *key;
     const u_char             *s;
+    ngx_http_crmsync_json_t  *v;
     ngx_http_crmsync_attr_t  *a;
 
-    if (attrs == NULL || json_object_size(attrs) == 0) {
+    if (attrs == NULL || ngx_http_crmsync_json_object_size(attrs) == 0) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    i = json_object_size(attrs);
+    i = ngx_http_crmsync_json_object_size(attrs);
 
     if (i > NGX_HTTP_CRMSYNC_INTERCOM_MAX_ATTRS) {
         i = NGX_HTTP_CRMSYNC_INTERCOM_MAX_ATTRS;
@@ -1007,35 +1021,39 @@ ngx_http_crmsync_intercom_attrs(ngx_http_crmsync_parse_t *p,
     ev->attrs = a;
     ev->nattrs = 0;
 
-    json_object_foreach(attrs, key, v) {
+    ngx_http_crmsync_json_foreach(attrs, key, v) {
 
         if (ev->nattrs == i) {
             break;
         }
 
-        if (json_is_string(v)) {
-            s = (const u_char *) json_string_value(v);
-            n = (int) json_string_length(v);
+        if (ngx_http_crmsync_json_is_string(v)) {
+            s = (const u_char *) ngx_http_crmsync_json_str(v);
+            n = (int) ngx_http_crmsync_json_str_len(v);
 
-        } else if (json_is_integer(v)) {
+        } else if (ngx_http_crmsync_json_is_integer(v)) {
             n = snprintf((char *) buf, sizeof(buf), "%lld",
-                         (long long) json_integer_value(v));
+                         (long long) ngx_http_crmsync_json_int(v));
             s = buf;
 
-        } else if (json_is_real(v)) {
+        } else if (ngx_http_crmsync_json_is_real(v)) {
             n = snprintf((char *) buf, sizeof(buf), "%.15g",
-                         json_real_value(v));
+                         ngx_http_crmsync_json_real(v));
             s = buf;
 
-        } else if (json_is_boolean(v)) {
-            s = (const u_char *) (json_is_true(v) ? "true" : "false");
-            n = json_is_true(v) ? 4 : 5;
+        } else if (ngx_http_crmsync_json_is_boolean(v)) {
+            s = (const u_char *) (ngx_http_crmsync_json_is_true(v)
+                                  ? "true" : "false");
+            n = ngx_http_crmsync_json_is_true(v) ? 4 : 5;
 
         } else {
             continue;
         }
 
-        if (n < 0 || (!json_is_string(v) && (size_t) n >= sizeof(buf))) {
+        if (n < 0
+            || (!ngx_http_crmsync_json_is_string(v)
+                && (size_t) n >= sizeof(buf)))
+        {
             continue;
         }
 
@@ -1065,7 +1083,7 @@ ngx_http_crmsync_intercom_attrs(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_intercom_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
-    json_t *obj, const char *key)
+    ngx_http_crmsync_json_t *obj, const char *key)
 {
     int      rc;
     int64_t  t;
@@ -1090,7 +1108,8 @@ ngx_http_crmsync_intercom_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
 
 
 static int
-ngx_http_crmsync_intercom_is(json_t *obj, const char *key, const char *value)
+ngx_http_crmsync_intercom_is(ngx_http_crmsync_json_t *obj, const char *key,
+    const char *value)
 {
     size_t         len;
     const u_char  *s;

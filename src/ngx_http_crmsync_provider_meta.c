@@ -23,8 +23,8 @@
 #define NGX_HTTP_CRMSYNC_WA_CONTACTS  32
 
 typedef struct {
-    json_t                         *wa_id;
-    json_t                         *name;        /* profile.name or NULL */
+    ngx_http_crmsync_json_t        *wa_id;
+    ngx_http_crmsync_json_t        *name;        /* profile.name or NULL */
     ngx_http_crmsync_str_t          first_name;
     ngx_http_crmsync_str_t          last_name;
     unsigned                        copied:1;
@@ -51,30 +51,32 @@ typedef struct {
 
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_time(
-    ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key,
-    int64_t unit, const char *bad);
+    ngx_http_crmsync_parse_t *p, int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key, int64_t unit, const char *bad);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_status_id(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *id,
-    json_t *status, const char *bad);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *id, ngx_http_crmsync_json_t *status,
+    const char *bad);
 static unsigned ngx_http_crmsync_meta_kind(
     const ngx_http_crmsync_meta_kind_t *kinds, const char *type);
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_wa_change(
-    ngx_http_crmsync_wa_ctx_t *ctx, json_t *change);
+    ngx_http_crmsync_wa_ctx_t *ctx, ngx_http_crmsync_json_t *change);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_wa_message(
-    ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg, json_t *business,
-    unsigned echo);
+    ngx_http_crmsync_wa_ctx_t *ctx, ngx_http_crmsync_json_t *msg,
+    ngx_http_crmsync_json_t *business, unsigned echo);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_wa_status(
-    ngx_http_crmsync_wa_ctx_t *ctx, json_t *st);
+    ngx_http_crmsync_wa_ctx_t *ctx, ngx_http_crmsync_json_t *st);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_wa_name(
     ngx_http_crmsync_wa_ctx_t *ctx, ngx_http_crmsync_event_t *ev,
-    json_t *wa_id);
+    ngx_http_crmsync_json_t *wa_id);
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_messaging(
-    ngx_http_crmsync_parse_t *p, json_t *root, const char *object);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *root,
+    const char *object);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_meta_item(
-    ngx_http_crmsync_parse_t *p, json_t *item, int64_t entry_time,
-    const char **skip);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_json_t *item,
+    int64_t entry_time, const char **skip);
 
 
 /* WhatsApp message types; text-like types are read separately */
@@ -114,7 +116,8 @@ static const ngx_http_crmsync_meta_kind_t  ngx_http_crmsync_fb_kinds[] = {
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_meta_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
-    json_t *obj, const char *key, int64_t unit, const char *bad)
+    ngx_http_crmsync_json_t *obj, const char *key, int64_t unit,
+    const char *bad)
 {
     if (ngx_http_crmsync_json_time(ms, obj, key, unit)
         == NGX_HTTP_CRMSYNC_JSON_BADTYPE)
@@ -134,21 +137,23 @@ ngx_http_crmsync_meta_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_meta_status_id(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *id, json_t *status,
-    const char *bad)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *id,
+    ngx_http_crmsync_json_t *status, const char *bad)
 {
     u_char  *d;
     size_t   n, m;
 
-    if (!json_is_string(id) || json_string_length(id) == 0
-        || !json_is_string(status) || json_string_length(status) == 0)
+    if (!ngx_http_crmsync_json_is_string(id)
+        || ngx_http_crmsync_json_str_len(id) == 0
+        || !ngx_http_crmsync_json_is_string(status)
+        || ngx_http_crmsync_json_str_len(status) == 0)
     {
         p->reason = bad;
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    n = json_string_length(id);
-    m = json_string_length(status);
+    n = ngx_http_crmsync_json_str_len(id);
+    m = ngx_http_crmsync_json_str_len(status);
 
     d = ngx_http_crmsync_arena_alloc(&p->arena, n + 1 + m);
     if (d == NULL) {
@@ -156,9 +161,9 @@ ngx_http_crmsync_meta_status_id(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
     }
 
-    memcpy(d, json_string_value(id), n);
+    memcpy(d, ngx_http_crmsync_json_str(id), n);
     d[n] = ':';
-    memcpy(d + n + 1, json_string_value(status), m);
+    memcpy(d + n + 1, ngx_http_crmsync_json_str(status), m);
 
     ev->delivery_id.len = n + 1 + m;
     ev->delivery_id.data = d;
@@ -190,27 +195,27 @@ ngx_http_crmsync_meta_kind(const ngx_http_crmsync_meta_kind_t *kinds,
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_whatsapp(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     size_t                       i, j;
-    json_t                      *v, *entry, *changes;
+    ngx_http_crmsync_json_t     *v, *entry, *changes;
     ngx_http_crmsync_wa_ctx_t    ctx;
     ngx_http_crmsync_parse_rc_e  rc;
 
-    v = json_object_get(root, "object");
+    v = ngx_http_crmsync_json_get(root, "object");
 
     if (v != NULL
-        && (!json_is_string(v)
-            || strcmp(json_string_value(v), "whatsapp_business_account")
+        && (!ngx_http_crmsync_json_is_string(v)
+            || strcmp(ngx_http_crmsync_json_str(v), "whatsapp_business_account")
                != 0))
     {
         p->reason = "whatsapp_wrong_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    entry = json_object_get(root, "entry");
+    entry = ngx_http_crmsync_json_get(root, "entry");
 
-    if (!json_is_array(entry)) {
+    if (!ngx_http_crmsync_json_is_array(entry)) {
         p->reason = "whatsapp_no_entry";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -219,17 +224,20 @@ ngx_http_crmsync_provider_whatsapp(ngx_http_crmsync_parse_t *p,
     ctx.p = p;
     ctx.skip = "whatsapp_no_messages";
 
-    for (i = 0; i < json_array_size(entry); i++) {
-        v = json_array_get(entry, i);
-        changes = json_object_get(v, "changes");
+    for (i = 0; i < ngx_http_crmsync_json_array_size(entry); i++) {
+        v = ngx_http_crmsync_json_at(entry, i);
+        changes = ngx_http_crmsync_json_get(v, "changes");
 
-        if (!json_is_object(v) || !json_is_array(changes)) {
+        if (!ngx_http_crmsync_json_is_object(v)
+            || !ngx_http_crmsync_json_is_array(changes))
+        {
             p->reason = "whatsapp_no_changes";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        for (j = 0; j < json_array_size(changes); j++) {
-            rc = ngx_http_crmsync_wa_change(&ctx, json_array_get(changes, j));
+        for (j = 0; j < ngx_http_crmsync_json_array_size(changes); j++) {
+            rc = ngx_http_crmsync_wa_change(
+                     &ctx, ngx_http_crmsync_json_at(changes, j));
             if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
                 return rc;
             }
@@ -246,26 +254,29 @@ ngx_http_crmsync_provider_whatsapp(ngx_http_crmsync_parse_t *p,
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
+ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx,
+    ngx_http_crmsync_json_t *change)
 {
     size_t                       i;
-    json_t                      *field, *value, *a, *business, *c, *id;
-    json_t                      *name;
     const char                  *f;
+    ngx_http_crmsync_json_t     *field, *value, *a, *business, *c, *id;
+    ngx_http_crmsync_json_t     *name;
     ngx_http_crmsync_parse_t    *p;
     ngx_http_crmsync_parse_rc_e  rc;
 
     p = ctx->p;
 
-    field = json_object_get(change, "field");
-    value = json_object_get(change, "value");
+    field = ngx_http_crmsync_json_get(change, "field");
+    value = ngx_http_crmsync_json_get(change, "value");
 
-    if (!json_is_object(change) || !json_is_string(field)) {
+    if (!ngx_http_crmsync_json_is_object(change)
+        || !ngx_http_crmsync_json_is_string(field))
+    {
         p->reason = "whatsapp_bad_change";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    f = json_string_value(field);
+    f = ngx_http_crmsync_json_str(field);
 
     if (strcmp(f, "messages") != 0 && strcmp(f, "smb_message_echoes") != 0) {
         /* account, template, quality, ... updates: not a conversation */
@@ -273,36 +284,37 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (!json_is_object(value)) {
+    if (!ngx_http_crmsync_json_is_object(value)) {
         p->reason = "whatsapp_no_value";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    a = json_object_get(value, "contacts");
+    a = ngx_http_crmsync_json_get(value, "contacts");
 
-    if (a != NULL && !json_is_array(a)) {
+    if (a != NULL && !ngx_http_crmsync_json_is_array(a)) {
         p->reason = "whatsapp_bad_contacts";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     ctx->ncontacts = 0;
 
-    for (i = 0; i < json_array_size(a); i++) {
+    for (i = 0; i < ngx_http_crmsync_json_array_size(a); i++) {
         if (ctx->ncontacts == NGX_HTTP_CRMSYNC_WA_CONTACTS) {
             break;
         }
 
-        c = json_array_get(a, i);
-        name = json_object_get(json_object_get(c, "profile"), "name");
+        c = ngx_http_crmsync_json_at(a, i);
+        name = ngx_http_crmsync_json_get(
+                   ngx_http_crmsync_json_get(c, "profile"), "name");
 
-        if (name != NULL && !json_is_string(name)) {
+        if (name != NULL && !ngx_http_crmsync_json_is_string(name)) {
             p->reason = "whatsapp_bad_profile_name";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        id = json_object_get(c, "wa_id");
+        id = ngx_http_crmsync_json_get(c, "wa_id");
 
-        if (!json_is_string(id)) {
+        if (!ngx_http_crmsync_json_is_string(id)) {
             continue;
         }
 
@@ -314,19 +326,20 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
 
     /* the business's own number, to tell its messages from the contact's */
 
-    business = json_object_get(json_object_get(value, "metadata"),
-                               "display_phone_number");
+    business = ngx_http_crmsync_json_get(
+                   ngx_http_crmsync_json_get(value, "metadata"),
+                   "display_phone_number");
 
-    a = json_object_get(value, "messages");
+    a = ngx_http_crmsync_json_get(value, "messages");
 
-    if (a != NULL && !json_is_array(a)) {
+    if (a != NULL && !ngx_http_crmsync_json_is_array(a)) {
         p->reason = "whatsapp_bad_messages";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    for (i = 0; i < json_array_size(a); i++) {
-        rc = ngx_http_crmsync_wa_message(ctx, json_array_get(a, i), business,
-                                         0);
+    for (i = 0; i < ngx_http_crmsync_json_array_size(a); i++) {
+        rc = ngx_http_crmsync_wa_message(ctx, ngx_http_crmsync_json_at(a, i),
+                                         business, 0);
         if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
             return rc;
         }
@@ -334,30 +347,30 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
 
     /* coexistence: messages the business sent from the WhatsApp app */
 
-    a = json_object_get(value, "message_echoes");
+    a = ngx_http_crmsync_json_get(value, "message_echoes");
 
-    if (a != NULL && !json_is_array(a)) {
+    if (a != NULL && !ngx_http_crmsync_json_is_array(a)) {
         p->reason = "whatsapp_bad_message_echoes";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    for (i = 0; i < json_array_size(a); i++) {
-        rc = ngx_http_crmsync_wa_message(ctx, json_array_get(a, i), business,
-                                         1);
+    for (i = 0; i < ngx_http_crmsync_json_array_size(a); i++) {
+        rc = ngx_http_crmsync_wa_message(ctx, ngx_http_crmsync_json_at(a, i),
+                                         business, 1);
         if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
             return rc;
         }
     }
 
-    a = json_object_get(value, "statuses");
+    a = ngx_http_crmsync_json_get(value, "statuses");
 
-    if (a != NULL && !json_is_array(a)) {
+    if (a != NULL && !ngx_http_crmsync_json_is_array(a)) {
         p->reason = "whatsapp_bad_statuses";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    for (i = 0; i < json_array_size(a); i++) {
-        rc = ngx_http_crmsync_wa_status(ctx, json_array_get(a, i));
+    for (i = 0; i < ngx_http_crmsync_json_array_size(a); i++) {
+        rc = ngx_http_crmsync_wa_status(ctx, ngx_http_crmsync_json_at(a, i));
         if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
             return rc;
         }
@@ -368,52 +381,62 @@ ngx_http_crmsync_wa_change(ngx_http_crmsync_wa_ctx_t *ctx, json_t *change)
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
-    json_t *business, unsigned echo)
+ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx,
+    ngx_http_crmsync_json_t *msg, ngx_http_crmsync_json_t *business,
+    unsigned echo)
 {
-    json_t                       *from, *to, *id, *type, *o, *contact;
     const char                   *t;
+    ngx_http_crmsync_json_t      *from, *to, *id, *type, *o, *contact;
     ngx_http_crmsync_parse_t     *p;
     ngx_http_crmsync_event_t     *ev;
     ngx_http_crmsync_parse_rc_e   rc;
 
     p = ctx->p;
 
-    if (!json_is_object(msg)) {
+    if (!ngx_http_crmsync_json_is_object(msg)) {
         p->reason = "whatsapp_bad_message";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    from = json_object_get(msg, "from");
-    to = json_object_get(msg, "to");
-    id = json_object_get(msg, "id");
-    type = json_object_get(msg, "type");
+    from = ngx_http_crmsync_json_get(msg, "from");
+    to = ngx_http_crmsync_json_get(msg, "to");
+    id = ngx_http_crmsync_json_get(msg, "id");
+    type = ngx_http_crmsync_json_get(msg, "type");
 
-    if (!json_is_string(from) || json_string_length(from) == 0) {
+    if (!ngx_http_crmsync_json_is_string(from)
+        || ngx_http_crmsync_json_str_len(from) == 0)
+    {
         p->reason = "whatsapp_no_from";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    if (!json_is_string(id) || json_string_length(id) == 0) {
+    if (!ngx_http_crmsync_json_is_string(id)
+        || ngx_http_crmsync_json_str_len(id) == 0)
+    {
         p->reason = "whatsapp_no_message_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    if (type != NULL && !json_is_string(type)) {
+    if (type != NULL && !ngx_http_crmsync_json_is_string(type)) {
         p->reason = "whatsapp_bad_type";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     /* sent by the business: an echo, or "from" is the business number */
 
-    if (!echo && json_is_string(business) && json_is_string(to)
-        && strcmp(json_string_value(business), json_string_value(from)) == 0)
+    if (!echo && ngx_http_crmsync_json_is_string(business)
+        && ngx_http_crmsync_json_is_string(to)
+        && strcmp(ngx_http_crmsync_json_str(business),
+                  ngx_http_crmsync_json_str(from))
+           == 0)
     {
         echo = 1;
     }
 
     if (echo) {
-        if (!json_is_string(to) || json_string_length(to) == 0) {
+        if (!ngx_http_crmsync_json_is_string(to)
+            || ngx_http_crmsync_json_str_len(to) == 0)
+        {
             p->reason = "whatsapp_no_to";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -439,8 +462,8 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
     }
 
     if (ngx_http_crmsync_arena_copy(&p->arena, &ev->delivery_id,
-                                    (u_char *) json_string_value(id),
-                                    json_string_length(id))
+                                    (u_char *) ngx_http_crmsync_json_str(id),
+                                    ngx_http_crmsync_json_str_len(id))
         != 0)
     {
         p->reason = "arena_full";
@@ -457,9 +480,10 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
 
     /* a wa_id that is not a number is kept nowhere: no identity then */
 
-    (void) ngx_http_crmsync_whatsapp_identity(&p->arena, &ev->identity,
-                                    (u_char *) json_string_value(contact),
-                                    json_string_length(contact));
+    (void) ngx_http_crmsync_whatsapp_identity(
+               &p->arena, &ev->identity,
+               (u_char *) ngx_http_crmsync_json_str(contact),
+               ngx_http_crmsync_json_str_len(contact));
 
     if (!echo) {
         rc = ngx_http_crmsync_wa_name(ctx, ev, contact);
@@ -468,7 +492,8 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
         }
     }
 
-    t = json_is_string(type) ? json_string_value(type) : "text";
+    t = ngx_http_crmsync_json_is_string(type)
+        ? ngx_http_crmsync_json_str(type) : "text";
     ev->attachments = ngx_http_crmsync_meta_kind(ngx_http_crmsync_wa_kinds, t);
 
     /*
@@ -476,15 +501,17 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
      * "contacts": [...]
      */
 
-    o = json_object_get(msg, t);
+    o = ngx_http_crmsync_json_get(msg, t);
 
-    if (o != NULL && !json_is_object(o) && !json_is_array(o)) {
+    if (o != NULL && !ngx_http_crmsync_json_is_object(o)
+        && !ngx_http_crmsync_json_is_array(o))
+    {
         p->reason = "whatsapp_bad_message_body";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     if (strcmp(t, "text") == 0) {
-        o = json_object_get(msg, "text");
+        o = ngx_http_crmsync_json_get(msg, "text");
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "body",
                                              "whatsapp_bad_text");
     }
@@ -492,25 +519,25 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
     if (strcmp(t, "image") == 0 || strcmp(t, "video") == 0
         || strcmp(t, "document") == 0)
     {
-        o = json_object_get(msg, t);
+        o = ngx_http_crmsync_json_get(msg, t);
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "caption",
                                              "whatsapp_bad_caption");
     }
 
     if (strcmp(t, "button") == 0) {
-        o = json_object_get(msg, "button");
+        o = ngx_http_crmsync_json_get(msg, "button");
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "text",
                                              "whatsapp_bad_button");
     }
 
     if (strcmp(t, "interactive") == 0) {
-        o = json_object_get(msg, "interactive");
+        o = ngx_http_crmsync_json_get(msg, "interactive");
 
-        if (json_object_get(o, "button_reply")) {
-            o = json_object_get(o, "button_reply");
+        if (ngx_http_crmsync_json_get(o, "button_reply")) {
+            o = ngx_http_crmsync_json_get(o, "button_reply");
 
         } else {
-            o = json_object_get(o, "list_reply");
+            o = ngx_http_crmsync_json_get(o, "list_reply");
         }
 
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "title",
@@ -520,13 +547,13 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
     if (strcmp(t, "system") == 0) {
         /* "user changed number", ... */
         ev->author = NGX_HTTP_CRMSYNC_AUTHOR_SYSTEM;
-        o = json_object_get(msg, "system");
+        o = ngx_http_crmsync_json_get(msg, "system");
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "body",
                                              "whatsapp_bad_system");
     }
 
     if (strcmp(t, "reaction") == 0) {
-        o = json_object_get(msg, "reaction");
+        o = ngx_http_crmsync_json_get(msg, "reaction");
         return ngx_http_crmsync_parse_string(p, &ev->text, o, "emoji",
                                              "whatsapp_bad_reaction");
     }
@@ -539,7 +566,7 @@ ngx_http_crmsync_wa_message(ngx_http_crmsync_wa_ctx_t *ctx, json_t *msg,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
-    ngx_http_crmsync_event_t *ev, json_t *wa_id)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *wa_id)
 {
     size_t                          i;
     ngx_http_crmsync_wa_contact_t  *c;
@@ -547,15 +574,16 @@ ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
     for (i = 0; i < ctx->ncontacts; i++) {
         c = &ctx->contacts[i];
 
-        if (!json_equal(c->wa_id, wa_id)) {
+        if (!ngx_http_crmsync_json_equal(c->wa_id, wa_id)) {
             continue;
         }
 
         if (!c->copied) {
             if (c->name != NULL
-                && ngx_http_crmsync_full_name(&ctx->p->arena, ev,
-                                        (u_char *) json_string_value(c->name),
-                                        json_string_length(c->name))
+                && ngx_http_crmsync_full_name(
+                       &ctx->p->arena, ev,
+                       (u_char *) ngx_http_crmsync_json_str(c->name),
+                       ngx_http_crmsync_json_str_len(c->name))
                    != 0)
             {
                 ctx->p->reason = "arena_full";
@@ -578,24 +606,25 @@ ngx_http_crmsync_wa_name(ngx_http_crmsync_wa_ctx_t *ctx,
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
+ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx,
+    ngx_http_crmsync_json_t *st)
 {
     u_char                       *d;
-    json_t                       *rcpt, *err;
+    ngx_http_crmsync_json_t      *rcpt, *err;
     ngx_http_crmsync_parse_t     *p;
     ngx_http_crmsync_event_t     *ev;
     ngx_http_crmsync_parse_rc_e   rc;
 
     p = ctx->p;
 
-    if (!json_is_object(st)) {
+    if (!ngx_http_crmsync_json_is_object(st)) {
         p->reason = "whatsapp_bad_status";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    rcpt = json_object_get(st, "recipient_id");
+    rcpt = ngx_http_crmsync_json_get(st, "recipient_id");
 
-    if (rcpt != NULL && !json_is_string(rcpt)) {
+    if (rcpt != NULL && !ngx_http_crmsync_json_is_string(rcpt)) {
         p->reason = "whatsapp_bad_recipient_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -607,9 +636,9 @@ ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
 
     ev->type = NGX_HTTP_CRMSYNC_EV_MESSAGE_STATUS;
 
-    rc = ngx_http_crmsync_meta_status_id(p, ev, json_object_get(st, "id"),
-                                         json_object_get(st, "status"),
-                                         "whatsapp_no_status_id");
+    rc = ngx_http_crmsync_meta_status_id(
+             p, ev, ngx_http_crmsync_json_get(st, "id"),
+             ngx_http_crmsync_json_get(st, "status"), "whatsapp_no_status_id");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
@@ -621,22 +650,26 @@ ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
     }
 
     if (rcpt != NULL) {
-        (void) ngx_http_crmsync_whatsapp_identity(&p->arena, &ev->identity,
-                                         (u_char *) json_string_value(rcpt),
-                                         json_string_length(rcpt));
+        (void) ngx_http_crmsync_whatsapp_identity(
+                   &p->arena, &ev->identity,
+                   (u_char *) ngx_http_crmsync_json_str(rcpt),
+                   ngx_http_crmsync_json_str_len(rcpt));
     }
 
-    rc = ngx_http_crmsync_parse_string(p, &ev->conversation_id,
-                                       json_object_get(st, "conversation"),
-                                       "id", "whatsapp_bad_conversation");
+    rc = ngx_http_crmsync_parse_string(
+             p, &ev->conversation_id,
+             ngx_http_crmsync_json_get(st, "conversation"), "id",
+             "whatsapp_bad_conversation");
     if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return rc;
     }
 
     /* failed: the first error's code as an attribute */
 
-    err = json_object_get(json_array_get(json_object_get(st, "errors"), 0),
-                          "code");
+    err = ngx_http_crmsync_json_get(
+              ngx_http_crmsync_json_at(
+                  ngx_http_crmsync_json_get(st, "errors"), 0),
+              "code");
 
     if (err == NULL) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -649,11 +682,11 @@ ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
         return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
     }
 
-    switch (ngx_http_crmsync_json_id(&p->arena, &ev->attrs[0].value,
-                                     json_array_get(json_object_get(st,
-                                                                    "errors"),
-                                                    0),
-                                     "code"))
+    switch (ngx_http_crmsync_json_id(
+                &p->arena, &ev->attrs[0].value,
+                ngx_http_crmsync_json_at(
+                    ngx_http_crmsync_json_get(st, "errors"), 0),
+                "code"))
     {
     case NGX_HTTP_CRMSYNC_JSON_OK:
         d = (u_char *) "error_code";
@@ -682,7 +715,7 @@ ngx_http_crmsync_wa_status(ngx_http_crmsync_wa_ctx_t *ctx, json_t *st)
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_messenger(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     return ngx_http_crmsync_meta_messaging(p, root, "page");
 }
@@ -690,44 +723,45 @@ ngx_http_crmsync_provider_messenger(ngx_http_crmsync_parse_t *p,
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_instagram(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     return ngx_http_crmsync_meta_messaging(p, root, "instagram");
 }
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_meta_messaging(ngx_http_crmsync_parse_t *p, json_t *root,
-    const char *object)
+ngx_http_crmsync_meta_messaging(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_json_t *root, const char *object)
 {
     size_t                        i, j;
-    json_t                       *v, *entry, *messaging;
     int64_t                       time;
+    ngx_http_crmsync_json_t      *v, *entry, *messaging;
     const char                   *skip;
     ngx_http_crmsync_parse_rc_e   rc;
 
-    v = json_object_get(root, "object");
+    v = ngx_http_crmsync_json_get(root, "object");
 
     if (v != NULL
-        && (!json_is_string(v) || strcmp(json_string_value(v), object) != 0))
+        && (!ngx_http_crmsync_json_is_string(v)
+            || strcmp(ngx_http_crmsync_json_str(v), object) != 0))
     {
         p->reason = ngx_http_crmsync_fb_reason(p, "wrong_object");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    entry = json_object_get(root, "entry");
+    entry = ngx_http_crmsync_json_get(root, "entry");
 
-    if (!json_is_array(entry)) {
+    if (!ngx_http_crmsync_json_is_array(entry)) {
         p->reason = ngx_http_crmsync_fb_reason(p, "no_entry");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     skip = ngx_http_crmsync_fb_reason(p, "no_messaging");
 
-    for (i = 0; i < json_array_size(entry); i++) {
-        v = json_array_get(entry, i);
+    for (i = 0; i < ngx_http_crmsync_json_array_size(entry); i++) {
+        v = ngx_http_crmsync_json_at(entry, i);
 
-        if (!json_is_object(v)) {
+        if (!ngx_http_crmsync_json_is_object(v)) {
             p->reason = ngx_http_crmsync_fb_reason(p, "bad_entry");
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -740,7 +774,7 @@ ngx_http_crmsync_meta_messaging(ngx_http_crmsync_parse_t *p, json_t *root,
             return rc;
         }
 
-        messaging = json_object_get(v, "messaging");
+        messaging = ngx_http_crmsync_json_get(v, "messaging");
 
         if (messaging == NULL) {
             /* "changes" (comments, mentions) or "standby": not read */
@@ -748,14 +782,14 @@ ngx_http_crmsync_meta_messaging(ngx_http_crmsync_parse_t *p, json_t *root,
             continue;
         }
 
-        if (!json_is_array(messaging)) {
+        if (!ngx_http_crmsync_json_is_array(messaging)) {
             p->reason = ngx_http_crmsync_fb_reason(p, "bad_messaging");
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        for (j = 0; j < json_array_size(messaging); j++) {
-            rc = ngx_http_crmsync_meta_item(p, json_array_get(messaging, j),
-                                            time, &skip);
+        for (j = 0; j < ngx_http_crmsync_json_array_size(messaging); j++) {
+            rc = ngx_http_crmsync_meta_item(
+                     p, ngx_http_crmsync_json_at(messaging, j), time, &skip);
             if (rc != NGX_HTTP_CRMSYNC_PARSE_OK) {
                 return rc;
             }
@@ -772,32 +806,34 @@ ngx_http_crmsync_meta_messaging(ngx_http_crmsync_parse_t *p, json_t *root,
 
 
 static ngx_http_crmsync_parse_rc_e
-ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
-    int64_t entry_time, const char **skip)
+ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_json_t *item, int64_t entry_time, const char **skip)
 {
     size_t                        i;
-    json_t                       *sender, *recipient, *msg, *contact, *a, *v;
     unsigned                      echo;
     ngx_http_crmsync_str_t       *psid;
+    ngx_http_crmsync_json_t      *sender, *recipient, *msg, *contact, *a, *v;
     ngx_http_crmsync_event_t     *ev;
     ngx_http_crmsync_parse_rc_e   rc;
 
-    if (!json_is_object(item)) {
+    if (!ngx_http_crmsync_json_is_object(item)) {
         p->reason = ngx_http_crmsync_fb_reason(p, "bad_messaging");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    sender = json_object_get(json_object_get(item, "sender"), "id");
-    recipient = json_object_get(json_object_get(item, "recipient"), "id");
+    sender = ngx_http_crmsync_json_get(
+                 ngx_http_crmsync_json_get(item, "sender"), "id");
+    recipient = ngx_http_crmsync_json_get(
+                    ngx_http_crmsync_json_get(item, "recipient"), "id");
 
-    msg = json_object_get(item, "message");
+    msg = ngx_http_crmsync_json_get(item, "message");
 
     if (msg == NULL) {
-        msg = json_object_get(item, "postback");
+        msg = ngx_http_crmsync_json_get(item, "postback");
 
         if (msg == NULL) {
-            if (json_object_get(item, "delivery") != NULL
-                || json_object_get(item, "read") != NULL)
+            if (ngx_http_crmsync_json_get(item, "delivery") != NULL
+                || ngx_http_crmsync_json_get(item, "read") != NULL)
             {
                 *skip = ngx_http_crmsync_fb_reason(p, "receipt");
 
@@ -810,32 +846,34 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
         }
     }
 
-    if (!json_is_object(msg)) {
+    if (!ngx_http_crmsync_json_is_object(msg)) {
         p->reason = ngx_http_crmsync_fb_reason(p, "bad_message");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(msg, "is_deleted");
+    v = ngx_http_crmsync_json_get(msg, "is_deleted");
 
-    if (json_is_true(v)) {
+    if (ngx_http_crmsync_json_is_true(v)) {
         *skip = ngx_http_crmsync_fb_reason(p, "deleted");
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    v = json_object_get(msg, "is_echo");
+    v = ngx_http_crmsync_json_get(msg, "is_echo");
 
-    if (v != NULL && !json_is_boolean(v)) {
+    if (v != NULL && !ngx_http_crmsync_json_is_boolean(v)) {
         p->reason = ngx_http_crmsync_fb_reason(p, "bad_is_echo");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    echo = json_is_true(v);
+    echo = ngx_http_crmsync_json_is_true(v);
 
     /* the contact: the sender, or the recipient of the page's echo */
 
     contact = echo ? recipient : sender;
 
-    if (!json_is_string(contact) || json_string_length(contact) == 0) {
+    if (!ngx_http_crmsync_json_is_string(contact)
+        || ngx_http_crmsync_json_str_len(contact) == 0)
+    {
         p->reason = echo ? ngx_http_crmsync_fb_reason(p, "no_recipient")
                           : ngx_http_crmsync_fb_reason(p, "no_sender");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -854,9 +892,9 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
     psid = (p->provider == NGX_HTTP_CRMSYNC_PROVIDER_INSTAGRAM)
            ? &ev->identity.instagram_id : &ev->identity.messenger_psid;
 
-    if (ngx_http_crmsync_arena_copy(&p->arena, psid,
-                                    (u_char *) json_string_value(contact),
-                                    json_string_length(contact))
+    if (ngx_http_crmsync_arena_copy(
+            &p->arena, psid, (u_char *) ngx_http_crmsync_json_str(contact),
+            ngx_http_crmsync_json_str_len(contact))
         != 0)
     {
         p->reason = "arena_full";
@@ -884,7 +922,7 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
 
     ev->message_id = ev->delivery_id;
 
-    if (msg == json_object_get(item, "postback")) {
+    if (msg == ngx_http_crmsync_json_get(item, "postback")) {
         /* a button tap: its title is what the contact "said" */
         return ngx_http_crmsync_parse_string(p, &ev->text, msg, "title",
                                  ngx_http_crmsync_fb_reason(p, "bad_postback"));
@@ -896,27 +934,29 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
         return rc;
     }
 
-    if (json_object_get(msg, "sticker_id") != NULL) {
+    if (ngx_http_crmsync_json_get(msg, "sticker_id") != NULL) {
         ev->attachments |= NGX_HTTP_CRMSYNC_ATT_STICKER;
     }
 
-    a = json_object_get(msg, "attachments");
+    a = ngx_http_crmsync_json_get(msg, "attachments");
 
-    if (a != NULL && !json_is_array(a)) {
+    if (a != NULL && !ngx_http_crmsync_json_is_array(a)) {
         p->reason = ngx_http_crmsync_fb_reason(p, "bad_attachments");
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    for (i = 0; i < json_array_size(a); i++) {
-        v = json_object_get(json_array_get(a, i), "type");
+    for (i = 0; i < ngx_http_crmsync_json_array_size(a); i++) {
+        v = ngx_http_crmsync_json_get(ngx_http_crmsync_json_at(a, i), "type");
 
-        if (!json_is_string(v)) {
+        if (!ngx_http_crmsync_json_is_string(v)) {
             p->reason = ngx_http_crmsync_fb_reason(p, "bad_attachments");
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
 
-        if (json_object_get(json_object_get(json_array_get(a, i), "payload"),
-                            "sticker_id")
+        if (ngx_http_crmsync_json_get(
+                ngx_http_crmsync_json_get(
+                    ngx_http_crmsync_json_at(a, i), "payload"),
+                "sticker_id")
             != NULL)
         {
             ev->attachments |= NGX_HTTP_CRMSYNC_ATT_STICKER;
@@ -925,10 +965,12 @@ ngx_http_crmsync_meta_item(ngx_http_crmsync_parse_t *p, json_t *item,
 
         ev->attachments |= ngx_http_crmsync_meta_kind(
                                                  ngx_http_crmsync_fb_kinds,
-                                                 json_string_value(v));
+                                                 ngx_http_crmsync_json_str(v));
     }
 
-    if (json_is_true(json_object_get(msg, "is_unsupported"))) {
+    if (ngx_http_crmsync_json_is_true(
+            ngx_http_crmsync_json_get(msg, "is_unsupported")))
+    {
         ev->attachments |= NGX_HTTP_CRMSYNC_ATT_OTHER;
     }
 

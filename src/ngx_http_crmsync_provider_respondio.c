@@ -35,17 +35,21 @@
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_contact(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *contact);
+    ngx_http_crmsync_json_t *contact);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_message(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *root);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_conversation(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *root);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *root);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_attrs(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *fields);
+    ngx_http_crmsync_json_t *fields);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_time(
-    ngx_http_crmsync_parse_t *p, int64_t *ms, json_t *obj, const char *key);
-static int ngx_http_crmsync_respondio_csat(json_t *obj, int *csat);
+    ngx_http_crmsync_parse_t *p, int64_t *ms, ngx_http_crmsync_json_t *obj,
+    const char *key);
+static int ngx_http_crmsync_respondio_csat(ngx_http_crmsync_json_t *obj,
+    int *csat);
 
 
 typedef struct {
@@ -72,18 +76,18 @@ static ngx_http_crmsync_respondio_event_t
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     int                                  rc, n;
     u_char                               buf[24], *d;
     size_t                               len;
-    json_t                              *contact;
     const u_char                        *name;
+    ngx_http_crmsync_json_t             *contact;
     ngx_http_crmsync_event_t            *ev;
     ngx_http_crmsync_parse_rc_e          prc;
     ngx_http_crmsync_respondio_event_t  *e;
 
-    if (!json_is_object(root)) {
+    if (!ngx_http_crmsync_json_is_object(root)) {
         p->reason = "respondio_not_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -202,13 +206,13 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *contact)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *contact)
 {
     int                           rc;
     char                          region[3];
     size_t                        len, flen, llen;
-    json_t                       *assignee, *fields;
     const u_char                 *s, *first, *last;
+    ngx_http_crmsync_json_t      *assignee, *fields;
     ngx_http_crmsync_parse_rc_e   prc;
 
     first = NULL;
@@ -324,14 +328,16 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
 
     /* custom fields: [{"name": ..., "value": ...}] or {"name": value} */
 
-    fields = json_object_get(contact, "custom_fields");
+    fields = ngx_http_crmsync_json_get(contact, "custom_fields");
 
     if (fields == NULL) {
-        fields = json_object_get(contact, "customFields");
+        fields = ngx_http_crmsync_json_get(contact, "customFields");
     }
 
-    if (fields && !json_is_null(fields)) {
-        if (!json_is_array(fields) && !json_is_object(fields)) {
+    if (fields && !ngx_http_crmsync_json_is_null(fields)) {
+        if (!ngx_http_crmsync_json_is_array(fields)
+            && !ngx_http_crmsync_json_is_object(fields))
+        {
             p->reason = "respondio_bad_custom_fields";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -348,12 +354,12 @@ ngx_http_crmsync_respondio_contact(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *root)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *root)
 {
     int                           rc;
     size_t                        len;
-    json_t                       *msg, *inner, *user, *idobj;
     const u_char                 *s;
+    ngx_http_crmsync_json_t      *msg, *inner, *user, *idobj;
     ngx_http_crmsync_parse_rc_e   prc;
 
     rc = ngx_http_crmsync_json_object(root, "message", &msg);
@@ -384,7 +390,7 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
 
     } else {
         inner = msg;
-        idobj = json_object_get(msg, "channelMessageId") ? msg : root;
+        idobj = ngx_http_crmsync_json_get(msg, "channelMessageId") ? msg : root;
     }
 
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->message_id, idobj,
@@ -468,8 +474,9 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    ev->author = (user && json_object_get(user, "id")
-                  && !json_is_null(json_object_get(user, "id")))
+    ev->author = (user && ngx_http_crmsync_json_get(user, "id")
+                  && !ngx_http_crmsync_json_is_null(
+                          ngx_http_crmsync_json_get(user, "id")))
                  ? NGX_HTTP_CRMSYNC_AUTHOR_AGENT
                  : NGX_HTTP_CRMSYNC_AUTHOR_BOT;
 
@@ -479,11 +486,11 @@ ngx_http_crmsync_respondio_message(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *root)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *root)
 {
     int                           rc, csat;
     size_t                        n;
-    json_t                       *conv, *v;
+    ngx_http_crmsync_json_t      *conv, *v;
     ngx_http_crmsync_attr_t      *a;
     ngx_http_crmsync_parse_rc_e   prc;
 
@@ -520,10 +527,10 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
     /* the closing note: category and summary, as attributes */
 
     n = 0;
-    v = json_object_get(conv, "category");
-    n += json_is_string(v) && json_string_length(v);
-    v = json_object_get(conv, "summary");
-    n += json_is_string(v) && json_string_length(v);
+    v = ngx_http_crmsync_json_get(conv, "category");
+    n += ngx_http_crmsync_json_is_string(v) && ngx_http_crmsync_json_str_len(v);
+    v = ngx_http_crmsync_json_get(conv, "summary");
+    n += ngx_http_crmsync_json_is_string(v) && ngx_http_crmsync_json_str_len(v);
 
     if (n == 0) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -544,9 +551,11 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
 
     ev->attrs = a;
 
-    v = json_object_get(conv, "category");
+    v = ngx_http_crmsync_json_get(conv, "category");
 
-    if (json_is_string(v) && json_string_length(v)) {
+    if (ngx_http_crmsync_json_is_string(v)
+        && ngx_http_crmsync_json_str_len(v))
+    {
         a[ev->nattrs].name.data = (u_char *) "closing_category";
         a[ev->nattrs].name.len = sizeof("closing_category") - 1;
 
@@ -561,9 +570,11 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
         ev->nattrs++;
     }
 
-    v = json_object_get(conv, "summary");
+    v = ngx_http_crmsync_json_get(conv, "summary");
 
-    if (json_is_string(v) && json_string_length(v)) {
+    if (ngx_http_crmsync_json_is_string(v)
+        && ngx_http_crmsync_json_str_len(v))
+    {
         a[ev->nattrs].name.data = (u_char *) "closing_summary";
         a[ev->nattrs].name.len = sizeof("closing_summary") - 1;
 
@@ -585,23 +596,24 @@ ngx_http_crmsync_respondio_conversation(ngx_http_crmsync_parse_t *p,
 /* a CSAT score when present: "csat": 4 or "csat": {"score": 4} */
 
 static int
-ngx_http_crmsync_respondio_csat(json_t *obj, int *csat)
+ngx_http_crmsync_respondio_csat(ngx_http_crmsync_json_t *obj, int *csat)
 {
-    json_t  *v;
+    ngx_http_crmsync_json_t  *v;
 
-    v = json_object_get(obj, "csat");
+    v = ngx_http_crmsync_json_get(obj, "csat");
 
-    if (json_is_object(v)) {
-        v = json_object_get(v, "score");
+    if (ngx_http_crmsync_json_is_object(v)) {
+        v = ngx_http_crmsync_json_get(v, "score");
     }
 
-    if (!json_is_integer(v)
-        || json_integer_value(v) < 0 || json_integer_value(v) > 100)
+    if (!ngx_http_crmsync_json_is_integer(v)
+        || ngx_http_crmsync_json_int(v) < 0
+        || ngx_http_crmsync_json_int(v) > 100)
     {
         return -1;
     }
 
-    *csat = (int) json_integer_value(v);
+    *csat = (int) ngx_http_crmsync_json_int(v);
 
     return 0;
 }
@@ -609,17 +621,18 @@ ngx_http_crmsync_respondio_csat(json_t *obj, int *csat)
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *fields)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *fields)
 {
     u_char                    buf[32];
     size_t                    i, n, len, vlen;
-    json_t                   *f, *v;
     const char               *key;
     const u_char             *s, *name;
+    ngx_http_crmsync_json_t  *f, *v;
     ngx_http_crmsync_attr_t  *a;
 
-    n = json_is_array(fields) ? json_array_size(fields)
-                              : json_object_size(fields);
+    n = ngx_http_crmsync_json_is_array(fields)
+        ? ngx_http_crmsync_json_array_size(fields)
+        : ngx_http_crmsync_json_object_size(fields);
 
     if (n > NGX_HTTP_CRMSYNC_RESPONDIO_MAX_ATTRS) {
         n = NGX_HTTP_CRMSYNC_RESPONDIO_MAX_ATTRS;
@@ -639,11 +652,11 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
     ev->attrs = a;
     ev->nattrs = 0;
 
-    if (json_is_array(fields)) {
+    if (ngx_http_crmsync_json_is_array(fields)) {
         for (i = 0; i < n; i++) {
-            f = json_array_get(fields, i);
+            f = ngx_http_crmsync_json_at(fields, i);
 
-            v = json_object_get(f, "value");
+            v = ngx_http_crmsync_json_get(f, "value");
 
             if (ngx_http_crmsync_json_raw(f, "name", &name, &len)
                 != NGX_HTTP_CRMSYNC_JSON_OK
@@ -667,7 +680,7 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    json_object_foreach(fields, key, v) {
+    ngx_http_crmsync_json_foreach(fields, key, v) {
 
         if (ev->nattrs == n) {
             break;
@@ -698,11 +711,11 @@ ngx_http_crmsync_respondio_attrs(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_respondio_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
-    json_t *obj, const char *key)
+    ngx_http_crmsync_json_t *obj, const char *key)
 {
-    int      rc;
-    json_t  *v;
-    int64_t  t;
+    int                       rc;
+    int64_t                   t;
+    ngx_http_crmsync_json_t  *v;
 
     rc = ngx_http_crmsync_json_time(&t, obj, key, 1);
 
@@ -715,10 +728,11 @@ ngx_http_crmsync_respondio_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(obj, key);
+    v = ngx_http_crmsync_json_get(obj, key);
 
-    if ((json_is_integer(v)
-         || (json_is_string(v) && json_string_length(v) <= 18))
+    if ((ngx_http_crmsync_json_is_integer(v)
+         || (ngx_http_crmsync_json_is_string(v)
+             && ngx_http_crmsync_json_str_len(v) <= 18))
         && t < 100000000000LL)
     {
         t *= 1000;

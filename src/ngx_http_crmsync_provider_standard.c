@@ -45,17 +45,18 @@ typedef struct {
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_contact(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *contact);
+    ngx_http_crmsync_json_t *contact);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_message(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *msg);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *msg);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_standard_attrs(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *contact, json_t *extra);
+    ngx_http_crmsync_json_t *contact, ngx_http_crmsync_json_t *extra);
 static int ngx_http_crmsync_standard_known(const char *key);
-static int ngx_http_crmsync_standard_get(json_t *obj, const char **keys,
-    int type, json_t **v);
+static int ngx_http_crmsync_standard_get(ngx_http_crmsync_json_t *obj,
+    const char **keys, int type, ngx_http_crmsync_json_t **v);
 static int ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *v);
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *v);
 
 
 static ngx_http_crmsync_standard_type_t  ngx_http_crmsync_standard_types[] =
@@ -106,30 +107,32 @@ static const char  *ngx_http_crmsync_standard_k_csat[] = {
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     int                                rc;
     size_t                             len;
-    json_t                            *data, *contact, *msg, *v;
     const char                        *name;
+    ngx_http_crmsync_json_t           *data, *contact, *msg, *v;
     ngx_http_crmsync_event_t          *ev;
     ngx_http_crmsync_parse_rc_e        prc;
     ngx_http_crmsync_standard_type_t  *t;
 
-    if (!json_is_object(root)) {
+    if (!ngx_http_crmsync_json_is_object(root)) {
         p->reason = "standard_not_object";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(root, "type");
+    v = ngx_http_crmsync_json_get(root, "type");
 
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (!ngx_http_crmsync_json_is_string(v)
+        || ngx_http_crmsync_json_str_len(v) == 0)
+    {
         p->reason = "standard_no_type";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    name = json_string_value(v);
-    len = json_string_length(v);
+    name = ngx_http_crmsync_json_str(v);
+    len = ngx_http_crmsync_json_str_len(v);
 
     for (t = ngx_http_crmsync_standard_types; t->name; t++) {
         if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) {
@@ -142,9 +145,9 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_SKIP;
     }
 
-    data = json_object_get(root, "data");
+    data = ngx_http_crmsync_json_get(root, "data");
 
-    if (!json_is_object(data)) {
+    if (!ngx_http_crmsync_json_is_object(data)) {
         p->reason = "standard_no_data";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -172,10 +175,10 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
 
     /* the contact: data.contact, else data itself */
 
-    contact = json_object_get(data, "contact");
+    contact = ngx_http_crmsync_json_get(data, "contact");
 
-    if (contact != NULL && !json_is_null(contact)) {
-        if (!json_is_object(contact)) {
+    if (contact != NULL && !ngx_http_crmsync_json_is_null(contact)) {
+        if (!ngx_http_crmsync_json_is_object(contact)) {
             p->reason = "standard_bad_contact";
             return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
         }
@@ -220,10 +223,12 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
         rc = ngx_http_crmsync_standard_copy(p, &ev->conversation_id, v);
 
-    } else if (json_is_object(json_object_get(data, "conversation"))) {
-        rc = ngx_http_crmsync_json_id(&p->arena, &ev->conversation_id,
-                                      json_object_get(data, "conversation"),
-                                      "id");
+    } else if (ngx_http_crmsync_json_is_object(
+                   ngx_http_crmsync_json_get(data, "conversation")))
+    {
+        rc = ngx_http_crmsync_json_id(
+                 &p->arena, &ev->conversation_id,
+                 ngx_http_crmsync_json_get(data, "conversation"), "id");
     }
 
     if (rc < 0) {
@@ -231,20 +236,20 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
                                            "standard_bad_conversation_id");
     }
 
-    v = json_object_get(data, "assignee");
+    v = ngx_http_crmsync_json_get(data, "assignee");
 
-    if (json_is_string(v)) {
+    if (ngx_http_crmsync_json_is_string(v)) {
         rc = ngx_http_crmsync_json_string(&p->arena, &ev->assignee, data,
                                           "assignee");
 
-    } else if (json_is_object(v)) {
+    } else if (ngx_http_crmsync_json_is_object(v)) {
         rc = ngx_http_crmsync_json_string(&p->arena, &ev->assignee, v,
                                           "email");
         if (rc == NGX_HTTP_CRMSYNC_JSON_ABSENT) {
             rc = ngx_http_crmsync_json_id(&p->arena, &ev->assignee, v, "id");
         }
 
-    } else if (v != NULL && !json_is_null(v)) {
+    } else if (v != NULL && !ngx_http_crmsync_json_is_null(v)) {
         rc = NGX_HTTP_CRMSYNC_JSON_BADTYPE;
     }
 
@@ -253,17 +258,18 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
     }
 
     rc = ngx_http_crmsync_standard_get(data, ngx_http_crmsync_standard_k_csat,
-                                       JSON_INTEGER, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_INTEGER, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE
         || (rc == NGX_HTTP_CRMSYNC_JSON_OK
-            && (json_integer_value(v) < 0 || json_integer_value(v) > 100)))
+            && (ngx_http_crmsync_json_int(v) < 0
+                || ngx_http_crmsync_json_int(v) > 100)))
     {
         p->reason = "standard_bad_csat";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
-        ev->csat = (int) json_integer_value(v);
+        ev->csat = (int) ngx_http_crmsync_json_int(v);
     }
 
     if (ev->type == NGX_HTTP_CRMSYNC_EV_CSAT && ev->csat < 0) {
@@ -278,9 +284,9 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    msg = json_object_get(data, "message");
+    msg = ngx_http_crmsync_json_get(data, "message");
 
-    if (!json_is_object(msg)) {
+    if (!ngx_http_crmsync_json_is_object(msg)) {
         p->reason = "standard_no_message";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -291,10 +297,10 @@ ngx_http_crmsync_provider_standard(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *contact)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *contact)
 {
-    int      rc;
-    json_t  *v, *extra;
+    int                       rc;
+    ngx_http_crmsync_json_t  *v, *extra;
 
     rc = ngx_http_crmsync_json_id(&p->arena, &ev->identity.platform_id,
                                   contact, "id");
@@ -304,31 +310,32 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_email,
-                                       JSON_STRING, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "standard_bad_email";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
-        (void) ngx_http_crmsync_email(&p->arena, &ev->identity.email,
-                                      (const u_char *) json_string_value(v),
-                                      json_string_length(v));
+        (void) ngx_http_crmsync_email(
+                   &p->arena, &ev->identity.email,
+                   (const u_char *) ngx_http_crmsync_json_str(v),
+                   ngx_http_crmsync_json_str_len(v));
     }
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_phone,
-                                       JSON_STRING, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "standard_bad_phone";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
-        (void) ngx_http_crmsync_phone_identity(&p->arena, &ev->identity,
-                                        (const u_char *) json_string_value(v),
-                                        json_string_length(v),
-                                        p->default_region);
+        (void) ngx_http_crmsync_phone_identity(
+                   &p->arena, &ev->identity,
+                   (const u_char *) ngx_http_crmsync_json_str(v),
+                   ngx_http_crmsync_json_str_len(v), p->default_region);
     }
 
     rc = ngx_http_crmsync_standard_get(contact,
@@ -346,7 +353,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_first,
-                                       JSON_STRING, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
         rc = ngx_http_crmsync_standard_copy(p, &ev->first_name, v);
     }
@@ -357,7 +364,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_last,
-                                       JSON_STRING, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK) {
         rc = ngx_http_crmsync_standard_copy(p, &ev->last_name, v);
     }
@@ -368,7 +375,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_full,
-                                       JSON_STRING, &v);
+                                       NGX_HTTP_CRMSYNC_JSON_STRING, &v);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "standard_bad_name";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -376,9 +383,9 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     if (rc == NGX_HTTP_CRMSYNC_JSON_OK
         && ev->first_name.len == 0 && ev->last_name.len == 0
-        && ngx_http_crmsync_full_name(&p->arena, ev,
-                                      (const u_char *) json_string_value(v),
-                                      json_string_length(v))
+        && ngx_http_crmsync_full_name(
+               &p->arena, ev, (const u_char *) ngx_http_crmsync_json_str(v),
+               ngx_http_crmsync_json_str_len(v))
            != 0)
     {
         p->reason = "arena_full";
@@ -387,7 +394,7 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
     rc = ngx_http_crmsync_standard_get(contact,
                                        ngx_http_crmsync_standard_k_attrs,
-                                       JSON_OBJECT, &extra);
+                                       NGX_HTTP_CRMSYNC_JSON_OBJECT, &extra);
     if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
         p->reason = "standard_bad_attributes";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
@@ -399,12 +406,12 @@ ngx_http_crmsync_standard_contact(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *msg)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *msg)
 {
-    int            rc;
-    size_t         i, n, len;
-    json_t        *list, *att, *v;
-    const char    *s;
+    int                       rc;
+    size_t                    i, n, len;
+    const char               *s;
+    ngx_http_crmsync_json_t  *list, *att, *v;
 
     static const struct {
         const char  *name;
@@ -453,11 +460,11 @@ ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
         ev->author = NGX_HTTP_CRMSYNC_AUTHOR_AGENT;
     }
 
-    v = json_object_get(msg, "author");
+    v = ngx_http_crmsync_json_get(msg, "author");
 
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-        len = json_string_length(v);
+    if (ngx_http_crmsync_json_is_string(v)) {
+        s = ngx_http_crmsync_json_str(v);
+        len = ngx_http_crmsync_json_str_len(v);
 
         for (i = 1; ngx_http_crmsync_author_names[i]; i++) {
             if (strlen(ngx_http_crmsync_author_names[i]) == len
@@ -468,38 +475,39 @@ ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
             }
         }
 
-    } else if (v != NULL && !json_is_null(v)) {
+    } else if (v != NULL && !ngx_http_crmsync_json_is_null(v)) {
         p->reason = "standard_bad_author";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    list = json_object_get(msg, "attachments");
+    list = ngx_http_crmsync_json_get(msg, "attachments");
 
-    if (list == NULL || json_is_null(list)) {
+    if (list == NULL || ngx_http_crmsync_json_is_null(list)) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (!json_is_array(list)) {
+    if (!ngx_http_crmsync_json_is_array(list)) {
         p->reason = "standard_bad_attachments";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    n = json_array_size(list);
+    n = ngx_http_crmsync_json_array_size(list);
 
     for (i = 0; i < n; i++) {
-        att = json_array_get(list, i);
+        att = ngx_http_crmsync_json_at(list, i);
 
         /* "image" or {"type": "image", ...} */
 
-        v = json_is_object(att) ? json_object_get(att, "type") : att;
+        v = ngx_http_crmsync_json_is_object(att)
+            ? ngx_http_crmsync_json_get(att, "type") : att;
 
-        if (!json_is_string(v)) {
+        if (!ngx_http_crmsync_json_is_string(v)) {
             ev->attachments |= NGX_HTTP_CRMSYNC_ATT_OTHER;
             continue;
         }
 
-        s = json_string_value(v);
-        len = json_string_length(v);
+        s = ngx_http_crmsync_json_str(v);
+        len = ngx_http_crmsync_json_str_len(v);
 
         for (rc = 0; kinds[rc].name; rc++) {
             if (strlen(kinds[rc].name) == len
@@ -525,16 +533,18 @@ ngx_http_crmsync_standard_message(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_standard_attrs(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *contact, json_t *extra)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *contact,
+    ngx_http_crmsync_json_t *extra)
 {
     u_char                    buf[32];
     size_t                    n, len, pass;
-    json_t                   *obj, *v;
     const char               *key;
     const u_char             *s;
+    ngx_http_crmsync_json_t  *obj, *v;
     ngx_http_crmsync_attr_t  *a;
 
-    n = json_object_size(contact) + (extra ? json_object_size(extra) : 0);
+    n = ngx_http_crmsync_json_object_size(contact)
+        + (extra ? ngx_http_crmsync_json_object_size(extra) : 0);
 
     if (n > NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS) {
         n = NGX_HTTP_CRMSYNC_STANDARD_MAX_ATTRS;
@@ -549,7 +559,7 @@ ngx_http_crmsync_standard_attrs(ngx_http_crmsync_parse_t *p,
             continue;
         }
 
-        json_object_foreach(obj, key, v) {
+        ngx_http_crmsync_json_foreach(obj, key, v) {
 
             if (ev->nattrs == n) {
                 return NGX_HTTP_CRMSYNC_PARSE_OK;
@@ -621,28 +631,31 @@ ngx_http_crmsync_standard_known(const char *key)
  */
 
 static int
-ngx_http_crmsync_standard_get(json_t *obj, const char **keys, int type,
-    json_t **v)
+ngx_http_crmsync_standard_get(ngx_http_crmsync_json_t *obj, const char **keys,
+    int type, ngx_http_crmsync_json_t **v)
 {
-    json_t  *m;
+    ngx_http_crmsync_json_t  *m;
 
     *v = NULL;
 
     for ( /* void */ ; *keys; keys++) {
-        m = json_object_get(obj, *keys);
+        m = ngx_http_crmsync_json_get(obj, *keys);
 
-        if (m == NULL || json_is_null(m)
-            || (json_is_string(m) && json_string_length(m) == 0))
+        if (m == NULL || ngx_http_crmsync_json_is_null(m)
+            || (ngx_http_crmsync_json_is_string(m)
+                && ngx_http_crmsync_json_str_len(m) == 0))
         {
             continue;
         }
 
         if (type == NGX_HTTP_CRMSYNC_STANDARD_ID) {
-            if (!json_is_string(m) && !json_is_integer(m)) {
+            if (!ngx_http_crmsync_json_is_string(m)
+                && !ngx_http_crmsync_json_is_integer(m))
+            {
                 return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
             }
 
-        } else if ((int) json_typeof(m) != type) {
+        } else if ((int) m->type != type) {
             return NGX_HTTP_CRMSYNC_JSON_BADTYPE;
         }
 
@@ -658,19 +671,19 @@ ngx_http_crmsync_standard_get(json_t *obj, const char **keys, int type,
 
 static int
 ngx_http_crmsync_standard_copy(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *v)
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *v)
 {
     int            n;
     u_char         buf[24];
     const u_char  *s;
 
-    if (json_is_string(v)) {
-        s = (const u_char *) json_string_value(v);
-        n = (int) json_string_length(v);
+    if (ngx_http_crmsync_json_is_string(v)) {
+        s = (const u_char *) ngx_http_crmsync_json_str(v);
+        n = (int) ngx_http_crmsync_json_str_len(v);
 
     } else {
         n = snprintf((char *) buf, sizeof(buf), "%lld",
-                     (long long) json_integer_value(v));
+                     (long long) ngx_http_crmsync_json_int(v));
         s = buf;
     }
 

@@ -19,13 +19,14 @@ typedef struct {
 
 
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_tg_id(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst, json_t *obj,
-    const char *key, const char *bad);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_str_t *dst,
+    ngx_http_crmsync_json_t *obj, const char *key, const char *bad);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_tg_from(
-    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev, json_t *from);
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *from);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_tg_contact(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
-    json_t *contact, json_t *from);
+    ngx_http_crmsync_json_t *contact, ngx_http_crmsync_json_t *from);
 
 
 /* the message members that carry something other than text */
@@ -64,21 +65,21 @@ static const char  *ngx_http_crmsync_tg_updates[] = {
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_tg_id(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_str_t *dst, json_t *obj, const char *key,
+    ngx_http_crmsync_str_t *dst, ngx_http_crmsync_json_t *obj, const char *key,
     const char *bad)
 {
-    json_t  *v;
+    ngx_http_crmsync_json_t  *v;
 
     dst->len = 0;
     dst->data = NULL;
 
-    v = json_object_get(obj, key);
+    v = ngx_http_crmsync_json_get(obj, key);
 
     if (v == NULL) {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (!json_is_integer(v)) {
+    if (!ngx_http_crmsync_json_is_integer(v)) {
         p->reason = bad;
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -96,21 +97,23 @@ ngx_http_crmsync_tg_id(ngx_http_crmsync_parse_t *p,
 
 ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
-    json_t *root)
+    ngx_http_crmsync_json_t *root)
 {
     size_t                        i;
-    json_t                       *msg, *from, *v;
+    ngx_http_crmsync_json_t      *msg, *from, *v;
     ngx_http_crmsync_event_t     *ev;
     ngx_http_crmsync_parse_rc_e   rc;
 
-    v = json_object_get(root, "update_id");
+    v = ngx_http_crmsync_json_get(root, "update_id");
 
     if (v == NULL) {
         p->reason = "telegram_no_update_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    if (!ngx_http_crmsync_json_is_integer(v)
+        || ngx_http_crmsync_json_int(v) < 0)
+    {
         p->reason = "telegram_bad_update_id";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -118,7 +121,7 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
     msg = NULL;
 
     for (i = 0; ngx_http_crmsync_tg_updates[i]; i++) {
-        msg = json_object_get(root, ngx_http_crmsync_tg_updates[i]);
+        msg = ngx_http_crmsync_json_get(root, ngx_http_crmsync_tg_updates[i]);
         if (msg != NULL) {
             break;
         }
@@ -130,12 +133,12 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_SKIP;
     }
 
-    if (!json_is_object(msg)) {
+    if (!ngx_http_crmsync_json_is_object(msg)) {
         p->reason = "telegram_bad_message";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    from = json_object_get(msg, "from");
+    from = ngx_http_crmsync_json_get(msg, "from");
 
     if (from == NULL) {
         /* a channel post: written by the channel, no user to sync */
@@ -143,7 +146,7 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_SKIP;
     }
 
-    if (!json_is_object(from)) {
+    if (!ngx_http_crmsync_json_is_object(from)) {
         p->reason = "telegram_bad_from";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -167,9 +170,9 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
         return rc;
     }
 
-    v = json_object_get(msg, "chat");
+    v = ngx_http_crmsync_json_get(msg, "chat");
 
-    if (v != NULL && !json_is_object(v)) {
+    if (v != NULL && !ngx_http_crmsync_json_is_object(v)) {
         p->reason = "telegram_bad_chat";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
@@ -212,12 +215,12 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
     }
 
     for (i = 0; ngx_http_crmsync_tg_kinds[i].name; i++) {
-        if (json_object_get(msg, ngx_http_crmsync_tg_kinds[i].name)) {
+        if (ngx_http_crmsync_json_get(msg, ngx_http_crmsync_tg_kinds[i].name)) {
             ev->attachments |= ngx_http_crmsync_tg_kinds[i].att;
         }
     }
 
-    v = json_object_get(msg, "contact");
+    v = ngx_http_crmsync_json_get(msg, "contact");
 
     if (v != NULL) {
         return ngx_http_crmsync_tg_contact(p, ev, v, from);
@@ -229,10 +232,10 @@ ngx_http_crmsync_provider_telegram(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_tg_from(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *from)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *from)
 {
-    json_t                       *v;
     ngx_http_crmsync_str_t       *u;
+    ngx_http_crmsync_json_t      *v;
     ngx_http_crmsync_parse_rc_e   rc;
 
     rc = ngx_http_crmsync_tg_id(p, &ev->identity.telegram_id, from, "id",
@@ -246,14 +249,14 @@ ngx_http_crmsync_tg_from(ngx_http_crmsync_parse_t *p,
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    v = json_object_get(from, "is_bot");
+    v = ngx_http_crmsync_json_get(from, "is_bot");
 
-    if (v != NULL && !json_is_boolean(v)) {
+    if (v != NULL && !ngx_http_crmsync_json_is_boolean(v)) {
         p->reason = "telegram_bad_is_bot";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    ev->author = json_is_true(v) ? NGX_HTTP_CRMSYNC_AUTHOR_BOT
+    ev->author = ngx_http_crmsync_json_is_true(v) ? NGX_HTTP_CRMSYNC_AUTHOR_BOT
                                  : NGX_HTTP_CRMSYNC_AUTHOR_CONTACT;
 
     u = &ev->identity.telegram_username;
@@ -289,51 +292,55 @@ ngx_http_crmsync_tg_from(ngx_http_crmsync_parse_t *p,
 
 static ngx_http_crmsync_parse_rc_e
 ngx_http_crmsync_tg_contact(ngx_http_crmsync_parse_t *p,
-    ngx_http_crmsync_event_t *ev, json_t *contact, json_t *from)
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *contact,
+    ngx_http_crmsync_json_t *from)
 {
-    u_char   buf[66];
-    size_t   len;
-    json_t  *uid, *phone;
+    u_char                    buf[66];
+    size_t                    len;
+    ngx_http_crmsync_json_t  *uid, *phone;
 
-    if (!json_is_object(contact)) {
+    if (!ngx_http_crmsync_json_is_object(contact)) {
         p->reason = "telegram_bad_contact";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
-    uid = json_object_get(contact, "user_id");
-    phone = json_object_get(contact, "phone_number");
+    uid = ngx_http_crmsync_json_get(contact, "user_id");
+    phone = ngx_http_crmsync_json_get(contact, "phone_number");
 
-    if ((uid != NULL && !json_is_integer(uid))
-        || (phone != NULL && !json_is_string(phone)))
+    if ((uid != NULL && !ngx_http_crmsync_json_is_integer(uid))
+        || (phone != NULL && !ngx_http_crmsync_json_is_string(phone)))
     {
         p->reason = "telegram_bad_contact";
         return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
     }
 
     if (uid == NULL || phone == NULL
-        || !json_equal(uid, json_object_get(from, "id")))
+        || !ngx_http_crmsync_json_equal(uid,
+                                        ngx_http_crmsync_json_get(from, "id")))
     {
         /* someone else's card: an attachment, not an identity */
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    len = json_string_length(phone);
+    len = ngx_http_crmsync_json_str_len(phone);
 
-    if (ngx_http_crmsync_phone_identity(&p->arena, &ev->identity,
-                                        (u_char *) json_string_value(phone),
-                                        len, p->default_region)
+    if (ngx_http_crmsync_phone_identity(
+            &p->arena, &ev->identity,
+            (u_char *) ngx_http_crmsync_json_str(phone), len,
+            p->default_region)
         == 0)
     {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
-    if (len == 0 || len >= sizeof(buf) || json_string_value(phone)[0] == '+')
+    if (len == 0 || len >= sizeof(buf)
+        || ngx_http_crmsync_json_str(phone)[0] == '+')
     {
         return NGX_HTTP_CRMSYNC_PARSE_OK;
     }
 
     buf[0] = '+';
-    memcpy(buf + 1, json_string_value(phone), len);
+    memcpy(buf + 1, ngx_http_crmsync_json_str(phone), len);
 
     (void) ngx_http_crmsync_phone_identity(&p->arena, &ev->identity, buf,
                                            len + 1, NULL);

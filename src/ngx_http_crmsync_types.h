@@ -29,6 +29,10 @@ typedef struct {
 #define ngx_http_crmsync_string(s)  { sizeof(s) - 1, (u_char *) s }
 #define ngx_http_crmsync_null_string  { 0, NULL }
 
+#define ngx_http_crmsync_space(c)                                            \
+    ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n'                 \
+     || (c) == '\f' || (c) == '\v')
+
 
 /* one request header, name and value as received */
 typedef struct {

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <jansson.h>
 
-/* our reader under its own names only: jansson owns json_* here */
-#define NGX_HTTP_CRMSYNC_JSON_NO_COMPAT
 #include "ngx_http_crmsync_json.h"
 
 

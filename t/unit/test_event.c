@@ -17,10 +17,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-/* jansson reads back what the renderer writes: our reader's jansson
- * names stay off here */
-#define NGX_HTTP_CRMSYNC_JSON_NO_COMPAT
-
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
 #include "ngx_http_crmsync_phone.h"

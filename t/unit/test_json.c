@@ -21,7 +21,7 @@ static ngx_http_crmsync_arena_t   arena;
 static ngx_http_crmsync_json_rc_e  last_rc;
 
 
-static json_t *
+static ngx_http_crmsync_json_t *
 parse_in(const char *s, size_t size)
 {
     arena.start = mem;
@@ -33,7 +33,7 @@ parse_in(const char *s, size_t size)
 }
 
 
-static json_t *
+static ngx_http_crmsync_json_t *
 parse(const char *s)
 {
     return parse_in(s, sizeof(mem));
@@ -43,60 +43,66 @@ parse(const char *s)
 static void
 test_values(void **state)
 {
-    json_t  *j, *v;
+    ngx_http_crmsync_json_t  *j, *v;
 
     (void) state;
 
     j = parse(" {\"a\": [1, -2, 3.5e1, true, false, null, \"x\"], \"b\":{}}\n");
     assert_non_null(j);
-    assert_true(json_is_object(j));
-    assert_int_equal(json_object_size(j), 2);
+    assert_true(ngx_http_crmsync_json_is_object(j));
+    assert_int_equal(ngx_http_crmsync_json_object_size(j), 2);
 
-    v = json_object_get(j, "a");
-    assert_true(json_is_array(v));
-    assert_int_equal(json_array_size(v), 7);
-    assert_int_equal(json_integer_value(json_array_get(v, 0)), 1);
-    assert_int_equal(json_integer_value(json_array_get(v, 1)), -2);
-    assert_true(json_is_real(json_array_get(v, 2)));
-    assert_true(json_real_value(json_array_get(v, 2)) == 35.0);
-    assert_true(json_is_true(json_array_get(v, 3)));
-    assert_true(json_is_false(json_array_get(v, 4)));
-    assert_true(json_is_null(json_array_get(v, 5)));
-    assert_string_equal(json_string_value(json_array_get(v, 6)), "x");
-    assert_null(json_array_get(v, 7));
-    assert_true(json_is_object(json_object_get(j, "b")));
-    assert_null(json_object_get(j, "c"));
+    v = ngx_http_crmsync_json_get(j, "a");
+    assert_true(ngx_http_crmsync_json_is_array(v));
+    assert_int_equal(ngx_http_crmsync_json_array_size(v), 7);
+    assert_int_equal(ngx_http_crmsync_json_int(ngx_http_crmsync_json_at(v, 0)),
+                     1);
+    assert_int_equal(ngx_http_crmsync_json_int(ngx_http_crmsync_json_at(v, 1)),
+                     -2);
+    assert_true(ngx_http_crmsync_json_is_real(ngx_http_crmsync_json_at(v, 2)));
+    assert_true(ngx_http_crmsync_json_real(ngx_http_crmsync_json_at(v, 2))
+                == 35.0);
+    assert_true(ngx_http_crmsync_json_is_true(ngx_http_crmsync_json_at(v, 3)));
+    assert_true(ngx_http_crmsync_json_is_false(ngx_http_crmsync_json_at(v, 4)));
+    assert_true(ngx_http_crmsync_json_is_null(ngx_http_crmsync_json_at(v, 5)));
+    assert_string_equal(
+        ngx_http_crmsync_json_str(ngx_http_crmsync_json_at(v, 6)), "x");
+    assert_null(ngx_http_crmsync_json_at(v, 7));
+    assert_true(
+        ngx_http_crmsync_json_is_object(ngx_http_crmsync_json_get(j, "b")));
+    assert_null(ngx_http_crmsync_json_get(j, "c"));
 
     /* type checks on NULL are false, accessors on the wrong type empty */
-    assert_false(json_is_string(NULL));
-    assert_null(json_string_value(v));
-    assert_int_equal(json_array_size(j), 0);
+    assert_false(ngx_http_crmsync_json_is_string(NULL));
+    assert_null(ngx_http_crmsync_json_str(v));
+    assert_int_equal(ngx_http_crmsync_json_array_size(j), 0);
 }
 
 
 static void
 test_strings(void **state)
 {
-    json_t  *j;
+    ngx_http_crmsync_json_t  *j;
 
     (void) state;
 
     j = parse("\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"");
     assert_non_null(j);
-    assert_string_equal(json_string_value(j), "a\"b\\c/d\b\f\n\r\t");
+    assert_string_equal(ngx_http_crmsync_json_str(j), "a\"b\\c/d\b\f\n\r\t");
 
     /* Meta escapes non-ASCII: \u00e4 is a two-byte UTF-8 sequence */
     j = parse("\"\\u00e4\\u00f6\\u00e5\"");
-    assert_string_equal(json_string_value(j), "\xc3\xa4\xc3\xb6\xc3\xa5");
-    assert_int_equal(json_string_length(j), 6);
+    assert_string_equal(ngx_http_crmsync_json_str(j),
+                        "\xc3\xa4\xc3\xb6\xc3\xa5");
+    assert_int_equal(ngx_http_crmsync_json_str_len(j), 6);
 
     /* a surrogate pair: U+1F600 */
     j = parse("\"\\ud83d\\ude00\"");
-    assert_string_equal(json_string_value(j), "\xf0\x9f\x98\x80");
+    assert_string_equal(ngx_http_crmsync_json_str(j), "\xf0\x9f\x98\x80");
 
     /* raw UTF-8 passes through */
     j = parse("\"S\xc3\xa3o Paulo \xe2\x82\xac \xf0\x9f\x98\x80\"");
-    assert_string_equal(json_string_value(j),
+    assert_string_equal(ngx_http_crmsync_json_str(j),
                         "S\xc3\xa3o Paulo \xe2\x82\xac \xf0\x9f\x98\x80");
 }
 
@@ -125,9 +131,9 @@ test_refusals(void **state)
         assert_int_equal(last_rc, NGX_HTTP_CRMSYNC_JSON_SYNTAX);
     }
 
-    assert_int_equal(json_integer_value(parse("9223372036854775807")),
+    assert_int_equal(ngx_http_crmsync_json_int(parse("9223372036854775807")),
                      INT64_MAX);
-    assert_true(json_integer_value(parse("-9223372036854775808"))
+    assert_true(ngx_http_crmsync_json_int(parse("-9223372036854775808"))
                 == INT64_MIN);
 }
 
@@ -164,19 +170,20 @@ test_depth(void **state)
 static void
 test_duplicates_and_order(void **state)
 {
-    json_t      *j, *v;
-    size_t       n;
-    const char  *k;
+    size_t                    n;
+    const char               *k;
+    ngx_http_crmsync_json_t  *j, *v;
 
     (void) state;
 
     j = parse("{\"a\":1,\"b\":2,\"a\":3}");
-    assert_int_equal(json_integer_value(json_object_get(j, "a")), 3);
+    assert_int_equal(
+        ngx_http_crmsync_json_int(ngx_http_crmsync_json_get(j, "a")), 3);
 
     n = 0;
-    json_object_foreach(j, k, v) {
+    ngx_http_crmsync_json_foreach(j, k, v) {
         assert_non_null(k);
-        assert_true(json_is_integer(v));
+        assert_true(ngx_http_crmsync_json_is_integer(v));
         n++;
     }
 
@@ -187,8 +194,8 @@ test_duplicates_and_order(void **state)
 static void
 test_equal(void **state)
 {
-    json_t      *a, *b;
-    const char  *s;
+    const char               *s;
+    ngx_http_crmsync_json_t  *a, *b;
 
     (void) state;
 
@@ -200,8 +207,9 @@ test_equal(void **state)
     b = ngx_http_crmsync_json_parse(&arena, (const u_char *) s, strlen(s),
                                     &last_rc);
     assert_non_null(b);
-    assert_true(json_equal(a, b));
-    assert_false(json_equal(a, json_object_get(a, "x")));
+    assert_true(ngx_http_crmsync_json_equal(a, b));
+    assert_false(
+        ngx_http_crmsync_json_equal(a, ngx_http_crmsync_json_get(a, "x")));
 }
 
 
