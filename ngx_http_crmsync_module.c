@@ -54,6 +54,8 @@ static char *ngx_http_crmsync_status(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name,
     const char *what, ngx_str_t *content);
 static ngx_int_t ngx_http_crmsync_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_crmsync_store_owner(ngx_cycle_t *cycle,
+    ngx_str_t *store);
 static ngx_int_t ngx_http_crmsync_init_process(ngx_cycle_t *cycle);
 static void ngx_http_crmsync_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_crmsync_exit_master(ngx_cycle_t *cycle);
@@ -982,7 +984,7 @@ ngx_http_crmsync_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     portal = mcf->portals.elts;
 
     for (i = 0; i < mcf->portals.nelts; i++) {
-        portal[i].sh = ngx_http_crmsync_shm_portal(ctx, &portal[i].name,
+        portal[i].sh = ngx_http_crmsync_shm_portal(ctx, &portal[i].label,
                                                    portal[i].rate);
         if (portal[i].sh == NULL) {
             goto small;
@@ -1082,6 +1084,7 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_memzero(portal, sizeof(ngx_http_crmsync_portal_t));
 
+    ngx_str_set(&portal->label, "default");
     ngx_str_set(&portal->url, "https://api.hubapi.com");
     ngx_str_set(&portal->api, "2026-03");
     portal->rate = 100;
@@ -1103,11 +1106,14 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         v.len = value[i].data + value[i].len - v.data;
 
         if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
-            if (v.len == 0 || v.len >= NGX_HTTP_CRMSYNC_NAME_LEN) {
+            if (v.len == 0 || v.len >= NGX_HTTP_CRMSYNC_NAME_LEN
+                || (v.len == 7 && ngx_strncmp(v.data, "default", 7) == 0))
+            {
                 goto invalid;
             }
 
             portal->name = v;
+            portal->label = v;
 
         } else if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
             if (ngx_strncmp(v.data, "http://", 7) != 0
@@ -1386,7 +1392,76 @@ ngx_http_crmsync_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_crmsync_store_owner(cycle, &mcf->store);
+}
+
+
+/*
+ * A master that runs as root made the store: the workers, under "user",
+ * must be able to write it, and to make its -wal and -shm files beside
+ * it, so its directory must be writable by them too.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_store_owner(ngx_cycle_t *cycle, ngx_str_t *store)
+{
+    u_char           *p, path[NGX_MAX_PATH + 8];
+    ngx_uint_t        i;
+    ngx_file_info_t   fi;
+    ngx_core_conf_t  *ccf;
+
+    static const char  *suffix[] = { "", "-wal", "-shm" };
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
+        || ccf->user == 0 || store->len > NGX_MAX_PATH)
+    {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        ngx_sprintf(path, "%V%s%Z", store, suffix[i]);
+
+        if (chown((char *) path, ccf->user, ccf->group) == -1
+            && ngx_errno != NGX_ENOENT)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%s\", %s) failed", path, ccf->username);
+            return NGX_ERROR;
+        }
+    }
+
+    /* the store's path is absolute: ngx_conf_full_name() */
+
+    p = ngx_cpymem(path, store->data, store->len);
+
+    while (p > path + 1 && p[-1] != '/') {
+        p--;
+    }
+
+    p[p == path + 1 ? 0 : -1] = '\0';
+
+    if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%s\" failed", path);
+        return NGX_ERROR;
+    }
+
+    if ((fi.st_uid == ccf->user && (fi.st_mode & S_IWUSR))
+        || (fi.st_gid == ccf->group && (fi.st_mode & S_IWGRP))
+        || (fi.st_mode & S_IWOTH))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                  "the directory \"%s\" of \"crmsync_store\" must be "
+                  "writable by the workers' user \"%s\": SQLite makes the "
+                  "-wal and -shm files beside the store", path,
+                  ccf->username);
+
+    return NGX_ERROR;
 }
 
 

@@ -261,11 +261,9 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     ngx_http_cleanup_t            *cln;
     ngx_http_crmsync_event_t      *ev;
     ngx_http_crmsync_loc_conf_t   *cslcf;
-    ngx_http_crmsync_main_conf_t  *mcf;
     ngx_http_crmsync_store_row_t  *rows, *row;
 
     cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_crmsync_module);
 
     if (ngx_http_crmsync_store == NULL) {
         goto unavailable;
@@ -320,11 +318,11 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
 
         row->location.data = cslcf->clcf->name.data;
         row->location.len = cslcf->clcf->name.len;
-        row->portal.data = cslcf->portal->name.data;
-        row->portal.len = cslcf->portal->name.len;
+        row->portal.data = cslcf->portal->label.data;
+        row->portal.len = cslcf->portal->label.len;
         row->provider = ngx_http_crmsync_provider_names[ev->provider];
         row->type = ngx_http_crmsync_event_type_names[ev->type];
-        row->visible_at = now + mcf->linger;
+        row->visible_at = now;
 
         if (!ngx_http_crmsync_contact_event(ev)) {
             row->state = NGX_HTTP_CRMSYNC_JOB_HELD;
@@ -435,6 +433,7 @@ ngx_http_crmsync_commit_handler(ngx_event_t *ev)
     ngx_http_crmsync_store_row_t   *rows;
     ngx_http_crmsync_store_rc_e     rc;
     ngx_http_crmsync_loc_conf_t    *cslcf;
+    ngx_http_crmsync_sh_t          *sh;
     ngx_http_crmsync_main_conf_t   *mcf;
 
     if (ngx_http_crmsync_npending == 0) {
@@ -479,6 +478,10 @@ ngx_http_crmsync_commit_handler(ngx_event_t *ev)
 
             mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                       ngx_http_crmsync_module);
+            sh = ((ngx_http_crmsync_zone_ctx_t *) mcf->zone->data)->sh;
+
+            (void) ngx_atomic_fetch_add(&sh->commits, 1);
+            (void) ngx_atomic_fetch_add(&sh->committed, n);
 
             for (k = 0; k < n; k++) {
                 ctx = batch[k];

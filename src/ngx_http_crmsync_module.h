@@ -23,6 +23,7 @@
 /* a HubSpot account: "crmsync_hubspot" */
 typedef struct {
     ngx_str_t                   name;        /* "" for the default */
+    ngx_str_t                   label;       /* "default" for it */
     ngx_str_t                   url;         /* base, no trailing '/' */
     ngx_str_t                   token;       /* never logged */
     ngx_str_t                   token_file;

@@ -70,6 +70,9 @@ typedef struct {
     ngx_uint_t                       nportals;
     ngx_http_crmsync_location_sh_t  *locations[256];
     ngx_uint_t                       nlocations;
+
+    ngx_atomic_t                     commits;    /* ingest transactions */
+    ngx_atomic_t                     committed;  /* requests they carried */
 } ngx_http_crmsync_sh_t;
 
 

@@ -135,10 +135,9 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
 
     if (have_stats) {
         ngx_http_crmsync_metric(o, "jobs", "gauge",
-                                "Jobs in the store by state (done: kept for "
-                                "the audit trail).");
+                                "Jobs in the store by state.");
 
-        for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_STATES; i++) {
+        for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_DONE; i++) {
             ngx_http_crmsync_printf(o, "crmsync_jobs{state=\"%s\"} %L\n",
                                     ngx_http_crmsync_job_state_names[i],
                                     stats->count[i]);
@@ -150,6 +149,15 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
                                 stats->oldest ? (now - stats->oldest) / 1000
                                               : 0);
     }
+
+    ngx_http_crmsync_metric(o, "store_commits_total", "counter",
+                            "Webhook transactions committed to the store.");
+    ngx_http_crmsync_printf(o, "crmsync_store_commits_total %uA\n",
+                            sh->commits);
+    ngx_http_crmsync_metric(o, "store_requests_committed_total", "counter",
+                            "Webhook requests those transactions carried.");
+    ngx_http_crmsync_printf(o, "crmsync_store_requests_committed_total %uA\n",
+                            sh->committed);
 
     for (k = 0; k < sizeof(portal_counters) / sizeof(portal_counters[0]);
          k++)
@@ -249,7 +257,7 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
     if (have_stats) {
         ngx_http_crmsync_printf(o, "{\"queue\":{");
 
-        for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_STATES; i++) {
+        for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_DONE; i++) {
             ngx_http_crmsync_printf(o, "\"%s\":%L,",
                                     ngx_http_crmsync_job_state_names[i],
                                     stats->count[i]);
@@ -263,7 +271,9 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
         ngx_http_crmsync_printf(o, "{\"queue\":null,");
     }
 
-    ngx_http_crmsync_printf(o, "\"portals\":{");
+    ngx_http_crmsync_printf(o, "\"store\":{\"commits\":%uA,"
+                            "\"requests_committed\":%uA},\"portals\":{",
+                            sh->commits, sh->committed);
 
     portal = mcf->portals.elts;
 

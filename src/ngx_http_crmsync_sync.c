@@ -136,14 +136,14 @@ ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
             if (ngx_http_crmsync_store
                 && ngx_http_crmsync_store_unhold(ngx_http_crmsync_store,
                                                  (ngx_http_crmsync_str_t *)
-                                                 &portal[i].name,
+                                                 &portal[i].label,
                                                  "auth_failed",
                                                  ngx_http_crmsync_now(), &n)
                    == NGX_HTTP_CRMSYNC_STORE_OK)
             {
                 ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                               "crmsync: portal \"%V\" has a new token: %L "
-                              "held jobs resume", &portal[i].name, n);
+                              "held jobs resume", &portal[i].label, n);
             }
         }
 
@@ -262,7 +262,7 @@ ngx_http_crmsync_auth_failed(ngx_http_crmsync_portal_t *portal, int64_t now)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "crmsync: HubSpot refuses the token of portal \"%V\" "
                       "(401): its jobs are held; fix the token file \"%V\" "
-                      "and reload nginx", &portal->name, &portal->token_file);
+                      "and reload nginx", &portal->label, &portal->token_file);
     }
 
     return 1;
@@ -301,9 +301,18 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 
     rc = ngx_http_crmsync_store_next_due(st,
                                          (ngx_http_crmsync_str_t *)
-                                         &portal->name, &due);
+                                         &portal->label, &due);
 
-    if (rc != NGX_HTTP_CRMSYNC_STORE_OK || due == 0 || due > now) {
+    /*
+     * The oldest due job waits for crmsync_batch_linger, so that the jobs
+     * arriving meanwhile go out in the same call; a backlog goes at once.
+     */
+
+    due += (int64_t) ngx_http_crmsync_mcf->linger;
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK || due == (int64_t)
+        ngx_http_crmsync_mcf->linger || due > now)
+    {
         wait = NGX_HTTP_CRMSYNC_POLL;
 
         if (rc == NGX_HTTP_CRMSYNC_STORE_OK && due > now
@@ -321,7 +330,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         /* hold what falls due: nothing is sent with a refused token */
 
         rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
-                                          &portal->name, now, 60000,
+                                          &portal->label, now, 60000,
                                           ngx_http_crmsync_owner,
                                           NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
                                           &jobs, &n);
@@ -358,7 +367,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     }
 
     rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
-                                      &portal->name, now,
+                                      &portal->label, now,
                                       portal->timeout + 30000,
                                       ngx_http_crmsync_owner,
                                       NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
@@ -368,7 +377,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         if (rc == NGX_HTTP_CRMSYNC_STORE_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                           "crmsync: claiming jobs of portal \"%V\" failed: "
-                          "%s", &portal->name,
+                          "%s", &portal->label,
                           ngx_http_crmsync_store_error(st));
         }
 
@@ -464,7 +473,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     if (ngx_http_crmsync_client_send(&b->call) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "crmsync: a call to portal \"%V\" could not start",
-                      &portal->name);
+                      &portal->label);
         ngx_cpystrn((u_char *) b->call.error, (u_char *) "could not start",
                     sizeof(b->call.error));
         b->call.status = 0;
@@ -534,13 +543,13 @@ ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call)
         if (call->status) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: portal \"%V\": %s %s answered %l, "
-                          "%uz jobs will be retried", &portal->name,
+                          "%uz jobs will be retried", &portal->label,
                           call->method, b->wp->path, call->status, b->njobs);
 
         } else {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: portal \"%V\": %s %s failed: %s, "
-                          "%uz jobs will be retried", &portal->name,
+                          "%uz jobs will be retried", &portal->label,
                           call->method, b->wp->path, call->error, b->njobs);
         }
     }
@@ -572,7 +581,7 @@ ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call)
 
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "crmsync: portal \"%V\" answered %l: calls pause for "
-                      "%L ms", &portal->name, call->status, until - now);
+                      "%L ms", &portal->label, call->status, until - now);
     }
 
     for (i = 0; i < b->njobs; i++) {
@@ -715,7 +724,7 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
 
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: job %L of portal \"%V\" dead-lettered: "
-                          "%s%s%s%s%s", job->id, &portal->name, r->reason,
+                          "%s%s%s%s%s", job->id, &portal->label, r->reason,
                           r->category[0] ? ", category " : "", r->category,
                           b->call.correlation[0] ? ", correlationId " : "",
                           b->call.correlation);
@@ -730,8 +739,8 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
         ngx_memzero(&audit, sizeof(ngx_http_crmsync_store_call_t));
 
         audit.at = now - b->call.duration;
-        audit.portal.data = portal->name.data;
-        audit.portal.len = portal->name.len;
+        audit.portal.data = portal->label.data;
+        audit.portal.len = portal->label.len;
         audit.method = b->call.method;
         audit.path = b->wp->path;
         audit.status = (int) b->call.status;
@@ -770,7 +779,7 @@ failed:
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "crmsync: the outcomes of %uz jobs of portal \"%V\" could "
                   "not be stored: %s; they are sent again once their lease "
-                  "runs out", b->njobs, &portal->name,
+                  "runs out", b->njobs, &portal->label,
                   rc == NGX_HTTP_CRMSYNC_STORE_BUSY
                   ? "the store stayed locked"
                   : ngx_http_crmsync_store_error(st));

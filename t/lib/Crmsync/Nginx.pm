@@ -73,8 +73,10 @@ sub write_conf {
     my $load = join '', map { "load_module $_;\n" }
                grep { length } split /\s+/, $ENV{TEST_NGINX_LOAD_MODULES} // '';
     open my $fh, '>', "$p/conf/nginx.conf" or croak "$p/conf/nginx.conf: $!";
+    my $user = $> == 0 ? "user root;" : '';
     print $fh <<"CONF";
 $load
+$user
 worker_processes $self->{workers};
 daemon on;
 master_process on;
