@@ -61,6 +61,68 @@ sub start {
 }
 
 
+# nginx in front of a sandbox: one Standard Webhooks location (/hooks/std,
+# $ng->{secret}) on the default portal, and /crmsync/status.  Options:
+# workers, sandbox (Crmsync::Sandbox->start options), hubspot (more
+# crmsync_hubspot parameters), store (more crmsync_store parameters),
+# http, location (more lines for /hooks/std), server.
+sub with_sandbox {
+    my ($class, %o) = @_;
+    require Crmsync::Sandbox;
+    require MIME::Base64;
+    my $sb = Crmsync::Sandbox->start(%{$o{sandbox} // {}});
+    my $prefix = tempdir(CLEANUP => !$ENV{CRMSYNC_KEEP});
+    write_file("$prefix/token", $sb->token . "\n");
+    my $secret = 'whsec_' . MIME::Base64::encode_base64('crmsync-test-secret-32-bytes-long', '');
+    my $self = $class->start(
+        workers => $o{workers} // 2,
+        prefix => $prefix,
+        http => "crmsync_zone crmsync:1m;\n"
+              . "crmsync_store $prefix/crmsync.db " . ($o{store} // '') . ";\n"
+              . "crmsync_hubspot url=" . ($o{url} // $sb->url)
+              . " token_file=$prefix/token " . ($o{hubspot} // '') . ";\n"
+              . ($o{http} // ''),
+        server => "location = /hooks/std {\n"
+                . "    crmsync_webhook standard;\n"
+                . "    crmsync_secret $secret;\n"
+                . ($o{location} // '') . "}\n"
+                . "location = /crmsync/status { crmsync_status; }\n"
+                . ($o{server} // ''),
+    );
+    $self->{secret} = $secret;
+    $self->{sandbox} = $sb;
+    return ($self, $sb);
+}
+
+
+sub write_file {
+    my ($name, $content) = @_;
+    open my $fh, '>', $name or croak "$name: $!";
+    print $fh $content;
+    close $fh;
+    chmod 0600, $name;
+}
+
+
+# a contact delivery to /hooks/std: (status, body)
+sub contact {
+    my ($self, $id, $email, $name, %o) = @_;
+    return $self->standard('/hooks/std', $self->{secret}, $id,
+                           { id => "u-$id", email => $email,
+                             defined $name ? (name => $name) : () }, %o);
+}
+
+
+# polls the status until every job is done or dead (or the timeout)
+sub drained {
+    my ($self, $timeout) = @_;
+    return $self->wait_for(sub {
+        my $q = eval { $self->status->{queue} } or return 0;
+        return !grep { $q->{$_} } qw(queued retrying in_flight);
+    }, $timeout // 30, 0.1);
+}
+
+
 sub prefix { $_[0]{prefix} }
 sub port   { $_[0]{port} }
 sub url    { "http://127.0.0.1:$_[0]{port}" }
@@ -200,6 +262,33 @@ sub request {
 
 
 sub post { my $self = shift; return $self->request(POST => @_) }
+
+
+# a Standard Webhooks delivery of a contact event, signed with secret
+# (whsec_...): (status, body)
+sub standard {
+    my ($self, $path, $secret, $id, $contact, %o) = @_;
+    require Crmsync::Sign;
+    my $body = JSON::PP->new->canonical->encode({
+        type => $o{type} // 'contact.updated',
+        timestamp => time_iso(),
+        data => { contact => $contact },
+    });
+    my $ts = int time;
+    return $self->post($path, $body, {
+        'content-type' => 'application/json',
+        'webhook-id' => $id,
+        'webhook-timestamp' => $ts,
+        'webhook-signature' => Crmsync::Sign::standard_sig($secret, $id, $ts, $body),
+    });
+}
+
+
+sub time_iso {
+    my @t = gmtime(int time);
+    return sprintf '%04d-%02d-%02dT%02d:%02d:%02dZ', $t[5] + 1900, $t[4] + 1,
+                   @t[3, 2, 1, 0];
+}
 sub get  { my $self = shift; return $self->request(GET => @_, undef) }
 
 
@@ -283,7 +372,7 @@ sub sql {
     local $/;
     my $out = <$fh> // '';
     close $fh;
-    chomp $out;
+    $out =~ s/\n\z//;
     return $out;
 }
 
