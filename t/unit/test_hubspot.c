@@ -464,6 +464,17 @@ test_multi_status(void **state)
 
     t_outcome(0, NGX_HTTP_CRMSYNC_HS_DEAD, "error without a message", "");
 
+    /* a numeric status; entries that are no objects */
+
+    t_answer(207, "{\"results\":[1,null,[]],\"errors\":[\"x\",{\"status\":"
+                  "502,\"message\":\"bad gateway\",\"context\":{\"ids\":"
+                  "[\"a@x.com\"]}},{\"status\":404,\"message\":\"gone\","
+                  "\"context\":{\"ids\":[\"b@x.com\"]}}]}",
+             NULL);
+
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_RETRY, "bad gateway", "");
+    t_outcome(1, NGX_HTTP_CRMSYNC_HS_DEAD, "gone", "");
+
     t_reset();
 }
 
