@@ -30,6 +30,8 @@ typedef struct {
 static int ngx_http_crmsync_hs_caseeq(const char *a, size_t alen,
     const u_char *b, size_t blen);
 static int ngx_http_crmsync_hs_is_empty(json_t *v);
+static json_t *ngx_http_crmsync_hs_load(const ngx_http_crmsync_str_t *s,
+    int *oom);
 static void ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src,
     size_t len);
 static void ngx_http_crmsync_hs_set(ngx_http_crmsync_hs_result_t *r,
@@ -154,40 +156,82 @@ ngx_http_crmsync_hs_str(json_t *o, const char *key)
 }
 
 
+/*
+ * Parses a payload; *oom is set when it failed for want of memory.
+ * jansson reports some failed allocations as syntax errors (a string it
+ * could not copy is an "invalid token") and others not at all, so a
+ * failure is only the payload's fault if a second parse says so too.
+ */
+
+static json_t *
+ngx_http_crmsync_hs_load(const ngx_http_crmsync_str_t *s, int *oom)
+{
+    int           try;
+    json_t       *j;
+    json_error_t  err;
+
+    *oom = 0;
+
+    if (s->data == NULL || s->len == 0) {
+        return NULL;
+    }
+
+    for (try = 0; try < 2; try++) {
+        memset(&err, 0, sizeof(json_error_t));
+
+        j = json_loadb((const char *) s->data, s->len, 0, &err);
+        if (j != NULL) {
+            return j;
+        }
+
+        if (json_error_code(&err) == json_error_out_of_memory
+            || err.text[0] == '\0')
+        {
+            *oom = 1;
+            return NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
 char *
 ngx_http_crmsync_hs_upsert_body(const ngx_http_crmsync_str_t *payloads,
     size_t n, size_t *input_of, size_t *ninputs,
     ngx_http_crmsync_hs_result_t *results)
 {
+    int            oom;
     char          *body;
     size_t         i, k, ni;
     json_t        *root, *inputs, *p, *email, *in, *props, *v, *old;
     const char    *key, *e;
-    json_error_t   err;
+
+    /* json_*_set_new() and json_array_append_new() take the value over
+       even when they fail */
 
     *ninputs = 0;
+    i = 0;
 
     root = json_object();
-    inputs = json_array();
+    if (root == NULL) {
+        goto failed;
+    }
 
-    if (root == NULL || inputs == NULL
-        || json_object_set_new(root, "inputs", inputs) != 0)
-    {
-        json_decref(inputs);
+    inputs = json_array();
+    if (json_object_set_new(root, "inputs", inputs) != 0) {
         goto failed;
     }
 
     ni = 0;
 
-    for (i = 0; i < n; i++) {
+    for ( /* void */ ; i < n; i++) {
         input_of[i] = NGX_HTTP_CRMSYNC_HS_NONE;
         memset(&results[i], 0, sizeof(ngx_http_crmsync_hs_result_t));
 
-        p = NULL;
-
-        if (payloads[i].data != NULL && payloads[i].len != 0) {
-            p = json_loadb((const char *) payloads[i].data, payloads[i].len,
-                           0, &err);
+        p = ngx_http_crmsync_hs_load(&payloads[i], &oom);
+        if (oom) {
+            goto failed;
         }
 
         email = json_object_get(p, "email");
@@ -224,22 +268,18 @@ ngx_http_crmsync_hs_upsert_body(const ngx_http_crmsync_str_t *payloads,
             in = json_object();
             props = json_object();
 
-            if (in == NULL || props == NULL
+            if (json_array_append_new(inputs, in) != 0
                 || json_object_set_new(in, "idProperty",
                                        json_string("email")) != 0
                 || json_object_set(in, "id", email) != 0
-                || json_object_set_new(in, "properties", props) != 0)
+                || json_object_set(in, "properties", props) != 0)
             {
-                json_decref(in);
                 json_decref(props);
                 json_decref(p);
                 goto failed;
             }
 
-            if (json_array_append_new(inputs, in) != 0) {
-                json_decref(p);
-                goto failed;
-            }
+            json_decref(props);             /* "in" holds it */
 
             k = ni++;
         }
@@ -282,18 +322,20 @@ ngx_http_crmsync_hs_upsert_body(const ngx_http_crmsync_str_t *payloads,
 
 failed:
 
-    /* no memory: no call is made, and every job that was not refused
-       comes back later */
+    /*
+     * no memory: no call is made, and every job not refused before job i
+     * (where it failed) comes back later
+     */
 
     json_decref(root);
 
-    for (i = 0; i < n; i++) {
-        if (results[i].outcome != NGX_HTTP_CRMSYNC_HS_DEAD) {
-            ngx_http_crmsync_hs_set(&results[i], NGX_HTTP_CRMSYNC_HS_RETRY,
+    for (k = 0; k < n; k++) {
+        if (k >= i || input_of[k] != NGX_HTTP_CRMSYNC_HS_NONE) {
+            ngx_http_crmsync_hs_set(&results[k], NGX_HTTP_CRMSYNC_HS_RETRY,
                                     "no memory", NULL);
         }
 
-        input_of[i] = NGX_HTTP_CRMSYNC_HS_NONE;
+        input_of[k] = NGX_HTTP_CRMSYNC_HS_NONE;
     }
 
     *ninputs = 0;

@@ -464,6 +464,17 @@ test_multi_status(void **state)
 
     t_outcome(0, NGX_HTTP_CRMSYNC_HS_DEAD, "error without a message", "");
 
+    /* a numeric status; entries that are no objects */
+
+    t_answer(207, "{\"results\":[1,null,[]],\"errors\":[\"x\",{\"status\":"
+                  "502,\"message\":\"bad gateway\",\"context\":{\"ids\":"
+                  "[\"a@x.com\"]}},{\"status\":404,\"message\":\"gone\","
+                  "\"context\":{\"ids\":[\"b@x.com\"]}}]}",
+             NULL);
+
+    t_outcome(0, NGX_HTTP_CRMSYNC_HS_RETRY, "bad gateway", "");
+    t_outcome(1, NGX_HTTP_CRMSYNC_HS_DEAD, "gone", "");
+
     t_reset();
 }
 
@@ -932,6 +943,132 @@ test_full_batch(void **state)
 }
 
 
+/* an allocator for jansson that fails after t_budget allocations */
+
+static long  t_budget = -1;
+
+
+static void *
+t_malloc(size_t size)
+{
+    if (t_budget == 0) {
+        return NULL;
+    }
+
+    if (t_budget > 0) {
+        t_budget--;
+    }
+
+    return malloc(size);
+}
+
+
+static void
+test_no_memory(void **state)
+{
+    int     built, failed;
+    char   *ref;
+    long    budget;
+    size_t  i;
+
+    static const char  *pay[] = {
+        "{\"email\":\"a@x.com\",\"firstname\":\"Ann\"}",
+        "{\"email\":\"\"}",
+        "{\"email\":\"b@x.com\",\"phone\":\"+1\"}",
+        "{\"email\":\"a@x.com\",\"lastname\":\"Lee\"}",
+        "{\"email\":\"c@x.com\"}",
+    };
+
+    (void) state;
+
+    t_build(pay[0], pay[1], pay[2], pay[3], pay[4], NULL);
+    ref = strdup(b.body);
+    assert_non_null(ref);
+
+    json_set_alloc_funcs(t_malloc, free);
+
+    built = 0;
+    failed = 0;
+
+    for (budget = 0; budget < 400 && !built; budget++) {
+        t_reset();
+
+        for (i = 0; i < 5; i++) {
+            b.payloads[i].data = (u_char *) pay[i];
+            b.payloads[i].len = strlen(pay[i]);
+            b.input_of[i] = 1;
+
+            /* the caller's results hold anything: DEAD, say */
+            memset(&b.results[i], 0, sizeof(b.results[i]));
+            b.results[i].outcome = NGX_HTTP_CRMSYNC_HS_DEAD;
+        }
+
+        b.n = 5;
+        t_budget = budget;
+
+        b.body = ngx_http_crmsync_hs_upsert_body(b.payloads, b.n,
+                                                 b.input_of, &b.ninputs,
+                                                 b.results);
+        t_budget = -1;
+
+        if (b.body) {
+            assert_string_equal(b.body, ref);
+            assert_int_equal(b.ninputs, 3);
+            built = 1;
+            break;
+        }
+
+        failed++;
+
+        assert_int_equal(b.ninputs, 0);
+
+        for (i = 0; i < 5; i++) {
+            assert_int_equal(b.input_of[i], T_NONE);
+
+            if (i == 1 && b.results[i].outcome == NGX_HTTP_CRMSYNC_HS_DEAD) {
+                assert_string_equal(b.results[i].reason, "bad_payload");
+                continue;
+            }
+
+            t_outcome(i, NGX_HTTP_CRMSYNC_HS_RETRY, "no memory", "");
+        }
+    }
+
+    assert_true(built);
+    assert_true(failed > 10);
+
+    /* the reader: either the right answer or an unreadable one */
+
+    t_build(pay[0], pay[1], pay[2], pay[3], pay[4], NULL);
+
+    for (budget = 0; budget < 100; budget++) {
+        t_budget = budget;
+        t_answer(200, "{\"status\":\"COMPLETE\",\"results\":["
+                      "{\"id\":\"1\",\"properties\":{\"email\":"
+                      "\"a@x.com\"}},{\"id\":\"2\",\"properties\":"
+                      "{\"email\":\"b@x.com\"}},{\"id\":\"3\","
+                      "\"properties\":{\"email\":\"c@x.com\"}}]}",
+                 NULL);
+        t_budget = -1;
+
+        if (b.results[0].outcome == NGX_HTTP_CRMSYNC_HS_RETRY) {
+            t_all(NGX_HTTP_CRMSYNC_HS_RETRY, "unreadable answer", "");
+            continue;
+        }
+
+        t_all(NGX_HTTP_CRMSYNC_HS_DONE, NULL, NULL);
+        assert_string_equal(b.results[4].id, "3");
+        break;
+    }
+
+    assert_true(budget > 0 && budget < 100);
+
+    json_set_alloc_funcs(malloc, free);
+    free(ref);
+    t_reset();
+}
+
+
 int
 main(void)
 {
@@ -951,6 +1088,7 @@ main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_path),
         cmocka_unit_test(test_full_batch),
+        cmocka_unit_test(test_no_memory),
     };
 
     rc = cmocka_run_group_tests(tests, NULL, NULL);
