@@ -325,7 +325,9 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
         row->visible_at = now;
 
         if (!ngx_http_crmsync_contact_event(ev)) {
-            row->state = NGX_HTTP_CRMSYNC_JOB_HELD;
+            /* kept as a record, pruned with the audit trail: what this
+               version syncs of it is nothing yet */
+            row->state = NGX_HTTP_CRMSYNC_JOB_DONE;
             row->hold_reason = "not_synced_yet";
 
         } else if (ev->identity.email.len == 0) {

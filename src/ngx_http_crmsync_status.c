@@ -72,6 +72,31 @@ ngx_http_crmsync_quoted(ngx_http_crmsync_out_t *o, u_char *name)
 }
 
 
+/*
+ * The webhook locations of this configuration, each once (locations of
+ * one name in several servers share their counters); the zone may hold
+ * more, left by an earlier configuration.
+ */
+
+static ngx_http_crmsync_location_sh_t *
+ngx_http_crmsync_status_location(ngx_http_crmsync_main_conf_t *mcf,
+    ngx_uint_t i)
+{
+    ngx_uint_t                     k;
+    ngx_http_crmsync_loc_conf_t  **loc;
+
+    loc = mcf->locations.elts;
+
+    for (k = 0; k < i; k++) {
+        if (loc[k]->sh == loc[i]->sh) {
+            return NULL;
+        }
+    }
+
+    return loc[i]->sh;
+}
+
+
 static u_char *
 ngx_http_crmsync_portal_name(ngx_http_crmsync_portal_sh_t *p)
 {
@@ -165,8 +190,8 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
         ngx_http_crmsync_metric(o, portal_counters[k].name, "counter",
                                 portal_counters[k].help);
 
-        for (i = 0; i < sh->nportals; i++) {
-            p = sh->portals[i];
+        for (i = 0; i < mcf->portals.nelts; i++) {
+            p = ((ngx_http_crmsync_portal_t *) mcf->portals.elts)[i].sh;
             ngx_http_crmsync_printf(o, "crmsync_%s{portal=",
                                     portal_counters[k].name);
             ngx_http_crmsync_quoted(o, ngx_http_crmsync_portal_name(p));
@@ -211,8 +236,12 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
         ngx_http_crmsync_metric(o, location_counters[k].name, "counter",
                                 location_counters[k].help);
 
-        for (i = 0; i < sh->nlocations; i++) {
-            l = sh->locations[i];
+        for (i = 0; i < mcf->locations.nelts; i++) {
+            l = ngx_http_crmsync_status_location(mcf, i);
+            if (l == NULL) {
+                continue;
+            }
+
             ngx_http_crmsync_printf(o, "crmsync_%s{location=",
                                     location_counters[k].name);
             ngx_http_crmsync_quoted(o, l->name);
@@ -225,8 +254,11 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
     ngx_http_crmsync_metric(o, "webhook_refused_total", "counter",
                             "Webhook requests refused, by reason.");
 
-    for (i = 0; i < sh->nlocations; i++) {
-        l = sh->locations[i];
+    for (i = 0; i < mcf->locations.nelts; i++) {
+        l = ngx_http_crmsync_status_location(mcf, i);
+        if (l == NULL) {
+            continue;
+        }
 
         for (j = 0; j < NGX_HTTP_CRMSYNC_REASONS && l->refused[j].count; j++)
         {
@@ -246,7 +278,7 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
     ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_store_stats_t *stats,
     ngx_int_t have_stats, int64_t now)
 {
-    ngx_uint_t                       i, j;
+    ngx_uint_t                       i, j, n;
     ngx_http_crmsync_sh_t           *sh;
     ngx_http_crmsync_portal_t       *portal;
     ngx_http_crmsync_portal_sh_t    *p;
@@ -297,10 +329,13 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
 
     ngx_http_crmsync_printf(o, "},\"locations\":{");
 
-    for (i = 0; i < sh->nlocations; i++) {
-        l = sh->locations[i];
+    for (i = 0, n = 0; i < mcf->locations.nelts; i++) {
+        l = ngx_http_crmsync_status_location(mcf, i);
+        if (l == NULL) {
+            continue;
+        }
 
-        ngx_http_crmsync_printf(o, i ? "," : "");
+        ngx_http_crmsync_printf(o, n++ ? "," : "");
         ngx_http_crmsync_quoted(o, l->name);
         ngx_http_crmsync_printf(o,
             ":{\"received\":%uA,\"stored\":%uA,\"duplicate\":%uA,"
@@ -346,7 +381,6 @@ ngx_http_crmsync_status_handler(ngx_http_request_t *r)
     int64_t                          now;
     ngx_int_t                        rc, have_stats;
     ngx_str_t                        format;
-    ngx_http_crmsync_sh_t           *sh;
     ngx_http_crmsync_out_t           o;
     ngx_http_crmsync_main_conf_t    *mcf;
     ngx_http_crmsync_store_stats_t   stats;
@@ -366,8 +400,6 @@ ngx_http_crmsync_status_handler(ngx_http_request_t *r)
         return ngx_http_crmsync_status_error(r, NGX_HTTP_NOT_FOUND,
                                              "no_crmsync_zone");
     }
-
-    sh = ((ngx_http_crmsync_zone_ctx_t *) mcf->zone->data)->sh;
 
     ngx_memzero(&o, sizeof(ngx_http_crmsync_out_t));
 
@@ -392,8 +424,8 @@ ngx_http_crmsync_status_handler(ngx_http_request_t *r)
                                                  &stats)
                     == NGX_HTTP_CRMSYNC_STORE_OK;
 
-    size = 4096 + sh->nportals * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
-           + sh->nlocations * NGX_HTTP_CRMSYNC_STATUS_LOCATION * 2;
+    size = 4096 + mcf->portals.nelts * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
+           + mcf->locations.nelts * NGX_HTTP_CRMSYNC_STATUS_LOCATION * 2;
 
     o.pos = ngx_pnalloc(r->pool, size);
     if (o.pos == NULL) {

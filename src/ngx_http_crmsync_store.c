@@ -143,8 +143,9 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_ADD_JOB */
     "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
-    " state, received_at, visible_at, hold_reason, payload, event)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    " state, received_at, visible_at, hold_reason, payload, event, done_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+    " CASE ?7 WHEN 5 THEN ?8 END)",
 
     /* ST_CLAIM: ?1 portal, ?2 now, ?3 lease until, ?4 token, ?5 owner,
        ?6 max */
@@ -201,7 +202,7 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "SELECT state, count(*) FROM job WHERE state < 5 GROUP BY state",
 
     /* ST_OLDEST */
-    "SELECT min(received_at) FROM job WHERE state < 4",
+    "SELECT min(received_at) FROM job WHERE state < 3",
 
     /* ST_PRUNE_DELIVERY */
     "DELETE FROM delivery WHERE key IN (SELECT key FROM delivery"
@@ -529,8 +530,7 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     sqlite3_bind_int(s, 7, row->state);
     sqlite3_bind_int64(s, 8, now);
     sqlite3_bind_int64(s, 9, row->visible_at);
-    ngx_http_crmsync_bind_cstr(s, 10, row->state == NGX_HTTP_CRMSYNC_JOB_HELD
-                                      ? row->hold_reason : NULL);
+    ngx_http_crmsync_bind_cstr(s, 10, row->hold_reason);
     ngx_http_crmsync_bind_str(s, 11, &row->payload);
     ngx_http_crmsync_bind_str(s, 12, &row->event);
 
@@ -701,7 +701,8 @@ ngx_http_crmsync_store_next_due(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_bind_str(s, 1, portal);
 
     rc = sqlite3_step(s);
-    *at = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
+    *at = (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+          ? sqlite3_column_int64(s, 0) : -1;
 
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);

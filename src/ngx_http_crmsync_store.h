@@ -55,8 +55,9 @@ typedef struct {
     const char                 *type;
     ngx_http_crmsync_str_t      match_key;      /* normalized email, or
                                                    empty */
-    ngx_http_crmsync_job_state_e  state;        /* QUEUED or HELD */
-    const char                 *hold_reason;    /* when HELD */
+    ngx_http_crmsync_job_state_e  state;        /* QUEUED, HELD, or DONE:
+                                                   nothing to sync */
+    const char                 *hold_reason;    /* why HELD or DONE */
     ngx_http_crmsync_str_t      payload;        /* JSON: contact properties */
     ngx_http_crmsync_str_t      event;          /* JSON: the event */
     int64_t                     visible_at;     /* ms: due from then on */
@@ -144,7 +145,7 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_claim(
 void ngx_http_crmsync_store_free_jobs(ngx_http_crmsync_store_job_t *jobs,
     size_t n);
 
-/* the earliest time (ms) a job of the portal falls due, 0 if none */
+/* the earliest time (ms) a job of the portal falls due, -1 if none */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_next_due(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     int64_t *at);

@@ -308,11 +308,11 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
      * arriving meanwhile go out in the same call; a backlog goes at once.
      */
 
-    due += (int64_t) ngx_http_crmsync_mcf->linger;
+    if (due >= 0) {
+        due += (int64_t) ngx_http_crmsync_mcf->linger;
+    }
 
-    if (rc != NGX_HTTP_CRMSYNC_STORE_OK || due == (int64_t)
-        ngx_http_crmsync_mcf->linger || due > now)
-    {
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK || due < 0 || due > now) {
         wait = NGX_HTTP_CRMSYNC_POLL;
 
         if (rc == NGX_HTTP_CRMSYNC_STORE_OK && due > now
@@ -745,7 +745,9 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
         audit.path = b->wp->path;
         audit.status = (int) b->call.status;
         audit.correlation = b->call.correlation;
-        audit.error = (b->call.status == 0) ? b->call.error : NULL;
+        audit.error = (b->call.status == 0) ? b->call.error
+                      : (b->call.status >= 400 && b->njobs)
+                        ? b->results[0].reason : NULL;
         audit.duration = b->call.duration;
         audit.jobs = ids;
         audit.njobs = b->njobs;

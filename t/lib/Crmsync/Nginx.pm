@@ -113,6 +113,47 @@ sub contact {
 }
 
 
+# $conc processes send $n contact deliveries in all (ids "$tag-N", emails
+# "$tag-N@example.com"), keep-alive, as fast as nginx answers; returns
+# { acknowledged => [N...], refused => count, failed => count }.  With
+# $during, runs $during->() in the parent while they send.
+sub load {
+    my ($self, $tag, $n, $conc, $during) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+    my @kids;
+    for my $k (0 .. $conc - 1) {
+        my $pid = fork;
+        croak "fork: $!" unless defined $pid;
+        if (!$pid) {
+            $self->{owner} = -1;    # a child never stops nginx
+            $self->{http_client} = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
+            open my $out, '>', "$dir/$k" or POSIX::_exit(1);
+            for (my $i = $k + 1; $i <= $n; $i += $conc) {
+                my ($st, $body) = eval { $self->contact("$tag-$i", "$tag-$i\@example.com", "L $tag") };
+                $st //= 599;
+                print $out ($st == 200 ? "ok $i\n" : "no $st $i\n");
+            }
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    $during->() if $during;
+    waitpid $_, 0 for @kids;
+    my %r = (acknowledged => [], refused => 0, failed => 0);
+    for my $k (0 .. $conc - 1) {
+        open my $in, '<', "$dir/$k" or next;
+        while (<$in>) {
+            if (/^ok (\d+)/) { push @{$r{acknowledged}}, $1 }
+            elsif (/^no 5\d\d/) { $r{failed}++ }
+            else { $r{refused}++ }
+        }
+        close $in;
+    }
+    return \%r;
+}
+
+
 # polls the status until every job is done or dead (or the timeout)
 sub drained {
     my ($self, $timeout) = @_;
