@@ -1,6 +1,15 @@
 # Every config in conf-examples/ passes "nginx -t" with the module built
-# here: the module path, the secret files, the certificate and the ports
-# are put in a temporary prefix; everything else is tested as shipped.
+# here: the module path, the secret and token files, the store, the
+# certificate and the ports are put in a temporary prefix; everything else
+# is tested as shipped.
+#
+# Examples name their files where production keeps them (secrets and tokens
+# under /etc/nginx/crmsync/, the store under /var/lib/crmsync/); the test
+# writes each secret or token file it finds into the prefix (0600, as
+# crmsync wants them) and points the example there.  "nginx -t" opens the
+# store (the master makes the schema), so the store's directory is made
+# world-writable and sticky, writable by whichever user the workers would
+# run as.
 
 use strict;
 use warnings;
@@ -21,7 +30,8 @@ my @examples = glob "$top/conf-examples/*.conf";
 ok(@examples >= 6, 'there are examples') or BAIL_OUT('no examples');
 
 my $dir = tempdir(CLEANUP => 1);
-mkdir "$dir/$_" for qw(conf logs secrets);
+mkdir "$dir/$_" for qw(conf logs secrets store);
+chmod 01777, "$dir/store";
 
 system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=hooks.example.com"
        . " -days 1 -keyout $dir/key.pem -out $dir/cert.pem 2>/dev/null") == 0
@@ -61,6 +71,17 @@ for my $ex (@examples) {
     }
 
     $conf =~ s{crmsync_secret_file\s+\S+/([^/\s]+)\.secret;}{crmsync_secret_file $dir/secrets/$1;}g;
+
+    # HubSpot tokens: one line, no spaces
+    while ($conf =~ m{token_file=\S*/([^/\s;]+)\.token\b}g) {
+        open my $t, '>', "$dir/secrets/$1.token" or die $!;
+        print $t "# private app token\n", "pat-na1-example-$1\n";
+        close $t;
+        chmod 0600, "$dir/secrets/$1.token";
+    }
+
+    $conf =~ s{token_file=\S*/([^/\s;]+)\.token\b}{token_file=$dir/secrets/$1.token}g;
+    $conf =~ s{crmsync_store\s+\S*/([^/\s;]+)}{crmsync_store $dir/store/$1}g;
 
     open my $out, '>', "$dir/conf/$name" or die $!;
     print $out $conf;
