@@ -220,10 +220,41 @@ sub set_conf {
 }
 
 
+# TEST_NGINX_USE_VALGRIND=1: nginx runs under memcheck (its workers are
+# forked, so they are checked too), and stop() fails the test on any
+# record that names crmsync, as the Test::Nginx suites do
 sub nginx {
     my ($self, @args) = @_;
-    my $out = `"${\ binary()}" -p "$self->{prefix}/" -c conf/nginx.conf @args 2>&1`;
+    my @vg;
+    if ($ENV{TEST_NGINX_USE_VALGRIND} && !@args) {
+        my $supp = (__FILE__ =~ s{t/lib/Crmsync/Nginx\.pm$}{}r) . 'valgrind.suppress';
+        @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
+               '--show-possibly-lost=no', '--num-callers=40',
+               "--log-file=$self->{prefix}/logs/valgrind.%p.log",
+               -f $supp ? "--suppressions=$supp" : ());
+    }
+    my $cmd = join ' ', map { "'$_'" } @vg, binary(), '-p', "$self->{prefix}/",
+                                        '-c', 'conf/nginx.conf', @args;
+    my $out = `$cmd 2>&1`;
     return ($? >> 8, $out);
+}
+
+
+sub valgrind_errors {
+    my ($self) = @_;
+    my @bad;
+    for my $f (glob "$self->{prefix}/logs/valgrind.*.log") {
+        open my $fh, '<', $f or next;
+        local $/;
+        my $text = <$fh> // '';
+        close $fh;
+        for my $rec (split /\n(?===\d+==\s*\n)/, $text) {
+            push @bad, $rec if $rec =~ /crmsync/
+                && $rec =~ /(Invalid|uninitialised|definitely lost|Mismatched|overlap|Syscall param)/;
+        }
+        unlink $f;
+    }
+    return @bad;
 }
 
 
@@ -232,9 +263,10 @@ sub start_again {
     my ($self) = @_;
     my ($rc, $out) = $self->nginx();
     croak "nginx did not start: $out" if $rc;
-    $self->wait_for(sub { $self->master_pid && $self->worker_pids >= $self->{workers} }, 10)
+    my $t = $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 10;
+    $self->wait_for(sub { $self->master_pid && $self->worker_pids >= $self->{workers} }, $t)
         or croak "nginx workers did not come up";
-    $self->wait_for(sub { $self->listening }, 10) or croak "nginx does not listen";
+    $self->wait_for(sub { $self->listening }, $t) or croak "nginx does not listen";
     $self->{running} = 1;
 }
 
@@ -266,7 +298,9 @@ sub worker_pids {
         open $fh, '<', "$dir/cmdline" or next;
         my $cmd = <$fh> // '';
         close $fh;
-        push @pids, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+        # under valgrind the title is valgrind's: every child is a worker
+        push @pids, $pid if $ENV{TEST_NGINX_USE_VALGRIND}
+                            || ($cmd =~ /worker process/ && $cmd !~ /shutting down/);
     }
     return @pids;
 }
@@ -392,6 +426,13 @@ sub stop {
             or kill 'KILL', $master;
     }
     $self->{running} = 0;
+
+    if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+        require Test::More;
+        my @bad = $self->valgrind_errors;
+        Test::More::ok(!@bad, 'valgrind: no error in crmsync')
+            or Test::More::diag(join "\n", @bad);
+    }
 }
 
 
