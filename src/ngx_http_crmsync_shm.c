@@ -247,6 +247,35 @@ later:
 }
 
 
+void
+ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, int64_t now)
+{
+    ngx_uint_t  last;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    last = (p->head + p->ring_size - 1) % p->ring_size;
+
+    if (p->used && p->ring[last] == now) {
+        p->head = last;
+
+        if (p->used < p->ring_size) {
+            p->used--;
+
+        } else {
+            p->ring[last] = 0;      /* the oldest, long free */
+        }
+
+        if (p->daily_used) {
+            p->daily_used--;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
 ngx_uint_t
 ngx_http_crmsync_shm_in_use(ngx_http_crmsync_zone_ctx_t *ctx,
     ngx_http_crmsync_portal_sh_t *p, ngx_msec_t window, int64_t now)

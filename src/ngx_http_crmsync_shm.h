@@ -102,6 +102,13 @@ ngx_msec_t ngx_http_crmsync_shm_take(ngx_http_crmsync_zone_ctx_t *ctx,
     ngx_http_crmsync_portal_sh_t *p, ngx_uint_t rate, ngx_msec_t window,
     ngx_uint_t daily, int64_t now);
 
+/*
+ * Gives back the call taken at "now" when it did not go out (no job could
+ * be claimed); a call taken since by another worker keeps its place.
+ */
+void ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, int64_t now);
+
 /* the calls of the current window */
 ngx_uint_t ngx_http_crmsync_shm_in_use(ngx_http_crmsync_zone_ctx_t *ctx,
     ngx_http_crmsync_portal_sh_t *p, ngx_msec_t window, int64_t now);

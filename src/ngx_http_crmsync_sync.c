@@ -374,6 +374,10 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
                                       &jobs, &n);
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK || n == 0) {
+        /* no call goes out: its place in the budget is free again */
+        ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zctx, portal->sh,
+                                       now);
+
         if (rc == NGX_HTTP_CRMSYNC_STORE_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                           "crmsync: claiming jobs of portal \"%V\" failed: "
