@@ -20,7 +20,7 @@ use warnings;
 use Carp qw(croak);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
-use HTTP::Tiny;
+use Socket ();
 use IO::Socket::INET;
 use JSON::PP ();
 use POSIX ();
@@ -52,8 +52,6 @@ sub start {
         prefix  => $o{prefix} // tempdir(CLEANUP => !$ENV{CRMSYNC_KEEP}),
         port    => $o{port} // free_port(),
         owner   => $$,
-        http_client => HTTP::Tiny->new(timeout => $o{timeout} // 30,
-                                       keep_alive => 0),
     }, $class;
     $self->write_conf;
     $self->start_again;
@@ -126,7 +124,7 @@ sub load {
         croak "fork: $!" unless defined $pid;
         if (!$pid) {
             $self->{owner} = -1;    # a child never stops nginx
-            $self->{http_client} = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
+            delete $self->{conn};   # nor shares its connection
             open my $out, '>', "$dir/$k" or POSIX::_exit(1);
             for (my $i = $k + 1; $i <= $n; $i += $conc) {
                 my ($st, $body) = eval { $self->contact("$tag-$i", "$tag-$i\@example.com", "L $tag") };
@@ -326,13 +324,58 @@ sub wait_for {
 }
 
 
+# one request on a kept-alive connection, written in one piece with
+# TCP_NODELAY (HTTP::Tiny writes head and body apart, and Nagle with
+# delayed ACKs then holds each request ~40 ms): (status, body, headers)
 sub request {
     my ($self, $method, $path, $body, $headers) = @_;
-    my $r = $self->{http_client}->request($method, $self->url . $path, {
-        headers => $headers // {},
-        defined $body ? (content => $body) : (),
-    });
-    return ($r->{status}, $r->{content}, $r->{headers});
+    for my $try (1, 2) {
+        my $s = $self->{conn} //= $self->connect or return (599, "connect: $!", {});
+        my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n";
+        $req .= "$_: $headers->{$_}\r\n" for sort keys %{$headers // {}};
+        $req .= 'Content-Length: ' . length($body) . "\r\n" if defined $body;
+        $req .= "\r\n" . ($body // '');
+        my @r = _exchange($s, $req);
+        if (@r) {
+            delete $self->{conn} if ($r[2]{connection} // '') eq 'close';
+            return @r;
+        }
+        delete $self->{conn};    # closed under us (keepalive): once more
+        return (599, 'no answer', {}) if $try == 2;
+    }
+}
+
+
+sub connect {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port},
+                                  Proto => 'tcp', Timeout => 5) or return;
+    setsockopt($s, Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1);
+    return $s;
+}
+
+
+sub _exchange {
+    my ($s, $req) = @_;
+    local $SIG{PIPE} = 'IGNORE';
+    defined syswrite($s, $req) or return;
+    my $buf = '';
+    my $deadline = time + 60;
+    while ($buf !~ /\r\n\r\n/) {
+        return if time > $deadline;
+        my $n = sysread($s, $buf, 65536, length $buf);
+        return unless $n;
+    }
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d+)} or return;
+    my %h;
+    $h{lc $1} = $2 while $head =~ /^([^:\r\n]+):\s*([^\r\n]*)/mg;
+    my $len = $h{'content-length'} // 0;
+    while (length $rest < $len) {
+        my $n = sysread($s, $rest, 65536, length $rest);
+        return unless $n;
+    }
+    return ($status, $rest, \%h);
 }
 
 
@@ -364,7 +407,7 @@ sub time_iso {
     return sprintf '%04d-%02d-%02dT%02d:%02d:%02dZ', $t[5] + 1900, $t[4] + 1,
                    @t[3, 2, 1, 0];
 }
-sub get  { my $self = shift; return $self->request(GET => @_, undef) }
+sub get  { my ($self, $path) = @_; return $self->request(GET => $path) }
 
 
 sub status {
@@ -401,6 +444,7 @@ sub kill9 {
     my @pids = $master ? ($master, $self->worker_pids($master)) : ();
     kill 'KILL', @pids if @pids;
     $self->wait_for(sub { !grep { kill 0, $_ } @pids }, 10);
+    delete $self->{conn};
     # the children of a killed master are reaped by init; wait until gone
     $self->wait_for(sub { !grep { -e "/proc/$_" && !_zombie($_) } @pids }, 10);
     unlink "$self->{prefix}/logs/nginx.pid";
