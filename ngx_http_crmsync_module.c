@@ -37,6 +37,8 @@ static char *ngx_http_crmsync_default_region(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_crmsync_check_window(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_crmsync_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_crmsync_merge_store(ngx_conf_t *cf,
     ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_store_conf(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -76,8 +78,10 @@ static ngx_conf_post_t  ngx_http_crmsync_window_post = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_crmsync_positive_bounds = {
-    ngx_conf_check_num_bounds, 1, -1
+/* ngx_conf_check_num_bounds()'s message would not name the directive */
+
+static ngx_conf_post_t  ngx_http_crmsync_positive_post = {
+    ngx_http_crmsync_check_positive
 };
 
 
@@ -165,14 +169,14 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_crmsync_main_conf_t, retry_for),
-      &ngx_http_crmsync_positive_bounds },
+      &ngx_http_crmsync_positive_post },
 
     { ngx_string("crmsync_audit_for"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_crmsync_main_conf_t, audit_for),
-      &ngx_http_crmsync_positive_bounds },
+      &ngx_http_crmsync_positive_post },
 
     { ngx_string("crmsync_batch_linger"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -1351,6 +1355,19 @@ ngx_http_crmsync_check_window(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp < 1 || *sp > 86400) {
         return "must be between 1s and 24h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_crmsync_check_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    if (*mp == 0) {
+        return "must be more than 0";
     }
 
     return NGX_CONF_OK;
