@@ -437,6 +437,7 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
 {
     u_char          *p;
     ssize_t          n;
+    ngx_str_t       *directive;
     ngx_file_t       file;
     ngx_file_info_t  fi;
 
@@ -448,11 +449,17 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
     file.name = *name;
     file.log = cf->log;
 
+    /* the directive, for the messages: crmsync_hubspot or
+       crmsync_secret_file */
+    directive = &((ngx_str_t *) cf->args->elts)[0];
+
     file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", name);
+                           "cannot read the %s file of \"%V\": "
+                           ngx_open_file_n " \"%V\" failed",
+                           what, directive, name);
         return NGX_CONF_ERROR;
     }
 
@@ -461,28 +468,31 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
 
     if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", name);
+                           "cannot read the %s file of \"%V\": "
+                           ngx_fd_info_n " \"%V\" failed",
+                           what, directive, name);
         goto done;
     }
 
     if (!ngx_is_file(&fi)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s file \"%V\" is not a regular file",
-                           what, name);
+                           "%s file \"%V\" of \"%V\" is not a regular "
+                           "file", what, name, directive);
         goto done;
     }
 
     if (ngx_file_size(&fi) > NGX_HTTP_CRMSYNC_SECRET_FILE_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s file \"%V\" is over %d bytes",
-                           what, name, NGX_HTTP_CRMSYNC_SECRET_FILE_MAX);
+                           "%s file \"%V\" of \"%V\" is over %d bytes",
+                           what, name, directive,
+                           NGX_HTTP_CRMSYNC_SECRET_FILE_MAX);
         goto done;
     }
 
     if (ngx_file_access(&fi) & 0004) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "%s file \"%V\" is readable by anyone",
-                           what, name);
+                           "%s file \"%V\" of \"%V\" is readable by "
+                           "anyone", what, name, directive);
     }
 
     p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
@@ -602,7 +612,8 @@ ngx_http_crmsync_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (count == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" holds no secret", &value[1]);
+                           "secret file \"%V\" of \"crmsync_secret_file\" "
+                           "holds no secret", &value[1]);
         return NGX_CONF_ERROR;
     }
 
