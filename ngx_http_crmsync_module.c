@@ -1141,6 +1141,14 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 v.len--;
             }
 
+            /* a host after the scheme: "http://" alone is not a URL */
+
+            n = (v.data[4] == 's') ? 8 : 7;
+
+            if (v.len <= (size_t) n) {
+                goto invalid;
+            }
+
             portal->url = v;
 
         } else if (ngx_strncmp(value[i].data, "token_file=", 11) == 0) {
