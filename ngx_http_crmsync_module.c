@@ -1090,6 +1090,7 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, v, content, api;
     ngx_uint_t                  i;
     ngx_msec_t                  window;
+    ngx_file_info_t             fi;
     ngx_http_crmsync_portal_t  *portal;
 
     portal = ngx_array_push(&mcf->portals);
@@ -1222,6 +1223,14 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (ngx_conf_full_name(cf->cycle, &portal->ca_file, 1)
                 != NGX_OK)
             {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_file_info(portal->ca_file.data, &fi) == NGX_FILE_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                                   "ca_file \"%V\" of \"crmsync_hubspot\" "
+                                   "cannot be used: " ngx_file_info_n
+                                   " failed", &portal->ca_file);
                 return NGX_CONF_ERROR;
             }
 
