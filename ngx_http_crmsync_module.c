@@ -37,6 +37,8 @@ static char *ngx_http_crmsync_default_region(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_crmsync_check_window(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_crmsync_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_crmsync_merge_store(ngx_conf_t *cf,
     ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_store_conf(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -76,8 +78,10 @@ static ngx_conf_post_t  ngx_http_crmsync_window_post = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_crmsync_positive_bounds = {
-    ngx_conf_check_num_bounds, 1, -1
+/* ngx_conf_check_num_bounds()'s message would not name the directive */
+
+static ngx_conf_post_t  ngx_http_crmsync_positive_post = {
+    ngx_http_crmsync_check_positive
 };
 
 
@@ -165,14 +169,14 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_crmsync_main_conf_t, retry_for),
-      &ngx_http_crmsync_positive_bounds },
+      &ngx_http_crmsync_positive_post },
 
     { ngx_string("crmsync_audit_for"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_crmsync_main_conf_t, audit_for),
-      &ngx_http_crmsync_positive_bounds },
+      &ngx_http_crmsync_positive_post },
 
     { ngx_string("crmsync_batch_linger"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -433,6 +437,7 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
 {
     u_char          *p;
     ssize_t          n;
+    ngx_str_t       *directive;
     ngx_file_t       file;
     ngx_file_info_t  fi;
 
@@ -444,11 +449,17 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
     file.name = *name;
     file.log = cf->log;
 
+    /* the directive, for the messages: crmsync_hubspot or
+       crmsync_secret_file */
+    directive = &((ngx_str_t *) cf->args->elts)[0];
+
     file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", name);
+                           "cannot read the %s file of \"%V\": "
+                           ngx_open_file_n " \"%V\" failed",
+                           what, directive, name);
         return NGX_CONF_ERROR;
     }
 
@@ -457,28 +468,31 @@ ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name, const char *what,
 
     if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", name);
+                           "cannot read the %s file of \"%V\": "
+                           ngx_fd_info_n " \"%V\" failed",
+                           what, directive, name);
         goto done;
     }
 
     if (!ngx_is_file(&fi)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s file \"%V\" is not a regular file",
-                           what, name);
+                           "%s file \"%V\" of \"%V\" is not a regular "
+                           "file", what, name, directive);
         goto done;
     }
 
     if (ngx_file_size(&fi) > NGX_HTTP_CRMSYNC_SECRET_FILE_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s file \"%V\" is over %d bytes",
-                           what, name, NGX_HTTP_CRMSYNC_SECRET_FILE_MAX);
+                           "%s file \"%V\" of \"%V\" is over %d bytes",
+                           what, name, directive,
+                           NGX_HTTP_CRMSYNC_SECRET_FILE_MAX);
         goto done;
     }
 
     if (ngx_file_access(&fi) & 0004) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "%s file \"%V\" is readable by anyone",
-                           what, name);
+                           "%s file \"%V\" of \"%V\" is readable by "
+                           "anyone", what, name, directive);
     }
 
     p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
@@ -598,7 +612,8 @@ ngx_http_crmsync_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (count == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" holds no secret", &value[1]);
+                           "secret file \"%V\" of \"crmsync_secret_file\" "
+                           "holds no secret", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -1075,6 +1090,7 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, v, content, api;
     ngx_uint_t                  i;
     ngx_msec_t                  window;
+    ngx_file_info_t             fi;
     ngx_http_crmsync_portal_t  *portal;
 
     portal = ngx_array_push(&mcf->portals);
@@ -1124,6 +1140,14 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             while (v.len && v.data[v.len - 1] == '/') {
                 v.len--;
+            }
+
+            /* a host after the scheme: "http://" alone is not a URL */
+
+            n = (v.data[4] == 's') ? 8 : 7;
+
+            if (v.len <= (size_t) n) {
+                goto invalid;
             }
 
             portal->url = v;
@@ -1199,6 +1223,14 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (ngx_conf_full_name(cf->cycle, &portal->ca_file, 1)
                 != NGX_OK)
             {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_file_info(portal->ca_file.data, &fi) == NGX_FILE_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                                   "ca_file \"%V\" of \"crmsync_hubspot\" "
+                                   "cannot be used: " ngx_file_info_n
+                                   " failed", &portal->ca_file);
                 return NGX_CONF_ERROR;
             }
 
@@ -1351,6 +1383,19 @@ ngx_http_crmsync_check_window(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp < 1 || *sp > 86400) {
         return "must be between 1s and 24h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_crmsync_check_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    if (*mp == 0) {
+        return "must be more than 0";
     }
 
     return NGX_CONF_OK;

@@ -261,7 +261,7 @@ main::rio($main::Contact, 'rio-key-new')
 $main::H
 --- error_code: 200
 --- error_log eval
-qr/\[warn\] [^\n]*secret file "[^"]*\/public" is readable by anyone/
+qr/\[warn\] [^\n]*secret file "[^"]*\/public" of "crmsync_secret_file" is readable by anyone/
 --- no_error_log
 rio-key-new
 
@@ -275,7 +275,7 @@ rio-key-new
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] [^\n]*open\(\) "[^"]*\/nope" failed \(2: No such file or directory\)/
+qr/\[emerg\] [^\n]*cannot read the secret file of "crmsync_secret_file": open\(\) "[^"]*\/nope" failed \(2: No such file or directory\)/
 
 
 
@@ -287,7 +287,7 @@ qr/\[emerg\] [^\n]*open\(\) "[^"]*\/nope" failed \(2: No such file or directory\
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] [^\n]*secret file "[^"]*\/empty" holds no secret/
+qr/\[emerg\] [^\n]*secret file "[^"]*\/empty" of "crmsync_secret_file" holds no secret/
 
 
 
@@ -299,7 +299,7 @@ qr/\[emerg\] [^\n]*secret file "[^"]*\/empty" holds no secret/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] [^\n]*secret file "[^"]*\/comments" holds no secret/
+qr/\[emerg\] [^\n]*secret file "[^"]*\/comments" of "crmsync_secret_file" holds no secret/
 
 
 
@@ -311,7 +311,7 @@ qr/\[emerg\] [^\n]*secret file "[^"]*\/comments" holds no secret/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] [^\n]*secret file "[^"]*\/huge" is over 65536 bytes/
+qr/\[emerg\] [^\n]*secret file "[^"]*\/huge" of "crmsync_secret_file" is over 65536 bytes/
 
 
 
@@ -825,7 +825,7 @@ main::emerg('"crmsync_default_region" directive is duplicate')
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] [^\n]*secret file "[^"]*\/adir" is not a regular file in \S+nginx.conf:\d+/
+qr/\[emerg\] [^\n]*secret file "[^"]*\/adir" of "crmsync_secret_file" is not a regular file in \S+nginx.conf:\d+/
 
 
 
