@@ -255,6 +255,8 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
 {
     u_char                        *p, hash[20];
     size_t                         i, len;
+    const char                    *name;
+    ngx_uint_t                     hashed;
     int64_t                        now;
     ngx_sha1_t                     sha1;
     ngx_table_elt_t               *h;
@@ -276,40 +278,41 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     }
 
     now = ngx_http_crmsync_now();
+    hashed = 0;
 
     for (i = 0; i < ctx->nevents; i++) {
         ev = &ctx->events[i];
         row = &rows[i];
 
-        /* the dedup key: the platform's id, or the body's digest */
+        /*
+         * The dedup key: the location, and the platform's id or the body's
+         * digest.  With the location, two senders that choose their own
+         * ids (Standard Webhooks) never meet.
+         */
+
+        name = ngx_http_crmsync_provider_names[ev->provider];
+
+        p = ngx_pnalloc(r->pool, cslcf->clcf->name.len + ngx_strlen(name)
+                                 + ev->delivery_id.len + 64 + NGX_SIZE_T_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        row->key.data = p;
+        p = ngx_sprintf(p, "%V %s:", &cslcf->clcf->name, name);
 
         if (ev->delivery_id.len) {
-            len = ngx_strlen(ngx_http_crmsync_provider_names[ev->provider])
-                  + 1 + ev->delivery_id.len;
-
-            p = ngx_pnalloc(r->pool, len);
-            if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            row->key.data = p;
-            p = ngx_sprintf(p, "%s:",
-                            ngx_http_crmsync_provider_names[ev->provider]);
             p = ngx_cpymem(p, ev->delivery_id.data, ev->delivery_id.len);
 
         } else {
-            ngx_sha1_init(&sha1);
-            ngx_sha1_update(&sha1, body->data, body->len);
-            ngx_sha1_final(hash, &sha1);
-
-            p = ngx_pnalloc(r->pool, 16 + 40 + 1 + NGX_SIZE_T_LEN);
-            if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            if (!hashed) {
+                ngx_sha1_init(&sha1);
+                ngx_sha1_update(&sha1, body->data, body->len);
+                ngx_sha1_final(hash, &sha1);
+                hashed = 1;
             }
 
-            row->key.data = p;
-            p = ngx_sprintf(p, "%s:sha1:",
-                            ngx_http_crmsync_provider_names[ev->provider]);
+            p = ngx_cpymem(p, "sha1:", 5);
             p = ngx_hex_dump(p, hash, sizeof(hash));
             p = ngx_sprintf(p, "#%uz", i);
         }

@@ -48,7 +48,7 @@ typedef struct ngx_http_crmsync_store_s  ngx_http_crmsync_store_t;
 
 /* one event to store, with its delivery key */
 typedef struct {
-    ngx_http_crmsync_str_t      key;            /* "provider:delivery id" */
+    ngx_http_crmsync_str_t      key;            /* "location provider:id" */
     ngx_http_crmsync_str_t      location;
     ngx_http_crmsync_str_t      portal;
     const char                 *provider;

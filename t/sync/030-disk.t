@@ -103,7 +103,7 @@ subtest 'a disk the kernel turns read-only: 503, nothing acknowledged' => sub {
     system('umount', $dir) == 0 or die "umount: $?";
     system("mount -o loop $img $dir") == 0 or die "mount: $?";
     is $ng->sql("SELECT group_concat(delivery) FROM job", "$dir/crmsync.db"),
-       'standard:ro-0', 'only the acknowledged delivery is in the store';
+       '/hooks/std standard:ro-0', 'only the acknowledged delivery is in the store';
     system('umount', $dir);
 };
 
