@@ -521,6 +521,9 @@ failed:
                 ngx_delete_posted_event(&ngx_http_crmsync_commit_ev);
             }
 
+            /* measured: retrying in the next turn of the loop instead
+               spins the CPU that the holder of the lock needs */
+
             ngx_add_timer(&ngx_http_crmsync_retry_ev,
                           NGX_HTTP_CRMSYNC_BUSY_RETRY);
             return;
@@ -548,6 +551,14 @@ ngx_http_crmsync_ingest_fail(const char *why)
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "crmsync: %ui webhook deliveries not stored, answered "
                   "503: %s", ngx_http_crmsync_npending, why);
+
+    if (ngx_http_crmsync_retry_ev.timer_set) {
+        ngx_del_timer(&ngx_http_crmsync_retry_ev);
+    }
+
+    if (ngx_http_crmsync_commit_ev.posted) {
+        ngx_delete_posted_event(&ngx_http_crmsync_commit_ev);
+    }
 
     while (ngx_http_crmsync_npending) {
         ctx = ngx_http_crmsync_ingest_dequeue();
