@@ -169,7 +169,8 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
         }
 
         ngx_http_crmsync_metric(o, "oldest_job_age_seconds", "gauge",
-                                "Age of the oldest job not done nor dead.");
+                                "Age of the oldest job queued, retrying or in "
+                                "flight.");
         ngx_http_crmsync_printf(o, "crmsync_oldest_job_age_seconds %L\n",
                                 stats->oldest ? (now - stats->oldest) / 1000
                                               : 0);

@@ -76,7 +76,24 @@ subtest 'the first flow: a contact event becomes one upserted contact' => sub {
     unlike $ng->sql('SELECT * FROM audit'), qr/\Q${\ $sb->token}\E/,
            'no token in the audit trail';
 
+    $ng->post('/hooks/std', '{}', { 'content-type' => 'application/json' });
     my $s = $ng->status;
+    is $s->{locations}{'/hooks/std'}{refused}{signature_missing}, 1,
+       'status: refusals by reason';
+    my ($code, $prom, $h) = $ng->get('/crmsync/status?format=prometheus');
+    is $code, 200, 'prometheus text';
+    like $h->{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'its content type';
+    like $prom, qr/^crmsync_jobs_synced_total\{portal="default"\} 2$/m, 'synced, by portal';
+    like $prom, qr/^crmsync_webhook_refused_total\{location="\/hooks\/std",reason="signature_missing"\} 1$/m,
+         'refused, by location and reason';
+  SKIP: {
+        skip 'promtool not installed (util/deps installs prometheus)', 1
+            unless -x '/usr/bin/promtool';
+        open my $pt, '|-', 'promtool check metrics >/dev/null 2>&1' or die $!;
+        print $pt $prom;
+        close $pt;
+        is $?, 0, "promtool's parser and linter accept it";
+    }
     is $s->{locations}{'/hooks/std'}{stored}, 2, 'status: stored';
     is $s->{locations}{'/hooks/std'}{duplicate}, 1, 'status: duplicate';
     is $s->{portals}{default}{synced}, 2, 'status: synced';

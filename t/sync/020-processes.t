@@ -87,6 +87,30 @@ subtest 'reloads and a graceful quit under load' => sub {
 };
 
 
+subtest 'a binary upgrade (USR2, WINCH, QUIT) under load' => sub {
+    my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
+        workers => 2, http => 'crmsync_batch_linger 10ms;');
+    my $old = $ng->master_pid;
+    my ($new, @old_workers);
+    my $r = $ng->load('up', 600, 4, sub {
+        Time::HiRes::sleep(0.2);
+        @old_workers = $ng->worker_pids($old);
+        $ng->signal('USR2');
+        $ng->wait_for(sub { ($new = $ng->master_pid) && $new != $old
+                            && $ng->worker_pids($new) >= 2 }, 15)
+            or return;
+        kill 'WINCH', $old;
+        $ng->wait_for(sub { !grep { kill 0, $_ } @old_workers }, 15);
+        kill 'QUIT', $old;
+    });
+    ok $new && $new != $old, 'a new master took over';
+    ok $ng->wait_for(sub { !kill 0, $old }, 15), 'the old master left';
+    is scalar @{$r->{acknowledged}}, 600, 'every delivery acknowledged across the upgrade';
+    all_synced_once($ng, $sb, 'up', $r->{acknowledged}, 60);
+    unlike $ng->error_log, qr/\[alert\]|\[emerg\]/, 'no alert';
+};
+
+
 subtest '10,000 deliveries over 4 workers' => sub {
     my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
         workers => 4, store => 'sync=normal', http => 'crmsync_batch_linger 100ms;');
