@@ -117,7 +117,7 @@ valgrind: module $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# valgrind $$t"; \
 	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
 	        --error-exitcode=9 $$t > /dev/null; done
-	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t
+	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t t/sync/010-failures.t
 
 check: deps all style unit prove upstream
 
