@@ -1328,6 +1328,14 @@ ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    if (value[1].len == 5 && ngx_strncmp(value[1].data, "email", 5) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"crmsync_set email\" is not allowed: the email "
+                           "comes from the event, and contacts are matched "
+                           "on it");
+        return NGX_CONF_ERROR;
+    }
+
     if (value[1].len == 0 || value[1].len > 100) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid property \"%V\" in \"crmsync_set\"",

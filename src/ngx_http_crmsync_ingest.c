@@ -124,27 +124,30 @@ ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle)
 }
 
 
-/* a JSON string value, quoted; dst NULL: the length it takes */
+/* a JSON string, quoted: its length, and its copy */
 
 static size_t
-ngx_http_crmsync_json_value(u_char *dst, ngx_str_t *v)
+ngx_http_crmsync_json_len(ngx_str_t *v)
 {
-    if (dst == NULL) {
-        return v->len + ngx_escape_json(NULL, v->data, v->len) + 2;
-    }
+    return v->len + ngx_escape_json(NULL, v->data, v->len) + 2;
+}
 
-    *dst++ = '"';
-    dst = (u_char *) ngx_escape_json(dst, v->data, v->len);
-    *dst = '"';
 
-    return 0;
+static u_char *
+ngx_http_crmsync_json_copy(u_char *p, ngx_str_t *v)
+{
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, v->data, v->len);
+    *p++ = '"';
+
+    return p;
 }
 
 
 /*
  * The contact properties of one event: email, first and last name, and
- * the location's crmsync_set values.  An empty value is left out, so that
- * it never clears what HubSpot holds.
+ * the location's crmsync_set values (a set name overrides the event's).
+ * An empty value is left out, so that it never clears what HubSpot holds.
  */
 
 static ngx_int_t
@@ -154,46 +157,49 @@ ngx_http_crmsync_payload(ngx_http_request_t *r,
 {
     u_char                  *p;
     size_t                   len;
-    ngx_str_t                name[3], value[3], *values;
+    ngx_str_t               *key, *val;
     ngx_uint_t               i, n;
     ngx_http_crmsync_set_t  *set;
 
-    ngx_str_set(&name[0], "email");
-    ngx_str_set(&name[1], "firstname");
-    ngx_str_set(&name[2], "lastname");
-
-    value[0].data = ev->identity.email.data;
-    value[0].len = ev->identity.email.len;
-    value[1].data = ev->first_name.data;
-    value[1].len = ev->first_name.len;
-    value[2].data = ev->last_name.data;
-    value[2].len = ev->last_name.len;
+    static ngx_str_t  names[] = {
+        ngx_string("email"), ngx_string("firstname"), ngx_string("lastname")
+    };
 
     n = cslcf->sets ? cslcf->sets->nelts : 0;
     set = n ? cslcf->sets->elts : NULL;
 
-    values = ngx_palloc(r->pool, (n ? n : 1) * sizeof(ngx_str_t));
-    if (values == NULL) {
+    key = ngx_palloc(r->pool, 2 * (3 + n) * sizeof(ngx_str_t));
+    if (key == NULL) {
         return NGX_ERROR;
+    }
+
+    val = key + 3 + n;
+
+    for (i = 0; i < 3; i++) {
+        key[i] = names[i];
+    }
+
+    val[0].data = ev->identity.email.data;
+    val[0].len = ev->identity.email.len;
+    val[1].data = ev->first_name.data;
+    val[1].len = ev->first_name.len;
+    val[2].data = ev->last_name.data;
+    val[2].len = ev->last_name.len;
+
+    for (i = 0; i < n; i++) {
+        key[3 + i] = set[i].property;
+
+        if (ngx_http_complex_value(r, &set[i].value, &val[3 + i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     len = sizeof("{}");
 
-    for (i = 0; i < 3; i++) {
-        if (value[i].len) {
-            len += ngx_http_crmsync_json_value(NULL, &name[i])
-                   + ngx_http_crmsync_json_value(NULL, &value[i]) + 2;
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        if (ngx_http_complex_value(r, &set[i].value, &values[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (values[i].len) {
-            len += ngx_http_crmsync_json_value(NULL, &set[i].property)
-                   + ngx_http_crmsync_json_value(NULL, &values[i]) + 2;
+    for (i = 0; i < 3 + n; i++) {
+        if (val[i].len) {
+            len += ngx_http_crmsync_json_len(&key[i])
+                   + ngx_http_crmsync_json_len(&val[i]) + 2;
         }
     }
 
@@ -206,10 +212,7 @@ ngx_http_crmsync_payload(ngx_http_request_t *r,
     *p++ = '{';
 
     for (i = 0; i < 3 + n; i++) {
-        ngx_str_t  *k = (i < 3) ? &name[i] : &set[i - 3].property;
-        ngx_str_t  *v = (i < 3) ? &value[i] : &values[i - 3];
-
-        if (v->len == 0) {
+        if (val[i].len == 0) {
             continue;
         }
 
@@ -217,11 +220,9 @@ ngx_http_crmsync_payload(ngx_http_request_t *r,
             *p++ = ',';
         }
 
-        ngx_http_crmsync_json_value(p, k);
-        p += ngx_http_crmsync_json_value(NULL, k);
+        p = ngx_http_crmsync_json_copy(p, &key[i]);
         *p++ = ':';
-        ngx_http_crmsync_json_value(p, v);
-        p += ngx_http_crmsync_json_value(NULL, v);
+        p = ngx_http_crmsync_json_copy(p, &val[i]);
     }
 
     *p++ = '}';

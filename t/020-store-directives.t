@@ -1195,7 +1195,27 @@ main::emerg('invalid property "Bad-Name" in "crmsync_set": HubSpot\'s internal n
 
 
 
-=== TEST 63: crmsync_set: an empty property
+=== TEST 63: crmsync_set email: the email comes from the event
+--- http_config
+    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
+    crmsync_zone crmsync:1m;
+    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_set email $arg_email;
+    }
+--- user_files
+>>> token
+pat-na1-00000000-0000-0000-0000-000000000000
+--- must_die
+--- error_log eval
+main::emerg('"crmsync_set email" is not allowed: the email comes from the event, and contacts are matched on it')
+
+
+
+=== TEST 64: crmsync_set: an empty property
 --- http_config
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
     crmsync_zone crmsync:1m;
@@ -1215,7 +1235,7 @@ main::emerg('invalid property "" in "crmsync_set"')
 
 
 
-=== TEST 64: crmsync_set: one argument
+=== TEST 65: crmsync_set: one argument
 --- http_config
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
     crmsync_zone crmsync:1m;
@@ -1235,7 +1255,7 @@ main::emerg('invalid number of arguments in "crmsync_set" directive')
 
 
 
-=== TEST 65: crmsync_set: an unknown variable
+=== TEST 66: crmsync_set: an unknown variable
 --- http_config
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
     crmsync_zone crmsync:1m;
@@ -1255,7 +1275,7 @@ main::emerg('unknown "no_such_var" variable')
 
 
 
-=== TEST 66: crmsync_set in a webhook location without crmsync_store
+=== TEST 67: crmsync_set in a webhook location without crmsync_store
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
@@ -1268,7 +1288,7 @@ main::emerg('"crmsync_set" in location "/hooks/std" needs "crmsync_store"')
 
 
 
-=== TEST 67: crmsync_set: not in server context
+=== TEST 68: crmsync_set: not in server context
 --- http_config
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
     crmsync_zone crmsync:1m;
@@ -1284,7 +1304,7 @@ main::emerg('"crmsync_set" directive is not allowed here')
 
 
 
-=== TEST 68: crmsync_status takes no argument
+=== TEST 69: crmsync_status takes no argument
 --- config
     location = /status {
         crmsync_status json;
@@ -1295,7 +1315,7 @@ main::emerg('invalid number of arguments in "crmsync_status" directive')
 
 
 
-=== TEST 69: crmsync_status: not in server context
+=== TEST 70: crmsync_status: not in server context
 --- config
     crmsync_status;
 --- must_die
