@@ -63,12 +63,13 @@ sub start {
 # $ng->{secret}) on the default portal, and /crmsync/status.  Options:
 # workers, sandbox (Crmsync::Sandbox->start options), hubspot (more
 # crmsync_hubspot parameters), store (more crmsync_store parameters),
-# http, location (more lines for /hooks/std), server.
+# http, location (more lines for /hooks/std), server; sb: a sandbox
+# already started; url: where crmsync_hubspot points instead.
 sub with_sandbox {
     my ($class, %o) = @_;
     require Crmsync::Sandbox;
     require MIME::Base64;
-    my $sb = Crmsync::Sandbox->start(%{$o{sandbox} // {}});
+    my $sb = $o{sb} // Crmsync::Sandbox->start(%{$o{sandbox} // {}});
     my $prefix = tempdir(CLEANUP => !$ENV{CRMSYNC_KEEP});
     write_file("$prefix/token", $sb->token . "\n");
     my $secret = 'whsec_' . MIME::Base64::encode_base64('crmsync-test-secret-32-bytes-long', '');
