@@ -37,14 +37,19 @@ subtest 'kill -9 of a worker while calls are in flight' => sub {
     is scalar @{$r->{acknowledged}}, 200, 'all acknowledged';
     ok $ng->wait_for(sub { $ng->sql('SELECT count(*) FROM job WHERE state = 2') > 0 }, 10, 0.02),
        'calls are in flight';
+    # the owner id's low 22 bits are the worker's pid
     my $owner = $ng->sql('SELECT owner FROM job WHERE state = 2 LIMIT 1');
-    my @workers = $ng->worker_pids;
-    kill "KILL", $workers[0];
-    ok $ng->wait_for(sub { $ng->worker_pids >= 2 && !kill 0, $workers[0] }, 10),
+    my $victim = $owner & ((1 << 22) - 1);
+    ok((grep { $_ == $victim } $ng->worker_pids), "worker $victim holds calls in flight");
+    my $held = $ng->sql("SELECT count(*) FROM job WHERE owner = $owner AND state = 2");
+    kill 'KILL', $victim;
+    ok $ng->wait_for(sub { $ng->worker_pids >= 2 && !kill 0, $victim }, 10),
        'the master starts another worker';
     # the killed worker's leases run out (timeout + 30 s) or the call
     # finished first: either way the jobs end done, once
     all_synced_once($ng, $sb, 'k9', $r->{acknowledged}, 90);
+    cmp_ok $ng->sql("SELECT count(*) FROM job WHERE attempts > 1"), '>=', $held,
+           "the $held jobs it held were claimed again once its lease ran out";
 };
 
 
