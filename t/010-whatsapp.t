@@ -171,7 +171,7 @@ my ($b) = main::signed(sample('whatsapp/messages_text_inbound.json'));
 --- config
     location = /hooks/wa {
         crmsync_webhook whatsapp;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/wa.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/wa.secrets;
     }
 --- user_files
 >>> wa.secrets

@@ -260,7 +260,7 @@ ig-app-secret
 --- config
     location = /hooks/ig {
         crmsync_webhook instagram;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/ig.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/ig.secrets;
     }
 --- user_files
 >>> ig.secrets

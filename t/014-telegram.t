@@ -317,7 +317,7 @@ main::req(sample('telegram/message_text.json'))
 --- config
     location = /hooks/tg {
         crmsync_webhook telegram;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/tg.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/tg.secrets;
     }
 --- user_files
 >>> tg.secrets
