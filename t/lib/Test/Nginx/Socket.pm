@@ -251,7 +251,10 @@ EOF
 
 
 sub nginx_command {
-    my @cmd = ($Binary, '-p', "$ServRoot/", '-c', 'conf/nginx.conf');
+    # -e: errors before the configuration's error_log (a refused
+    # configuration) go to logs/error.log too, as the real harness has it
+    my @cmd = ($Binary, '-e', "$ServRoot/logs/error.log", '-p', "$ServRoot/",
+               '-c', 'conf/nginx.conf');
 
     if ($Valgrind) {
         my @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
