@@ -127,7 +127,7 @@ main::req(main::wrap(main::msg(qq("mid":"m_att","attachments":[$a]))))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_att","attachments":\["image","audio","video","file","other"\]\}\}\]$
+X-Event: .*"message":\{"author":"contact","id":"m_att","attachments":\["image","audio","video","file","other"\]\}\}\]$
 
 
 
@@ -138,7 +138,7 @@ main::req(main::wrap(main::msg(qq("mid":"m_uns","is_unsupported":true))))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_uns","attachments":\["other"\]\}
+X-Event: .*"message":\{"author":"contact","id":"m_uns","attachments":\["other"\]\}.*
 
 
 
@@ -180,7 +180,7 @@ $main::Headers
 --- response_body
 {"status":"accepted","events":1}
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_qr","text":"Red"\}\}\]$
+X-Event: .*"message":\{"author":"contact","id":"m_qr","text":"Red"\}\}\]$
 
 
 
@@ -405,8 +405,11 @@ crmsync: instagram webhook rejected with 413: body_too_large
 [415, 405]
 --- response_body eval
 ['{"status":"rejected","reason":"unsupported_media_type"}' . "\n", '{"status":"rejected","reason":"method_not_allowed"}' . "\n"]
---- response_headers
+--- response_headers eval
+# the last request's
+['', <<'EOF']
 Allow: GET, POST
+EOF
 
 
 
@@ -423,5 +426,5 @@ $main::Headers
 {"status":"accepted","events":3}
 --- response_headers
 X-Delivery: m_a
---- response_headers_like
-X-Event: "id":"m_a".*"id":"m_b".*"id":"m_c"
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: .*"id":"m_a".*"id":"m_b".*"id":"m_c".*\r$

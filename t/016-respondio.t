@@ -252,11 +252,14 @@ $main::H
 [200, 200]
 --- response_body eval
 [('{"status":"ignored","reason":"respondio_event_ignored"}' . "\n") x 2]
---- response_headers
+--- response_headers eval
+# the last request's
+['', <<'EOF']
 X-Status: ignored
 X-Reason: respondio_event_ignored
 X-Events: 0
 !X-Type
+EOF
 --- no_error_log
 webhook rejected
 
@@ -429,8 +432,11 @@ X-Reason: body_too_large
 --- response_body eval
 ['{"status":"rejected","reason":"unsupported_media_type"}' . "\n",
  '{"status":"rejected","reason":"method_not_allowed"}' . "\n"]
---- response_headers
+--- response_headers eval
+# the last request's
+['', <<'EOF']
 Allow: POST
+EOF
 
 
 

@@ -382,8 +382,11 @@ $main::H
  '{"status":"ignored","reason":"hubspot_empty_batch"}' . "\n",
  '{"status":"ignored","reason":"hubspot_event_ignored"}' . "\n",
  '{"status":"accepted","events":1}' . "\n"]
---- response_headers
+--- response_headers eval
+# the last request's
+[('') x 3, <<'EOF']
 X-Delivery: 5:33:25:1246965:1700000000000
+EOF
 
 
 
