@@ -66,6 +66,13 @@ sub echo_item {
            . qq("text":"Hi! How can we help?"}});
 }
 
+# n messages from n senders, as messaging[] items
+sub many {
+    my ($n) = @_;
+    return map { qq({"sender":{"id":"$_"},"recipient":{"id":"1"},"timestamp":1,)
+                 . qq("message":{"mid":"m$_","text":"t"}}) } 1 .. $n;
+}
+
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value('config', $Location) unless defined $block->{config};
@@ -421,7 +428,9 @@ signal
 
 === TEST 20: a body over client_max_body_size is refused with 413 before verification
 --- request eval
-"POST /hooks/fb\n" . main::wrap('messages_text_event.json') . (' ' x 70000)
+# the padding is white space inside the JSON: the harness strips it from
+# the ends of a body
+"POST /hooks/fb\n{" . (' ' x 70000) . substr(main::wrap('messages_text_event.json'), 1)
 --- more_headers
 Content-Type: application/json
 X-Hub-Signature-256: sha256=0000000000000000000000000000000000000000000000000000000000000000
@@ -495,7 +504,7 @@ X-Event: .*"text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}.*
 
 
 
-=== TEST 25: at most 1024 events a delivery: 1024 messages are accepted, 1025 refused with 413 too_many_events
+=== TEST 25: at most 1024 events a delivery: 1024 messages are accepted
 --- config
     location = /hooks/fb {
         crmsync_webhook messenger;
@@ -504,17 +513,31 @@ X-Event: .*"text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}.*
         add_header X-Events $crmsync_events always;
     }
 --- request eval
-my $m = sub { CORE::join ',', map { qq({"sender":{"id":"$_"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m$_","text":"t"}}) } 1 .. $_[0] };
-my @r = (main::req(main::wrap($m->(1024))));
-$main::H = [$main::Headers];
-push @r, main::req(main::wrap($m->(1025)));
-push @$main::H, $main::Headers;
-\@r
+main::req(main::wrap(main::many(1024)))
 --- more_headers eval
-$main::H
---- error_code eval
-[200, 413]
---- response_body eval
-['{"status":"accepted","events":1024}' . "\n", '{"status":"rejected","reason":"too_many_events"}' . "\n"]
+$main::Headers
+--- error_code: 200
+--- response_body
+{"status":"accepted","events":1024}
+--- no_error_log
+webhook rejected
+
+
+
+=== TEST 25a: 1025 messages are refused with 413 too_many_events
+--- config
+    location = /hooks/fb {
+        crmsync_webhook messenger;
+        crmsync_secret fb-app-secret-1;
+        client_max_body_size 1m;
+        add_header X-Events $crmsync_events always;
+    }
+--- request eval
+main::req(main::wrap(main::many(1025)))
+--- more_headers eval
+$main::Headers
+--- error_code: 413
+--- response_body
+{"status":"rejected","reason":"too_many_events"}
 --- error_log
 crmsync: messenger webhook rejected with 413: too_many_events

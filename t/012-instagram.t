@@ -361,7 +361,9 @@ $main::H
 
 === TEST 20: a body over client_max_body_size is refused with 413
 --- request eval
-"POST /hooks/ig\n" . main::wrap(main::text_msg() x 1) . ("\n" x 66000)
+# the padding is white space inside the JSON: the harness strips it from
+# the ends of a body
+"POST /hooks/ig\n{" . ("\n" x 66000) . substr(main::wrap(main::text_msg() x 1), 1)
 --- more_headers
 Content-Type: application/json
 --- error_code: 413

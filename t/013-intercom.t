@@ -26,14 +26,15 @@ our $Location = <<'EOF_CONF';
     }
 EOF_CONF
 
-# "POST /hooks/ic\n<body>\n": the harness drops one final newline, so the
-# body goes out byte for byte (the samples end with "\n" and their vectors
-# cover it); $main::Headers signs it
+# "POST /hooks/ic\n<body>" with a Content-Length: the harness then sends
+# the body byte for byte, without stripping its white space (the samples
+# end with "\n" and their vectors cover it); $main::Headers signs it
 sub req {
     my ($body, $secret) = @_;
     $main::Headers = "X-Hub-Signature: " . intercom_sig($secret // $main::Secret, $body)
-                     . "\nContent-Type: application/json";
-    return "POST /hooks/ic\n$body\n";
+                     . "\nContent-Type: application/json"
+                     . "\nContent-Length: " . length($body);
+    return "POST /hooks/ic\n$body";
 }
 
 sub reqs {
@@ -65,10 +66,11 @@ __DATA__
 
 === TEST 1: vector self-1: conversation.user.created.json with its published X-Hub-Signature (v1.x shape)
 --- request eval
-"POST /hooks/ic\n" . sample('intercom/conversation.user.created.json') . "\n"
+"POST /hooks/ic\n" . sample('intercom/conversation.user.created.json')
 --- more_headers
 X-Hub-Signature: sha1=a06220be47b05ef28c1cfcd2d542c232ec5defe5
 Content-Type: application/json
+Content-Length: 2140
 User-Agent: intercom-parrot-service-client/1.0
 --- error_code: 200
 --- response_body
@@ -91,10 +93,11 @@ X-Event: [{"provider":"intercom","type":"message.inbound","delivery_id":"notif_3
 
 === TEST 2: vector self-2: the ping, with its published signature, is answered 200 and ignored
 --- request eval
-"POST /hooks/ic\n" . sample('intercom/ping.json') . "\n"
+"POST /hooks/ic\n" . sample('intercom/ping.json')
 --- more_headers
 X-Hub-Signature: sha1=76d46a5f79dbbcf02dc09d3cbd60428483ab2f09
 Content-Type: application/json
+Content-Length: 442
 --- error_code: 200
 --- response_body
 {"status":"ignored","reason":"intercom_ping"}
@@ -305,7 +308,7 @@ $main::Headers
 my $b = sample('intercom/conversation.user.replied.json');
 main::req($b);
 $b =~ s/developer account/developer acc0unt/;
-"POST /hooks/ic\n$b\n"
+"POST /hooks/ic\n$b"
 --- more_headers eval
 $main::Headers
 --- error_code: 401
@@ -333,8 +336,10 @@ $main::H = ["X-Hub-Signature: " . intercom_sig('test_client_secret_2', $b),
             "X-Hub-Signature: " . (intercom_sig($main::Secret, $b) =~ s/^sha1=/sha256=/r),
             "X-Hub-Signature: " . substr(intercom_sig($main::Secret, $b), 0, 30),
             "X-Hub-Signature: sha1=" . ('x' x 40)];
-$_ .= "\nContent-Type: application/json" for @$main::H;
-[("POST /hooks/ic\n$b\n") x 6]
+$_ = join "\n", grep { length } $_, 'Content-Type: application/json',
+                                 'Content-Length: ' . length($b)
+    for @$main::H;
+[("POST /hooks/ic\n$b") x 6]
 --- more_headers eval
 $main::H
 --- error_code eval
