@@ -14,6 +14,7 @@ our $Secret = 'fb-app-secret-1';
 our $Psid = '6857492367652313';
 our $Page = '107295098946427';
 our $Time = 1458692753000;     # entry[].time, ms
+our $Headers;                  # the headers main::req signs with
 
 our $Location = <<'EOF_CONF';
     location = /hooks/fb {

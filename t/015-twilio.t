@@ -12,6 +12,7 @@
 use Test::Nginx::Socket 'no_plan';
 use Crmsync::Sign;
 
+our $H;                                                  # the headers main::form_req signs with
 our $Token = '12345';                                   # every official vector's auth token
 our $Hash = '0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620';   # sha256 of the JSON vector body
 our $Empty = '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';  # sha256 of "{}"
