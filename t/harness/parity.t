@@ -219,6 +219,13 @@ for my $h (sort keys %lib) {
                 : 'fail';
 
         is($got, $want, "$h: $name: $want") or diag($out);
+
+        # a bail-out too stops the block's nginx
+        my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0',
+                                      LocalPort => $port, Proto => 'tcp',
+                                      ReuseAddr => 1, Listen => 1);
+        ok($s, "$h: $name: nothing left listening on $port");
+        close $s if $s;
     }
 }
 

@@ -67,6 +67,9 @@ my $RootLocation = 1;
 my @Preprocessors;
 my @EnvToNginx;
 my $StopDiag = '';
+# the nginx of the block being run, stopped before a bail-out (which
+# exits) and at exit, so that none is left behind holding the port
+my $Running;
 
 my $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
                  || 1984;
@@ -167,7 +170,7 @@ sub env_value {
 
     return $ENV{$var} if defined $ENV{$var};
 
-    Test::More::BAIL_OUT(($name // '') . " - No environment $var defined.");
+    bail(($name // '') . " - No environment $var defined.");
 }
 
 
@@ -278,6 +281,7 @@ sub start_nginx {
         exec nginx_command() or POSIX::_exit(127);
     }
 
+    $Running = $pid;
     return $pid;
 }
 
@@ -287,7 +291,10 @@ sub wait_port {
     my $deadline = time + $limit;
 
     while (time < $deadline) {
-        return 'exited' if waitpid($pid, WNOHANG) == $pid;
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $Running;
+            return 'exited';
+        }
 
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $ServerPort,
@@ -323,7 +330,10 @@ sub stop_nginx {
             kill 'QUIT', $pid;
             $next = time + ($Valgrind ? 5 : 1);
         }
-        return 1 if waitpid($pid, WNOHANG) == $pid;
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $Running;
+            return 1;
+        }
         sleep 0.02;
     }
 
@@ -335,7 +345,28 @@ sub stop_nginx {
 
     kill 'KILL', $pid;
     waitpid($pid, 0);
+    undef $Running;
     return 0;
+}
+
+
+sub bail {
+    my ($why) = @_;
+
+    if ($Running) {
+        kill 'KILL', $Running;
+        waitpid($Running, 0);
+        undef $Running;
+    }
+
+    Test::More::BAIL_OUT($why);
+}
+
+END {
+    if ($Running) {
+        kill 'KILL', $Running;
+        waitpid($Running, 0);
+    }
 }
 
 
@@ -361,7 +392,7 @@ sub parse_request {
     my ($line, $body) = split /\n/, $raw, 2;
 
     if (!defined $line || $line !~ /\S/) {
-        Test::More::BAIL_OUT("$name - Request line should be non-empty");
+        bail("$name - Request line should be non-empty");
     }
 
     my ($method, $uri, $proto) = split ' ', $line;
@@ -602,6 +633,7 @@ sub run_block {
         $tb->diag(tail(read_file("$ServRoot/logs/error.log")));
         kill 'KILL', $pid if $up eq 'timeout';
         waitpid($pid, 0);
+        undef $Running;
         return;
     }
 
@@ -614,14 +646,14 @@ sub run_block {
     }
 
     my @requests = as_request_list($request);
-    Test::More::BAIL_OUT("$name - request empty") unless @requests;
+    bail("$name - request empty") unless @requests;
 
     my $many = @requests > 1;
 
     if (defined section($block, 'response_headers')
         && defined section($block, 'response_headers_like'))
     {
-        Test::More::BAIL_OUT("$name - response_headers and"
+        bail("$name - response_headers and"
             . ' response_headers_like in one block: Test::Nginx checks'
             . ' only the first; use raw_response_headers_like');
     }
@@ -641,7 +673,7 @@ sub run_block {
         my $h = ref $more eq 'ARRAY' ? $more->[$i] : $more;
 
         if (ref $more eq 'ARRAY' && !defined $h) {
-            Test::More::BAIL_OUT("$name - more_headers lacks data for the"
+            bail("$name - more_headers lacks data for the"
                                  . " ${i}th request");
         }
 
@@ -701,7 +733,7 @@ sub per_request {
 
     if ($many) {
         return $v if ref $v eq 'ARRAY';
-        Test::More::BAIL_OUT("$name - You asked for many requests, the"
+        bail("$name - You asked for many requests, the"
                              . ' expected results should be arrays as well.');
     }
 
