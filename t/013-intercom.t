@@ -336,9 +336,11 @@ $main::H = ["X-Hub-Signature: " . intercom_sig('test_client_secret_2', $b),
             "X-Hub-Signature: " . (intercom_sig($main::Secret, $b) =~ s/^sha1=/sha256=/r),
             "X-Hub-Signature: " . substr(intercom_sig($main::Secret, $b), 0, 30),
             "X-Hub-Signature: sha1=" . ('x' x 40)];
-$_ = join "\n", grep { length } $_, 'Content-Type: application/json',
-                                 'Content-Length: ' . length($b)
-    for @$main::H;
+for (@$main::H) {
+    $_ = CORE::join "\n", grep { length } $_,
+                         'Content-Type: application/json',
+                         'Content-Length: ' . length($b);
+}
 [("POST /hooks/ic\n$b") x 6]
 --- more_headers eval
 $main::H
