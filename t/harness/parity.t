@@ -211,7 +211,8 @@ for my $h (sort keys %lib) {
         local $ENV{TEST_NGINX_USE_VALGRIND};
         delete $ENV{TEST_NGINX_USE_VALGRIND};
 
-        my $out = `cd $dir && $^X -I$lib{$h} $file 2>&1`;
+        # Crmsync::Reaper: as util/run-tests has it under the real harness
+        my $out = `cd $dir && $^X -I$lib{$h} -I$top/t/lib -MCrmsync::Reaper $file 2>&1`;
         my $rc = $? >> 8;
 
         my $got = $out =~ /^Bail out!/m ? 'bail'
