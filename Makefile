@@ -3,7 +3,8 @@
 #   make            the module (build/ngx_http_crmsync_module.so) and tools
 #   make test       everything CI runs: packages, build, style, unit tests,
 #                   the Test::Nginx suites (also against upstream nginx,
-#                   dynamic and static), and the suites under valgrind
+#                   dynamic and static, and under the real Test::Nginx when
+#                   its lib/ is at hand), and the suites under valgrind
 #   make check      the same without valgrind
 #   make demo       nginx with the module in front of the HubSpot sandbox
 #
@@ -39,8 +40,8 @@ FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TOOLS     := $(if $(wildcard util/crmsync-phone.c),$(BUILD)/crmsync-phone)
 
-.PHONY: all module tools deps style unit prove upstream valgrind check \
-        test fuzz bench demo clean
+.PHONY: all module tools deps style unit prove upstream real valgrind \
+        check test fuzz bench demo clean
 
 all: module tools
 
@@ -96,8 +97,9 @@ fuzz: $(FUZZ_BINS)
 	        $(BUILD)/fuzz/corpus/$$n t/fuzz/$$n; \
 	done
 
+# every suite in t/ (t/make/ included) on t/lib's harness
 prove: module tools
-	util/run-tests
+	CRMSYNC_HARNESS=fallback util/run-tests
 
 # the nginx suites against nginx 1.22.1's upstream source (Debian's orig
 # tarball; nginx-dev has headers only): a dynamic build with its own
@@ -107,9 +109,25 @@ UPSTREAM_SRC = $(BUILD)/upstream-src/nginx-1.22.1
 upstream:
 	util/nginx-source $(BUILD)/upstream-src
 	util/build-module $(UPSTREAM_SRC) $(BUILD)/upstream
-	BUILD=$(BUILD)/upstream util/run-tests t/*.t
-	util/build-module $(UPSTREAM_SRC) $(BUILD)/static static
-	BUILD=$(BUILD)/static util/run-tests t/*.t
+	BUILD=$(BUILD)/upstream CRMSYNC_HARNESS=fallback util/run-tests t/*.t
+	util/build-module $(UPSTREAM_SRC) $(BUILD)/upstream-static static
+	BUILD=$(BUILD)/upstream-static CRMSYNC_HARNESS=fallback \
+	    util/run-tests t/*.t
+
+# the nginx suites under the real Test::Nginx (openresty/test-nginx, not
+# packaged for Debian): its lib/ from TEST_NGINX_LIB or, in CI, from
+# ../shared/test-nginx/lib beside the checkout; skipped when neither is
+TEST_NGINX_LIB ?= $(wildcard ../shared/test-nginx/lib)
+
+real: module
+	@if [ -z "$(TEST_NGINX_LIB)" ]; then \
+	    echo "real: no ../shared/test-nginx/lib, TEST_NGINX_LIB unset:" \
+	         "the real Test::Nginx run is skipped"; \
+	else \
+	    echo "TEST_NGINX_LIB=$(TEST_NGINX_LIB) util/run-tests t/*.t"; \
+	    TEST_NGINX_LIB="$(TEST_NGINX_LIB)" CRMSYNC_HARNESS=real \
+	        util/run-tests t/*.t; \
+	fi
 
 # the nginx suites under memcheck (a block fails on an error that names
 # crmsync), and the unit tests (any error or definite leak fails)
@@ -117,9 +135,10 @@ valgrind: module $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# valgrind $$t"; \
 	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
 	        --error-exitcode=9 $$t > /dev/null; done
-	TEST_NGINX_USE_VALGRIND=1 util/run-tests t/*.t t/sync/010-failures.t
+	TEST_NGINX_USE_VALGRIND=1 CRMSYNC_HARNESS=fallback util/run-tests t/*.t \
+	    t/sync/010-failures.t
 
-check: deps all style unit prove upstream
+check: deps all style unit prove real upstream
 
 test: check valgrind
 

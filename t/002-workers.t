@@ -12,7 +12,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: two workers answer signed deliveries; refusals are logged
+=== TEST 1: two workers answer signed deliveries, request after request
 --- config
     location = /hooks/tg {
         crmsync_webhook telegram;
@@ -27,6 +27,29 @@ X-Telegram-Bot-Api-Secret-Token: tg-worker-token
 [(200) x 8]
 --- response_body eval
 [('{"status":"accepted","events":1}' . "\n") x 8]
+--- no_error_log
+[alert]
+[emerg]
+--- no_shutdown_error_log
+[alert]
+
+
+
+=== TEST 2: the master starts the workers: the startup is logged before the first request's answer
+--- config
+    location = /hooks/tg {
+        crmsync_webhook telegram;
+        crmsync_secret tg-worker-token;
+    }
+--- request
+POST /hooks/tg
+{"update_id":9,"message":{"message_id":9,"date":1441645532,"chat":{"id":7,"type":"private"},"from":{"id":7,"is_bot":false,"first_name":"Ana"},"text":"hi"}}
+--- more_headers
+Content-Type: application/json
+X-Telegram-Bot-Api-Secret-Token: tg-worker-token
+--- error_code: 200
+--- response_body
+{"status":"accepted","events":1}
 --- error_log
 start worker processes
 --- no_error_log
@@ -37,7 +60,7 @@ start worker processes
 
 
 
-=== TEST 2: a forged delivery is refused the same under workers
+=== TEST 3: a forged delivery is refused the same under workers
 --- config
     location = /hooks/tg {
         crmsync_webhook telegram;

@@ -55,8 +55,8 @@ X-Type: message.inbound
 X-Events: 1
 X-Phone: +16505551234
 X-Delivery: wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=
---- response_headers_like
-X-Event: ^\[\{"provider":"whatsapp","type":"message.inbound",.*"occurred_at":1749416383000,"identity":\{"phone":"\+16505551234","whatsapp_id":"16505551234"\},"first_name":"Sheena","last_name":"Nelson","message":\{"author":"contact",.*"text":"Does it come in another color\?"\}\}\]$
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: \[\{"provider":"whatsapp","type":"message.inbound",.*"occurred_at":1749416383000,"identity":\{"phone":"\+16505551234","whatsapp_id":"16505551234"\},"first_name":"Sheena","last_name":"Nelson","message":\{"author":"contact",.*"text":"Does it come in another color\?"\}\}\]\r$
 --- no_error_log
 [error]
 [warn]
@@ -171,7 +171,7 @@ my ($b) = main::signed(sample('whatsapp/messages_text_inbound.json'));
 --- config
     location = /hooks/wa {
         crmsync_webhook whatsapp;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/wa.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/wa.secrets;
     }
 --- user_files
 >>> wa.secrets
@@ -191,11 +191,13 @@ my ($b) = main::signed(sample('whatsapp/messages_text_inbound.json'));
 
 
 === TEST 11: truncated JSON, correctly signed, is refused with 400
+# the cut falls after white space, which the harness would strip from the
+# body: the signed bytes are the stripped ones
 --- request eval
-my $b = substr(sample('whatsapp/messages_text_inbound.json'), 0, 300);
+my $b = substr(sample('whatsapp/messages_text_inbound.json'), 0, 300) =~ s/\s+\z//r;
 "POST /hooks/wa\n$b"
 --- more_headers eval
-my $b = substr(sample('whatsapp/messages_text_inbound.json'), 0, 300);
+my $b = substr(sample('whatsapp/messages_text_inbound.json'), 0, 300) =~ s/\s+\z//r;
 "X-Hub-Signature-256: " . meta_sig($main::Secret, $b) . "\nContent-Type: application/json"
 --- error_code: 400
 --- response_body

@@ -14,6 +14,7 @@ our $Secret = 'fb-app-secret-1';
 our $Psid = '6857492367652313';
 our $Page = '107295098946427';
 our $Time = 1458692753000;     # entry[].time, ms
+our $Headers;                  # the headers main::req signs with
 
 our $Location = <<'EOF_CONF';
     location = /hooks/fb {
@@ -64,6 +65,13 @@ sub echo_item {
            . qq("timestamp":1458692760000,"message":{"is_echo":true,)
            . qq("app_id":1517776481860111,"mid":"mid.1458692760000:0ff5a6c2b4e1d73a51",)
            . qq("text":"Hi! How can we help?"}});
+}
+
+# n messages from n senders, as messaging[] items
+sub many {
+    my ($n) = @_;
+    return map { qq({"sender":{"id":"$_"},"recipient":{"id":"1"},"timestamp":1,)
+                 . qq("message":{"mid":"m$_","text":"t"}}) } 1 .. $n;
 }
 
 add_block_preprocessor(sub {
@@ -163,8 +171,8 @@ $main::Headers
 X-Events: 2
 X-Type: message.inbound
 X-Delivery: mid.1457764197618:41d102a3e1ae206a38
---- response_headers_like
-X-Event: ^\[\{"provider":"messenger","type":"message.inbound","delivery_id":"mid.1457764197618:41d102a3e1ae206a38",.*\},\{"provider":"messenger","type":"message.outbound","delivery_id":"mid.1458692760000:0ff5a6c2b4e1d73a51",.*"author":"agent".*\}\]$
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: \[\{"provider":"messenger","type":"message.inbound","delivery_id":"mid.1457764197618:41d102a3e1ae206a38",.*\},\{"provider":"messenger","type":"message.outbound","delivery_id":"mid.1458692760000:0ff5a6c2b4e1d73a51",.*"author":"agent".*\}\]\r$
 
 
 
@@ -177,7 +185,7 @@ main::req(main::wrap($i))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "occurred_at":1458692753000,
+X-Event: .*"occurred_at":1458692753000,.*
 
 
 
@@ -192,8 +200,8 @@ $main::Headers
 --- response_headers
 X-Type: message.inbound
 X-Delivery: m_postback-1
---- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_postback-1","text":"Talk to sales"\}
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: .*"message":\{"author":"contact","id":"m_postback-1","text":"Talk to sales"\}.*\r$
 
 
 
@@ -421,7 +429,9 @@ signal
 
 === TEST 20: a body over client_max_body_size is refused with 413 before verification
 --- request eval
-"POST /hooks/fb\n" . main::wrap('messages_text_event.json') . (' ' x 70000)
+# the padding is white space inside the JSON: the harness strips it from
+# the ends of a body
+"POST /hooks/fb\n{" . (' ' x 70000) . substr(main::wrap('messages_text_event.json'), 1)
 --- more_headers
 Content-Type: application/json
 X-Hub-Signature-256: sha256=0000000000000000000000000000000000000000000000000000000000000000
@@ -491,11 +501,11 @@ main::req(main::wrap($i))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}
+X-Event: .*"text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}.*
 
 
 
-=== TEST 25: at most 1024 events a delivery: 1024 messages are accepted, 1025 refused with 413 too_many_events
+=== TEST 25: at most 1024 events a delivery: 1024 messages are accepted
 --- config
     location = /hooks/fb {
         crmsync_webhook messenger;
@@ -504,17 +514,31 @@ X-Event: "text":"\x{c3}\x{a4}\x{c3}\x{b6}\x{c3}\x{a5} / < @"\}
         add_header X-Events $crmsync_events always;
     }
 --- request eval
-my $m = sub { CORE::join ',', map { qq({"sender":{"id":"$_"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m$_","text":"t"}}) } 1 .. $_[0] };
-my @r = (main::req(main::wrap($m->(1024))));
-$main::H = [$main::Headers];
-push @r, main::req(main::wrap($m->(1025)));
-push @$main::H, $main::Headers;
-\@r
+main::req(main::wrap(main::many(1024)))
 --- more_headers eval
-$main::H
---- error_code eval
-[200, 413]
---- response_body eval
-['{"status":"accepted","events":1024}' . "\n", '{"status":"rejected","reason":"too_many_events"}' . "\n"]
+$main::Headers
+--- error_code: 200
+--- response_body
+{"status":"accepted","events":1024}
+--- no_error_log
+webhook rejected
+
+
+
+=== TEST 25a: 1025 messages are refused with 413 too_many_events
+--- config
+    location = /hooks/fb {
+        crmsync_webhook messenger;
+        crmsync_secret fb-app-secret-1;
+        client_max_body_size 1m;
+        add_header X-Events $crmsync_events always;
+    }
+--- request eval
+main::req(main::wrap(main::many(1025)))
+--- more_headers eval
+$main::Headers
+--- error_code: 413
+--- response_body
+{"status":"rejected","reason":"too_many_events"}
 --- error_log
 crmsync: messenger webhook rejected with 413: too_many_events

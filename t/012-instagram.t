@@ -127,7 +127,7 @@ main::req(main::wrap(main::msg(qq("mid":"m_att","attachments":[$a]))))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_att","attachments":\["image","audio","video","file","other"\]\}\}\]$
+X-Event: .*"message":\{"author":"contact","id":"m_att","attachments":\["image","audio","video","file","other"\]\}\}\]$
 
 
 
@@ -138,7 +138,7 @@ main::req(main::wrap(main::msg(qq("mid":"m_uns","is_unsupported":true))))
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_uns","attachments":\["other"\]\}
+X-Event: .*"message":\{"author":"contact","id":"m_uns","attachments":\["other"\]\}.*
 
 
 
@@ -180,7 +180,7 @@ $main::Headers
 --- response_body
 {"status":"accepted","events":1}
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"m_qr","text":"Red"\}\}\]$
+X-Event: .*"message":\{"author":"contact","id":"m_qr","text":"Red"\}\}\]$
 
 
 
@@ -260,7 +260,7 @@ ig-app-secret
 --- config
     location = /hooks/ig {
         crmsync_webhook instagram;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/ig.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/ig.secrets;
     }
 --- user_files
 >>> ig.secrets
@@ -361,7 +361,9 @@ $main::H
 
 === TEST 20: a body over client_max_body_size is refused with 413
 --- request eval
-"POST /hooks/ig\n" . main::wrap(main::text_msg() x 1) . ("\n" x 66000)
+# the padding is white space inside the JSON: the harness strips it from
+# the ends of a body
+"POST /hooks/ig\n{" . ("\n" x 66000) . substr(main::wrap(main::text_msg() x 1), 1)
 --- more_headers
 Content-Type: application/json
 --- error_code: 413
@@ -405,8 +407,11 @@ crmsync: instagram webhook rejected with 413: body_too_large
 [415, 405]
 --- response_body eval
 ['{"status":"rejected","reason":"unsupported_media_type"}' . "\n", '{"status":"rejected","reason":"method_not_allowed"}' . "\n"]
---- response_headers
+--- response_headers eval
+# the last request's
+['', <<'EOF']
 Allow: GET, POST
+EOF
 
 
 
@@ -423,5 +428,5 @@ $main::Headers
 {"status":"accepted","events":3}
 --- response_headers
 X-Delivery: m_a
---- response_headers_like
-X-Event: "id":"m_a".*"id":"m_b".*"id":"m_c"
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: .*"id":"m_a".*"id":"m_b".*"id":"m_c".*\r$

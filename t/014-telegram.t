@@ -101,8 +101,8 @@ $main::Headers
 --- response_headers
 X-Delivery: 10000
 X-Event: [{"provider":"telegram","type":"message.inbound","delivery_id":"10000","occurred_at":1441645532000,"identity":{"telegram_id":"1111111","telegram_username":"Testusername"},"first_name":"Test Firstname","last_name":"Test Lastname","conversation_id":"1111111","message":{"author":"contact","id":"1365","text":"/start"}}]
---- response_headers_like
-X-Event: ^(?!.*(222222|Forward)).*$
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: (?!.*(222222|Forward)).*\r$
 
 
 
@@ -127,8 +127,8 @@ $main::Headers
 --- error_code: 200
 --- response_headers
 X-Phone: +16502530000
---- response_headers_like
-X-Event: "identity":\{"phone":"\+16502530000","telegram_id":"1111111","telegram_username":"Testusername"\}
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: .*"identity":\{"phone":"\+16502530000","telegram_id":"1111111","telegram_username":"Testusername"\}.*\r$
 
 
 
@@ -171,8 +171,8 @@ $main::Headers
 {"status":"accepted","events":1}
 --- response_headers
 !X-Phone
---- response_headers_like
-X-Event: "identity":\{"telegram_id":"1111111",.*"attachments":\["contact"\]
+--- raw_response_headers_like chomp
+(?m-s)^X-Event: .*"identity":\{"telegram_id":"1111111",.*"attachments":\["contact"\].*\r$
 
 
 
@@ -207,9 +207,12 @@ $main::H
 [200, 200]
 --- response_body eval
 [('{"status":"accepted","events":1}' . "\n") x 2]
---- response_headers
+--- response_headers eval
+# the last request's
+['', <<'EOF']
 X-Delivery: 733102
 X-Event: [{"provider":"telegram","type":"message.inbound","delivery_id":"733102","occurred_at":1700000500000,"identity":{"telegram_id":"42","telegram_username":"ana"},"first_name":"Ana","conversation_id":"42","message":{"author":"contact","id":"88","text":"fixed typo"}}]
+EOF
 
 
 
@@ -231,7 +234,7 @@ main::req(main::update('{"id":42,"is_bot":false,"first_name":"Ana"}', ',"photo":
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "message":\{"author":"contact","id":"88","text":"my order","attachments":\["image"\]\}
+X-Event: .*"message":\{"author":"contact","id":"88","text":"my order","attachments":\["image"\]\}.*
 
 
 
@@ -317,7 +320,7 @@ main::req(sample('telegram/message_text.json'))
 --- config
     location = /hooks/tg {
         crmsync_webhook telegram;
-        crmsync_secret_file $TEST_NGINX_HTML_DIR/tg.secrets;
+        crmsync_secret_file $TEST_NGINX_SERVER_ROOT/html/tg.secrets;
     }
 --- user_files
 >>> tg.secrets
@@ -363,7 +366,7 @@ main::req(sample('telegram/message_text.json') =~ s{"/start"}{"/stop"}r)
 $main::Headers
 --- error_code: 200
 --- response_headers_like
-X-Event: "text":"/stop"
+X-Event: .*"text":"/stop".*
 
 
 

@@ -26,6 +26,9 @@ my $module = defined $ENV{TEST_NGINX_LOAD_MODULES}
              : "$build/ngx_http_crmsync_module.so";
 my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 
+# nginx -t binds nothing, but the port is the suites' all the same
+my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+
 my @examples = glob "$top/conf-examples/*.conf";
 ok(@examples >= 6, 'there are examples') or BAIL_OUT('no examples');
 
@@ -57,7 +60,7 @@ for my $ex (@examples) {
     }
     $conf =~ s{/etc/ssl/certs/\S+\.pem}{$dir/cert.pem}g;
     $conf =~ s{/etc/ssl/private/\S+\.key}{$dir/key.pem}g;
-    $conf =~ s{listen (443|8080)}{listen 127.0.0.1:19443}g;
+    $conf =~ s{listen (443|8080)}{listen 127.0.0.1:$port}g;
     $conf =~ s{^events \{\}}{error_log logs/error.log;\npid logs/nginx.pid;\nevents {}}m;
 
     while ($conf =~ m{crmsync_secret_file\s+(\S+);}g) {

@@ -8,18 +8,35 @@ package Test::Nginx::Socket;
 #
 # Sections: main_config http_config config request more_headers
 #   error_code response_body response_body_like response_headers
-#   response_headers_like
+#   response_headers_like raw_response_headers_like
+#   raw_response_headers_unlike
 #   error_log no_error_log shutdown_error_log no_shutdown_error_log
 #   wait timeout must_die user_files ONLY SKIP LAST
 # Functions: run_tests repeat_each workers master_on master_off
 #   log_level no_shuffle no_long_string add_block_preprocessor
-#   env_to_nginx no_root_location server_port
+#   env_to_nginx no_root_location server_port server_root html_dir
 # Environment: TEST_NGINX_BINARY TEST_NGINX_LOAD_MODULES
-#   TEST_NGINX_SERVER_PORT TEST_NGINX_SERVROOT TEST_NGINX_USE_VALGRIND
-#   TEST_NGINX_TIMEOUT TEST_NGINX_NO_CLEAN TEST_NGINX_VALGRIND_MATCH
+#   TEST_NGINX_SERVER_PORT TEST_NGINX_PORT TEST_NGINX_SERVROOT
+#   TEST_NGINX_LOG_LEVEL TEST_NGINX_USE_VALGRIND TEST_NGINX_TIMEOUT
+#   TEST_NGINX_NO_CLEAN TEST_NGINX_VALGRIND_MATCH
+#   exported to the configs: TEST_NGINX_SERVER_PORT TEST_NGINX_SERVER_ROOT
 #
-# A request section may hold one request or (with eval) an array of them;
-# error_code, response_body and response_body_like then take arrays too.
+# The semantics are the real harness's (openresty/test-nginx) wherever
+# the suites touch them, so that a suite this one passes passes there:
+# - a request section holds one request or (with eval) an array of them;
+#   with an array, every per-request section (error_code, response_body,
+#   response_body_like, response_headers, response_headers_like,
+#   raw_response_headers_like/unlike) must be an array too, or the run
+#   bails out, as the real one does;
+# - error_log and no_error_log are checked after every request, each time
+#   against the lines logged since the previous check (the first check
+#   sees the startup lines too), a line at a time;
+# - the body after the request line is stripped of leading and trailing
+#   white space unless more_headers gives a Content-Length;
+# - response_headers_like values are anchored (^value$); a $TEST_NGINX_
+#   variable that is not set bails out.
+# Stricter than the real one: a block with both response_headers and
+# response_headers_like bails out (the real one ignores the second).
 
 use strict;
 use warnings;
@@ -50,23 +67,29 @@ my $RootLocation = 1;
 my @Preprocessors;
 my @EnvToNginx;
 my $StopDiag = '';
+# the nginx of the block being run, stopped before a bail-out (which
+# exits) and at exit, so that none is left behind holding the port
+my $Running;
 
-my $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+my $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
+                 || 1984;
 my $ServRoot = $ENV{TEST_NGINX_SERVROOT} || cwd() . '/t/servroot';
 my $Binary = $ENV{TEST_NGINX_BINARY} || 'nginx';
+$LogLevel = $ENV{TEST_NGINX_LOG_LEVEL} if $ENV{TEST_NGINX_LOG_LEVEL};
 my $Valgrind = $ENV{TEST_NGINX_USE_VALGRIND};
 # a request under memcheck runs some 20 times slower: a large body that
 # takes 0.1 s natively must not fail a busy CI machine's 3 s default
 my $Timeout = $ENV{TEST_NGINX_TIMEOUT} || ($Valgrind ? 30 : 3);
 
-$ENV{TEST_NGINX_SERVER_PORT} = $ServerPort;
-$ENV{TEST_NGINX_SERVROOT} = $ServRoot;
-$ENV{TEST_NGINX_HTML_DIR} = "$ServRoot/html";
+$ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
+
+# the offset in error.log up to which the lines have been checked
+my $LogPos = 0;
 
 my @Exports = qw(
     run_tests repeat_each workers master_on master_off log_level
     no_shuffle no_long_string add_block_preprocessor env_to_nginx
-    no_root_location server_port blocks
+    no_root_location server_port server_root html_dir blocks
 );
 
 my @TestMore = qw(
@@ -101,6 +124,8 @@ sub no_shuffle { }
 sub no_long_string { }
 sub no_root_location { $RootLocation = 0 }
 sub server_port { return $ServerPort }
+sub server_root { return $ServRoot }
+sub html_dir { return "$ServRoot/html" }
 sub env_to_nginx { push @EnvToNginx, @_ }
 sub add_block_preprocessor { push @Preprocessors, @_ }
 
@@ -108,6 +133,8 @@ sub blocks { return Test::Base::blocks(@_) }
 
 
 sub run_tests {
+    $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
+
     for my $block (Test::Base::blocks()) {
         $_->($block) for @Preprocessors;
 
@@ -131,11 +158,19 @@ sub section {
 
 
 sub expand_env {
-    my $s = shift;
+    my ($s, $name) = @_;
     return $s unless defined $s;
-    $s =~ s/\$(TEST_NGINX_[_A-Z0-9]+)/
-           defined $ENV{$1} ? $ENV{$1} : "\$$1"/ge;
+    $s =~ s/\$(TEST_NGINX_[_A-Z0-9]+)/env_value($1, $name)/ge;
     return $s;
+}
+
+
+sub env_value {
+    my ($var, $name) = @_;
+
+    return $ENV{$var} if defined $ENV{$var};
+
+    bail(($name // '') . " - No environment $var defined.");
 }
 
 
@@ -145,9 +180,10 @@ sub write_config {
     remove_tree($ServRoot);
     make_path(map { "$ServRoot/$_" } qw(conf logs html tmp));
 
-    my $main = expand_env(section($block, 'main_config')) // '';
-    my $http = expand_env(section($block, 'http_config')) // '';
-    my $config = expand_env(section($block, 'config')) // '';
+    my $name = $block->name;
+    my $main = expand_env(section($block, 'main_config'), $name) // '';
+    my $http = expand_env(section($block, 'http_config'), $name) // '';
+    my $config = expand_env(section($block, 'config'), $name) // '';
 
     my $modules = '';
     for my $m (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '') {
@@ -205,12 +241,12 @@ EOF
     if (defined $files) {
         my @parts = split /^>>> (\S+)\n/m, $files;
         shift @parts;
-        while (my ($name, $body) = splice @parts, 0, 2) {
-            my $path = "$ServRoot/html/$name";
+        while (my ($file, $body) = splice @parts, 0, 2) {
+            my $path = "$ServRoot/html/$file";
             (my $dir = $path) =~ s{/[^/]+$}{};
             make_path($dir);
             open my $out, '>', $path or die "$path: $!";
-            print $out expand_env($body);
+            print $out expand_env($body, $name);
             close $out;
         }
     }
@@ -218,7 +254,10 @@ EOF
 
 
 sub nginx_command {
-    my @cmd = ($Binary, '-p', "$ServRoot/", '-c', 'conf/nginx.conf');
+    # -e: errors before the configuration's error_log (a refused
+    # configuration) go to logs/error.log too, as the real harness has it
+    my @cmd = ($Binary, '-e', "$ServRoot/logs/error.log", '-p', "$ServRoot/",
+               '-c', 'conf/nginx.conf');
 
     if ($Valgrind) {
         my @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
@@ -242,6 +281,7 @@ sub start_nginx {
         exec nginx_command() or POSIX::_exit(127);
     }
 
+    $Running = $pid;
     return $pid;
 }
 
@@ -251,7 +291,10 @@ sub wait_port {
     my $deadline = time + $limit;
 
     while (time < $deadline) {
-        return 'exited' if waitpid($pid, WNOHANG) == $pid;
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $Running;
+            return 'exited';
+        }
 
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $ServerPort,
@@ -287,7 +330,10 @@ sub stop_nginx {
             kill 'QUIT', $pid;
             $next = time + ($Valgrind ? 5 : 1);
         }
-        return 1 if waitpid($pid, WNOHANG) == $pid;
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $Running;
+            return 1;
+        }
         sleep 0.02;
     }
 
@@ -299,7 +345,28 @@ sub stop_nginx {
 
     kill 'KILL', $pid;
     waitpid($pid, 0);
+    undef $Running;
     return 0;
+}
+
+
+sub bail {
+    my ($why) = @_;
+
+    if ($Running) {
+        kill 'KILL', $Running;
+        waitpid($Running, 0);
+        undef $Running;
+    }
+
+    Test::More::BAIL_OUT($why);
+}
+
+END {
+    if ($Running) {
+        kill 'KILL', $Running;
+        waitpid($Running, 0);
+    }
 }
 
 
@@ -313,43 +380,47 @@ sub read_file {
 }
 
 
+# as the real harness builds a request: the request line (method, URI
+# "/" and HTTP/1.1 by default), Host and Connection unless more_headers
+# gives them, more_headers (lines starting with "#" skipped), and a
+# Content-Length for the body, which is then stripped of leading and
+# trailing white space; a Content-Length or chunked Transfer-Encoding in
+# more_headers leaves the body as it is
 sub parse_request {
-    my ($raw, $more) = @_;
+    my ($name, $raw, $more) = @_;
 
-    $raw = expand_env($raw);
     my ($line, $body) = split /\n/, $raw, 2;
-    $line =~ s/^\s+|\s+$//g;
 
-    my ($method, $uri, $proto) = split /\s+/, $line;
+    if (!defined $line || $line !~ /\S/) {
+        bail("$name - Request line should be non-empty");
+    }
+
+    my ($method, $uri, $proto) = split ' ', $line;
+    $uri //= '/';
     $proto //= 'HTTP/1.1';
+    $body //= '';
 
-    if (defined $body) {
-        $body =~ s/\n\z//;
-    }
+    my $hdrs = '';
+    my $chunked;
 
-    my @headers;
-    my %have;
-
-    for my $h (split /\n/, expand_env($more // '')) {
-        next unless $h =~ /\S/;
+    for my $h (split /\n+/, $more // '') {
+        next if $h =~ /^\s*#/;
         my ($k, $v) = split /:\s*/, $h, 2;
-        push @headers, [$k, $v // ''];
-        $have{lc $k} = 1;
+        $v //= '';
+        $chunked = 1 if lc $k eq 'transfer-encoding' && $v eq 'chunked';
+        $hdrs .= "$k: $v\r\n";
     }
 
-    unshift @headers, ['Host', 'localhost'] unless $have{host};
-    push @headers, ['Connection', 'close'] unless $have{connection};
-
-    if (defined $body && length $body && !$have{'content-length'}
-        && !$have{'transfer-encoding'})
-    {
-        push @headers, ['Content-Length', length $body];
+    my $len = '';
+    if (!$chunked && $body ne '' && $hdrs !~ /(?:^|\n)Content-Length:/) {
+        $body =~ s/^\s+|\s+$//gs;
+        $len = 'Content-Length: ' . length($body) . "\r\n";
     }
 
     my $req = "$method $uri $proto\r\n";
-    $req .= "$_->[0]: $_->[1]\r\n" for @headers;
-    $req .= "\r\n";
-    $req .= $body if defined $body;
+    $req .= "Host: localhost\r\n" if $hdrs !~ /(?:^|\n)Host:/msi;
+    $req .= "Connection: close\r\n" if $hdrs !~ /(?:^|\n)Connection/msi;
+    $req .= "$hdrs$len\r\n$body";
 
     return $req;
 }
@@ -399,13 +470,18 @@ sub parse_response {
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
     return undef unless defined $head && $head =~ m{^HTTP/\d\.\d (\d{3})};
 
-    my %r = (status => $1, headers => {}, body => $body // '');
+    # the status line and the headers up to the last CRLF, as the real
+    # harness gives raw_response_headers_like
+    my %r = (status => $1, headers => {}, body => $body // '',
+             raw_headers => "$head\r\n");
     my @lines = split /\r\n/, $head;
     shift @lines;
 
+    # a repeated header reads as its values joined, as HTTP::Headers does
     for (@lines) {
         my ($k, $v) = split /:\s*/, $_, 2;
-        $r{headers}{lc $k} = $v;
+        my $h = \$r{headers}{lc $k};
+        $$h = defined $$h ? "$$h, $v" : $v;
     }
 
     if (($r{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
@@ -426,18 +502,40 @@ sub parse_response {
 sub as_list {
     my $v = shift;
     return () unless defined $v;
-    return @$v if ref $v eq 'ARRAY';
+    return grep { defined } @$v if ref $v eq 'ARRAY';
     return ($v) if ref $v;
     return grep { /\S/ } split /\n/, $v;
 }
 
 
+# a pattern matches one line: a regex, or a string the line contains
 sub log_matches {
-    my ($log, $pat) = @_;
-    return ref $pat eq 'Regexp' ? $log =~ $pat : index($log, $pat) >= 0;
+    my ($line, $pat) = @_;
+    return ref $pat eq 'Regexp' ? $line =~ $pat : index($line, $pat) >= 0;
 }
 
 
+# the lines logged since the previous check; nginx may still be writing
+# the last one
+sub new_log_lines {
+    my ($file, $from) = @_;
+
+    open my $fh, '<', $file or return ('', $from);
+    seek $fh, $from, 0;
+    local $/;
+    my $text = <$fh> // '';
+    close $fh;
+
+    $text =~ s/[^\n]*\z//;
+    return ($text, $from + length $text);
+}
+
+
+# error_log and no_error_log against the lines logged since the previous
+# check, as the real harness checks them after every request; what must
+# appear is polled for up to "wait" seconds (1 s at least: a line may
+# land just after the response), what must not appear is given the whole
+# "wait"
 sub check_log {
     my ($name, $file, $must, $must_not, $wait) = @_;
 
@@ -445,29 +543,40 @@ sub check_log {
     my @must_not = as_list($must_not);
 
     my $deadline = time + ($wait || 0);
-    my $log = read_file($file);
+    my $grace = time + ($wait && $wait > 1 ? $wait : 1);
+    my ($text, $pos) = new_log_lines($file, $LogPos);
+    my @lines = split /\n/, $text;
 
-    # poll for what must appear, up to "wait" seconds
-    while (grep { !log_matches($log, $_) } @must) {
-        last if time >= $deadline;
-        sleep 0.05;
-        $log = read_file($file);
+    my $missing = sub {
+        return grep { my $p = $_; !grep { log_matches($_, $p) } @lines }
+                    @must;
+    };
+
+    while ($missing->() && time < $grace) {
+        sleep 0.02;
+        ($text, $pos) = new_log_lines($file, $LogPos);
+        @lines = split /\n/, $text;
     }
 
-    # what must not appear may still come: give it the full wait
     if (@must_not && time < $deadline) {
         sleep $deadline - time;
-        $log = read_file($file);
+        ($text, $pos) = new_log_lines($file, $LogPos);
+        @lines = split /\n/, $text;
     }
 
+    $LogPos = $pos;
+
     for my $p (@must) {
-        $tb->ok(log_matches($log, $p), "$name - error_log has \"$p\"")
-            or $tb->diag(tail($log));
+        $tb->ok(scalar(grep { log_matches($_, $p) } @lines),
+                "$name - pattern \"$p\" matches a line in error.log")
+            or $tb->diag(tail($text));
     }
 
     for my $p (@must_not) {
-        $tb->ok(!log_matches($log, $p), "$name - error_log lacks \"$p\"")
-            or $tb->diag(grep_lines($log, $p));
+        my @hit = grep { log_matches($_, $p) } @lines;
+        $tb->ok(!@hit, "$name - pattern \"$p\" does not match a line in"
+                       . ' error.log')
+            or $tb->diag(join "\n", @hit);
     }
 }
 
@@ -476,12 +585,6 @@ sub tail {
     my @l = split /\n/, shift;
     splice @l, 0, @l - 30 if @l > 30;
     return join "\n", @l;
-}
-
-
-sub grep_lines {
-    my ($log, $p) = @_;
-    return join "\n", grep { log_matches($_, $p) } split /\n/, $log;
 }
 
 
@@ -509,6 +612,7 @@ sub run_block {
 
     write_config($block);
 
+    $LogPos = 0;
     my $pid = start_nginx();
     my $up = wait_port($pid, $Valgrind ? 60 : 10);
 
@@ -517,12 +621,7 @@ sub run_block {
             stop_nginx($pid);
         }
         $tb->ok($up eq 'exited', "$name - nginx refuses the configuration");
-        my $out = read_file("$ServRoot/logs/stderr.log")
-                  . read_file("$ServRoot/logs/error.log");
-        open my $fh, '>', "$ServRoot/logs/startup.log";
-        print $fh $out;
-        close $fh;
-        check_log($name, "$ServRoot/logs/startup.log",
+        check_log($name, "$ServRoot/logs/error.log",
                   section($block, 'error_log'),
                   section($block, 'no_error_log'), 0);
         return;
@@ -534,63 +633,69 @@ sub run_block {
         $tb->diag(tail(read_file("$ServRoot/logs/error.log")));
         kill 'KILL', $pid if $up eq 'timeout';
         waitpid($pid, 0);
+        undef $Running;
         return;
     }
 
     my $timeout = section($block, 'timeout') || $Timeout;
     $timeout =~ s/s$//;
 
-    my @requests = as_request_list(section($block, 'request'));
-    my @codes = list_or_one(section($block, 'error_code'), scalar @requests);
-    my @bodies = list_or_one(section($block, 'response_body'),
-                             scalar @requests);
-    my @likes = list_or_one(section($block, 'response_body_like'),
-                            scalar @requests);
-    my @more = list_or_one(section($block, 'more_headers'),
-                           scalar @requests);
+    my $request = section($block, 'request');
+    if (defined $request && !ref $request) {
+        1 while $request =~ s/^\s*\#[^\n]+\s+|^\s+//gs;
+    }
+
+    my @requests = as_request_list($request);
+    bail("$name - request empty") unless @requests;
+
+    my $many = @requests > 1;
+
+    if (defined section($block, 'response_headers')
+        && defined section($block, 'response_headers_like'))
+    {
+        bail("$name - response_headers and"
+            . ' response_headers_like in one block: Test::Nginx checks'
+            . ' only the first; use raw_response_headers_like');
+    }
+
+    my %per;
+    for my $s (qw(error_code response_body response_body_like
+                  response_headers response_headers_like
+                  raw_response_headers_like raw_response_headers_unlike))
+    {
+        $per{$s} = per_request($name, section($block, $s), $many,
+                               scalar @requests);
+    }
+
+    my $more = section($block, 'more_headers');
 
     for my $i (0 .. $#requests) {
-        my $tag = @requests > 1 ? "$name - req $i" : $name;
-        my $req = parse_request($requests[$i], $more[$i]);
+        my $h = ref $more eq 'ARRAY' ? $more->[$i] : $more;
+
+        if (ref $more eq 'ARRAY' && !defined $h) {
+            bail("$name - more_headers lacks data for the"
+                                 . " ${i}th request");
+        }
+
+        my $req = parse_request($name, $requests[$i], $h);
         my ($raw, $err) = http_exchange($req, $timeout);
         my $r = defined $raw ? parse_response($raw) : undef;
+        my $tag = $many ? "$name - req $i" : $name;
 
         if (!$r) {
             $tb->ok(0, "$tag - response (" . ($err // 'unparsable') . ')');
             $tb->diag($raw // '');
-            next;
+
+        } else {
+            check_response($tag, $r, { map { $_ => $per{$_}[$i] } keys %per });
         }
 
-        my $code = $codes[$i] // 200;
-        $code =~ s/\s+//g;
-        $tb->is_eq($r->{status}, $code, "$tag - status code ok");
-
-        if ($i == $#requests) {
-            check_headers($tag, $r, section($block, 'response_headers'));
-            check_headers($tag, $r, section($block, 'response_headers_like'),
-                          1);
-        }
-
-        if (defined $bodies[$i]) {
-            $tb->is_eq($r->{body}, expand_env($bodies[$i]),
-                       "$tag - response_body - response is expected");
-        }
-
-        if (defined $likes[$i]) {
-            my $re = $likes[$i];
-            if (!ref $re) {
-                chomp $re;
-                $re = expand_env($re);
-                $re = qr/$re/s;
-            }
-            $tb->like($r->{body}, $re, "$tag - response_body_like - "
-                                       . 'response is expected');
-        }
+        # after every request: the lines it logged
+        check_log($tag, "$ServRoot/logs/error.log",
+                  section($block, 'error_log'),
+                  section($block, 'no_error_log'),
+                  section($block, 'wait'));
     }
-
-    check_log($name, "$ServRoot/logs/error.log",
-              section($block, 'error_log'), section($block, 'no_error_log'),
-              section($block, 'wait'));
 
     my $clean = stop_nginx($pid);
     unless ($clean) {
@@ -619,35 +724,94 @@ sub as_request_list {
 }
 
 
-sub list_or_one {
-    my ($v, $n) = @_;
-    return ($v) x $n if !ref $v || ref $v eq 'Regexp';
-    return @$v;
+# a per-request section: with several requests an array, one value each,
+# as the real harness requires; with one request a value or an array of one
+sub per_request {
+    my ($name, $v, $many, $n) = @_;
+
+    return [(undef) x $n] unless defined $v;
+
+    if ($many) {
+        return $v if ref $v eq 'ARRAY';
+        bail("$name - You asked for many requests, the"
+                             . ' expected results should be arrays as well.');
+    }
+
+    return [ref $v eq 'ARRAY' ? $v->[0] : $v];
 }
 
 
+sub check_response {
+    my ($tag, $r, $x) = @_;
+
+    my ($code, $body, $body_like, $headers, $headers_like, $raw_like,
+        $raw_unlike) = @$x{qw(error_code response_body response_body_like
+                              response_headers response_headers_like
+                              raw_response_headers_like
+                              raw_response_headers_unlike)};
+
+    $code //= 200;
+    $code =~ s/\s+//g;
+    $tb->is_eq($r->{status}, $code, "$tag - status code ok");
+
+    if (defined $raw_like) {
+        $tb->like($r->{raw_headers}, qr/$raw_like/s,
+                  "$tag - raw resp headers like");
+    }
+
+    if (defined $raw_unlike) {
+        $tb->unlike($r->{raw_headers}, qr/$raw_unlike/s,
+                    "$tag - raw resp headers unlike");
+    }
+
+    check_headers($tag, $r, $headers, 0) if defined $headers;
+    check_headers($tag, $r, $headers_like, 1) if defined $headers_like;
+
+    if (defined $body) {
+        if (ref $body) {
+            $tb->like($r->{body}, $body, "$tag - response_body - like");
+
+        } else {
+            $body =~ s/\$ServerPort\b/$ServerPort/g;
+            $tb->is_eq($r->{body}, expand_env($body, $tag),
+                       "$tag - response_body - response is expected");
+        }
+
+    } elsif (defined $body_like) {
+        $body_like =~ s/\$ServerPort\b/$ServerPort/g;
+        $tb->like($r->{body}, qr/$body_like/s,
+                  "$tag - response_body_like - response is expected");
+    }
+}
+
+
+# the real harness's reading: "Name: value" (white space around the colon
+# and the line dropped), "!Name" for a header that must be absent; like
+# values are anchored regexes
 sub check_headers {
     my ($name, $r, $spec, $like) = @_;
-    return unless defined $spec;
 
-    for my $line (split /\n/, expand_env($spec)) {
-        next unless $line =~ /\S/;
+    for my $line (split /\n/, $spec) {
+        $line =~ s/^\s+|\s+$//g;
+        next if $line eq '';
 
-        if ($line =~ /^!\s*(\S+)/) {
-            $tb->ok(!exists $r->{headers}{lc $1},
-                    "$name - header $1 not present");
+        if ($line =~ s/^!\s*//) {
+            $tb->unlike($r->{raw_headers}, qr/^\s*\Q$line\E\s*:/ms,
+                        "$name - header $line not present in the raw"
+                        . ' headers');
             next;
         }
 
-        my ($k, $v) = split /:\s*/, $line, 2;
+        my ($k, $v) = split /\s*:\s*/, $line, 2;
         $v //= '';
-        $v =~ s/\s+$//;
+        my $got = $r->{headers}{lc $k} // '';
 
         if ($like) {
-            $tb->like($r->{headers}{lc $k} // '', qr/$v/,
-                      "$name - header $k like");
+            $tb->like($got, qr/^$v$/, "$name - header $k like ok");
+
         } else {
-            $tb->is_eq($r->{headers}{lc $k}, $v, "$name - header $k ok");
+            $v =~ s/\$ServerPort\b/$ServerPort/g;
+            $tb->is_eq($got, $v, "$name - header $k ok");
         }
     }
 }
