@@ -9,9 +9,6 @@
 use Test::Nginx::Socket 'no_plan';
 use Crmsync::Sign;
 
-# the real Test::Nginx exports the server root; t/lib's fallback names it
-# TEST_NGINX_SERVROOT
-$ENV{TEST_NGINX_SERVER_ROOT} //= $ENV{TEST_NGINX_SERVROOT};
 
 our $StdSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 our $Body = '{"type":"contact.created","data":{"id":"c1"}}';
