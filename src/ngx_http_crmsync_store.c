@@ -661,6 +661,12 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return rc;
     }
 
+    if (*n == 0) {
+        /* *jobs stays NULL: a caller that claimed nothing frees nothing */
+        free(all);
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
     /* RETURNING gives rows in no particular order */
     qsort(all, *n, sizeof(ngx_http_crmsync_store_job_t),
           ngx_http_crmsync_job_cmp);

@@ -1,0 +1,406 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * The store against a model of its leases: random sequences of adds,
+ * claims, outcomes under fresh or stale tokens, releases, unholds,
+ * prunes and time passing, on a fresh store in /dev/shm each run.
+ * Checked after every step: a job is in flight exactly while the model
+ * holds a live lease on it, under that lease's token; no job is claimed
+ * while another claim's lease on it (or on a job of the same person)
+ * runs; a claim's jobs come in ascending ids; an add is a duplicate
+ * exactly when it adds no job; stats count what the table holds.
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "ngx_http_crmsync_store.h"
+
+
+#define F_JOBS    256
+#define F_TOKENS  512
+#define F_LEASE   5000
+
+
+typedef struct {
+    int64_t     token;
+    int64_t     until;
+    int64_t     owner;
+    int64_t     claim;          /* which claim */
+    int         live;
+} f_lease_t;
+
+
+typedef struct {
+    int64_t     id;
+    int64_t     token;
+} f_token_t;
+
+
+static char        path[64], wal[80], shm[80];
+static f_lease_t   lease[F_JOBS];
+static int         person[F_JOBS];
+static f_token_t   tokens[F_TOKENS];
+static size_t      ntokens;
+static sqlite3    *db;
+
+
+#define CHECK(c)                                                            \
+    if (!(c)) {                                                             \
+        fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);             \
+        abort();                                                            \
+    }
+
+
+static int64_t
+f_int(const char *sql, int64_t arg)
+{
+    int64_t        v;
+    sqlite3_stmt  *s;
+
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK);
+    sqlite3_bind_int64(s, 1, arg);
+    CHECK(sqlite3_step(s) == SQLITE_ROW);
+    v = sqlite3_column_type(s, 0) == SQLITE_NULL
+        ? -1 : sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+
+    return v;
+}
+
+
+/* the table agrees with the model's leases */
+static void
+f_check_leases(void)
+{
+    int64_t        id, state, tok;
+    sqlite3_stmt  *s;
+
+    CHECK(sqlite3_prepare_v2(db, "SELECT id, state, ifnull(lease, 0)"
+                             " FROM job", -1, &s, NULL) == SQLITE_OK);
+
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        state = sqlite3_column_int64(s, 1);
+        tok = sqlite3_column_int64(s, 2);
+
+        CHECK(id > 0 && id < F_JOBS);
+
+        if (lease[id].live) {
+            CHECK(state == NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT);
+            CHECK(tok == lease[id].token);
+
+        } else {
+            CHECK(state != NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT);
+            CHECK(tok == 0);
+        }
+    }
+
+    sqlite3_finalize(s);
+}
+
+
+static void
+f_check_stats(ngx_http_crmsync_store_t *st)
+{
+    int                             i;
+    int64_t                         sum;
+    ngx_http_crmsync_store_stats_t  stats;
+
+    if (ngx_http_crmsync_store_stats(st, &stats)
+        != NGX_HTTP_CRMSYNC_STORE_OK)
+    {
+        abort();
+    }
+
+    sum = 0;
+
+    for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_STATES; i++) {
+        CHECK(stats.count[i] == f_int("SELECT count(*) FROM job"
+                                      " WHERE state = ?1 AND state < 5", i));
+        sum += stats.count[i];
+    }
+
+    CHECK(sum == f_int("SELECT count(*) FROM job WHERE state <> ?1", 5));
+
+    CHECK(stats.oldest == (f_int("SELECT min(received_at) FROM job"
+                                 " WHERE state < ?1", 3) < 0
+                           ? 0 : f_int("SELECT min(received_at) FROM job"
+                                       " WHERE state < ?1", 3)));
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char                           err[256], key[16], mk[16];
+    size_t                         i, k, n, max;
+    int64_t                        now, owner, id, jobs_before, claims, next,
+                                   held, got;
+    uint8_t                        op, a, b;
+    ngx_http_crmsync_str_t         portal;
+    ngx_http_crmsync_store_t      *st;
+    ngx_http_crmsync_store_row_t   row;
+    ngx_http_crmsync_store_job_t  *jobs;
+    static const char             *portals[] = { "p0", "p1" };
+
+    if (path[0] == '\0') {
+        snprintf(path, sizeof(path), "/dev/shm/crmsync-fuzz-%d.db",
+                 (int) getpid());
+        snprintf(wal, sizeof(wal), "%s-wal", path);
+        snprintf(shm, sizeof(shm), "%s-shm", path);
+    }
+
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+
+    if (ngx_http_crmsync_store_init(path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "init: %s\n", err);
+        abort();
+    }
+
+    st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
+    if (st == NULL) {
+        fprintf(stderr, "open: %s\n", err);
+        abort();
+    }
+
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+
+    memset(lease, 0, sizeof(lease));
+    ntokens = 0;
+    now = 1000;
+    claims = 0;
+
+    for (i = 0; i + 3 <= size && i < 3 * 200; i += 3) {
+        op = data[i] % 8;
+        a = data[i + 1];
+        b = data[i + 2];
+        portal.data = (u_char *) portals[a & 1];
+        portal.len = 2;
+
+        switch (op) {
+
+        case 0:     /* add */
+            if (f_int("SELECT count(*) FROM job WHERE ?1", 1) >= F_JOBS - 2) {
+                break;
+            }
+
+            snprintf(key, sizeof(key), "k%d", b % 48);
+            snprintf(mk, sizeof(mk), "m%d@x", (a >> 1) % 4);
+
+            memset(&row, 0, sizeof(row));
+            row.key.data = (u_char *) key;
+            row.key.len = strlen(key);
+            row.location = portal;
+            row.portal = portal;
+            row.provider = "standard";
+            row.type = "message";
+            row.match_key.data = (u_char *) mk;
+            row.match_key.len = strlen(mk);
+            row.state = (a & 0x30) == 0x30 ? NGX_HTTP_CRMSYNC_JOB_HELD
+                                           : NGX_HTTP_CRMSYNC_JOB_QUEUED;
+            row.hold_reason = row.state == NGX_HTTP_CRMSYNC_JOB_HELD ? "r"
+                                                                      : NULL;
+            row.payload = portal;
+            row.event = portal;
+            row.visible_at = now;
+
+            jobs_before = f_int("SELECT count(*) FROM job WHERE ?1", 1);
+
+            CHECK(ngx_http_crmsync_store_begin(st)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(ngx_http_crmsync_store_add(st, &row, now)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+
+            if (a & 0x40) {
+                ngx_http_crmsync_store_rollback(st);
+                CHECK(f_int("SELECT count(*) FROM job WHERE ?1", 1)
+                      == jobs_before);
+                break;
+            }
+
+            CHECK(ngx_http_crmsync_store_commit(st)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(f_int("SELECT count(*) FROM job WHERE ?1", 1)
+                  == jobs_before + (row.duplicate ? 0 : 1));
+
+            if (!row.duplicate) {
+                /* a key pruned and stored again has two jobs: the new
+                   one is the newest */
+                id = f_int("SELECT max(id) FROM job WHERE ?1", 1);
+                CHECK(id > 0 && id < F_JOBS);
+                person[id] = (a >> 1) % 4;
+            }
+
+            break;
+
+        case 1:     /* claim */
+            owner = a % 3;
+            max = b % 5;
+
+            CHECK(ngx_http_crmsync_store_claim(st, &portal, now, F_LEASE,
+                                               owner, max, &jobs, &n)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(n <= max);
+            CHECK(n > 0 || jobs == NULL);
+            claims++;
+
+            for (k = 0; k < n; k++) {
+                id = jobs[k].id;
+                CHECK(id > 0 && id < F_JOBS);
+                CHECK(k == 0 || jobs[k - 1].id < id);
+                CHECK(jobs[k].lease == jobs[0].lease);
+
+                /* nobody else holds it */
+                CHECK(!lease[id].live || lease[id].until <= now);
+
+                /* nor a job of the same person, under another claim */
+                for (next = 1; next < F_JOBS; next++) {
+                    CHECK(!(lease[next].live && lease[next].until > now
+                            && lease[next].claim != claims
+                            && person[next] == person[id]));
+                }
+            }
+
+            for (k = 0; k < n; k++) {
+                id = jobs[k].id;
+                lease[id].live = 1;
+                lease[id].token = jobs[k].lease;
+                lease[id].until = now + F_LEASE;
+                lease[id].owner = owner;
+                lease[id].claim = claims;
+
+                if (ntokens < F_TOKENS) {
+                    tokens[ntokens].id = id;
+                    tokens[ntokens].token = jobs[k].lease;
+                    ntokens++;
+                }
+            }
+
+            ngx_http_crmsync_store_free_jobs(jobs, n);
+            break;
+
+        case 2:     /* an outcome, under a fresh or a stale token */
+            if (ntokens == 0) {
+                break;
+            }
+
+            k = ((size_t) a << 8 | b) % ntokens;
+            id = tokens[k].id;
+
+            if (f_int("SELECT count(*) FROM job WHERE id = ?1", id) == 0) {
+                break;      /* pruned */
+            }
+
+            {
+                int64_t  state_before = f_int("SELECT state FROM job"
+                                              " WHERE id = ?1", id);
+                int      fresh = lease[id].live
+                                 && lease[id].token == tokens[k].token;
+                int      expect;
+
+                CHECK(ngx_http_crmsync_store_begin_drain(st)
+                      == NGX_HTTP_CRMSYNC_STORE_OK);
+
+                switch (b % 4) {
+                case 0:
+                    (void) ngx_http_crmsync_store_done(st, id,
+                                                       tokens[k].token, now,
+                                                       "h");
+                    expect = NGX_HTTP_CRMSYNC_JOB_DONE;
+                    break;
+                case 1:
+                    (void) ngx_http_crmsync_store_retry(st, id,
+                                                        tokens[k].token,
+                                                        now + a * 100, "e",
+                                                        a & 1, a & 2);
+                    expect = NGX_HTTP_CRMSYNC_JOB_RETRYING;
+                    break;
+                case 2:
+                    (void) ngx_http_crmsync_store_hold(st, id,
+                                                       tokens[k].token, "r",
+                                                       "e");
+                    expect = NGX_HTTP_CRMSYNC_JOB_HELD;
+                    break;
+                default:
+                    (void) ngx_http_crmsync_store_dead(st, id,
+                                                       tokens[k].token, now,
+                                                       "e", "c", "x");
+                    expect = NGX_HTTP_CRMSYNC_JOB_DEAD;
+                    break;
+                }
+
+                CHECK(ngx_http_crmsync_store_commit_drain(st)
+                      == NGX_HTTP_CRMSYNC_STORE_OK);
+
+                CHECK(f_int("SELECT state FROM job WHERE id = ?1", id)
+                      == (fresh ? expect : state_before));
+
+                if (fresh) {
+                    lease[id].live = 0;
+                }
+            }
+
+            break;
+
+        case 3:     /* release */
+            owner = a % 3;
+            CHECK(ngx_http_crmsync_store_release(st, owner, now)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+
+            for (id = 1; id < F_JOBS; id++) {
+                if (lease[id].live && lease[id].owner == owner) {
+                    lease[id].live = 0;
+                }
+            }
+
+            break;
+
+        case 4:     /* unhold */
+            held = f_int("SELECT count(*) FROM job WHERE state = 3"
+                         " AND hold_reason = 'r' AND portal = 'p' || ?1",
+                         a & 1);
+
+            CHECK(ngx_http_crmsync_store_unhold(st, &portal, "r", now, &got)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(got == held);
+            break;
+
+        case 5:     /* time passes */
+            now += (int64_t) a * 40 + b;
+            break;
+
+        case 6:     /* prune */
+            CHECK(ngx_http_crmsync_store_prune(st, now - a * 20,
+                                               now - b * 20, a % 5)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            break;
+
+        default:    /* next due */
+            CHECK(ngx_http_crmsync_store_next_due(st, &portal, &next)
+                  == NGX_HTTP_CRMSYNC_STORE_OK);
+            break;
+        }
+
+        f_check_leases();
+    }
+
+    f_check_stats(st);
+
+    sqlite3_close(db);
+    ngx_http_crmsync_store_close(st);
+
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+
+    return 0;
+}

@@ -1,0 +1,1294 @@
+
+/*
+ * Copyright (C) crmsync authors
+ *
+ * Unit tests: the durable store (SQLite).  Each test runs on a fresh
+ * store in a directory of its own, and checks rows with a connection of
+ * its own.
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "ngx_http_crmsync_store.h"
+
+
+#define T_LEASE  30000
+
+
+typedef struct {
+    char                       dir[64];
+    char                       path[128];
+    ngx_http_crmsync_store_t  *st;
+    sqlite3                   *db;          /* raw, for the checks */
+} t_store_t;
+
+
+static t_store_t  T;
+
+
+static ngx_http_crmsync_str_t
+t_str(const char *s)
+{
+    ngx_http_crmsync_str_t  v;
+
+    v.data = (u_char *) s;
+    v.len = strlen(s);
+
+    return v;
+}
+
+
+static int
+t_setup(void **state)
+{
+    char  err[256];
+
+    (void) state;
+
+    memset(&T, 0, sizeof(t_store_t));
+    snprintf(T.dir, sizeof(T.dir), "/tmp/crmsync-store-XXXXXX");
+
+    if (mkdtemp(T.dir) == NULL) {
+        return -1;
+    }
+
+    snprintf(T.path, sizeof(T.path), "%s/store.db", T.dir);
+
+    err[0] = '\0';
+
+    if (ngx_http_crmsync_store_init(T.path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "init: %s\n", err);
+        return -1;
+    }
+
+    T.st = ngx_http_crmsync_store_open(T.path, 1, err, sizeof(err));
+    if (T.st == NULL) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+
+    if (sqlite3_open(T.path, &T.db) != SQLITE_OK) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+t_teardown(void **state)
+{
+    DIR            *d;
+    char            file[384];
+    struct dirent  *e;
+
+    (void) state;
+
+    ngx_http_crmsync_store_close(T.st);
+    sqlite3_close(T.db);
+
+    d = opendir(T.dir);
+    if (d == NULL) {
+        return -1;
+    }
+
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(file, sizeof(file), "%s/%s", T.dir, e->d_name);
+            unlink(file);
+        }
+    }
+
+    closedir(d);
+
+    return rmdir(T.dir);
+}
+
+
+/* one integer a query answers (NULL: -1) */
+static int64_t
+t_int(const char *fmt, ...)
+{
+    char           sql[512];
+    int64_t        v;
+    va_list        ap;
+    sqlite3_stmt  *s;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+
+    assert_int_equal(sqlite3_prepare_v2(T.db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+
+    v = (sqlite3_column_type(s, 0) == SQLITE_NULL)
+        ? -1 : sqlite3_column_int64(s, 0);
+
+    sqlite3_finalize(s);
+
+    return v;
+}
+
+
+/* one text a query answers, "(null)" for NULL */
+static const char *
+t_text(const char *fmt, ...)
+{
+    char                  sql[512];
+    va_list               ap;
+    sqlite3_stmt         *s;
+    const unsigned char  *p;
+    static char           buf[512];
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+
+    assert_int_equal(sqlite3_prepare_v2(T.db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+
+    p = sqlite3_column_text(s, 0);
+    snprintf(buf, sizeof(buf), "%s", p ? (const char *) p : "(null)");
+
+    sqlite3_finalize(s);
+
+    return buf;
+}
+
+
+static void
+t_exec(const char *sql)
+{
+    assert_int_equal(sqlite3_exec(T.db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+
+static void
+t_row(ngx_http_crmsync_store_row_t *row, const char *key, const char *portal,
+    const char *email, int64_t visible_at)
+{
+    memset(row, 0, sizeof(ngx_http_crmsync_store_row_t));
+
+    row->key = t_str(key);
+    row->location = t_str("/hook");
+    row->portal = t_str(portal);
+    row->provider = "standard";
+    row->type = "message";
+    row->match_key = t_str(email);
+    row->state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
+    row->payload = t_str("{\"email\":\"x\"}");
+    row->event = t_str("{\"type\":\"message\"}");
+    row->visible_at = visible_at;
+}
+
+
+/* stores one row in a batch of its own: its job id, 0 if a duplicate */
+static int64_t
+t_add_state(const char *key, const char *portal, const char *email,
+    int64_t now, ngx_http_crmsync_job_state_e state, const char *reason)
+{
+    ngx_http_crmsync_store_row_t  row;
+
+    t_row(&row, key, portal, email, now);
+    row.state = state;
+    row.hold_reason = reason;
+
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, now),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    if (row.duplicate) {
+        return 0;
+    }
+
+    return t_int("SELECT id FROM job WHERE delivery = '%s'", key);
+}
+
+
+static int64_t
+t_add(const char *key, const char *portal, const char *email, int64_t now)
+{
+    return t_add_state(key, portal, email, now, NGX_HTTP_CRMSYNC_JOB_QUEUED,
+                       NULL);
+}
+
+
+static size_t
+t_claim(const char *portal, int64_t now, int64_t owner, size_t max,
+    ngx_http_crmsync_store_job_t **jobs)
+{
+    size_t                  n;
+    ngx_http_crmsync_str_t  p;
+
+    p = t_str(portal);
+
+    assert_int_equal(ngx_http_crmsync_store_claim(T.st, &p, now, T_LEASE,
+                                                  owner, max, jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* nothing claimed, nothing to free: callers may not free it */
+    if (n == 0) {
+        assert_null(*jobs);
+    }
+
+    return n;
+}
+
+
+/* claims exactly one job, expected to be id */
+static int64_t
+t_claim_one(const char *portal, int64_t now, int64_t id)
+{
+    int64_t                        lease;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    assert_int_equal(t_claim(portal, now, 1, 1, &jobs), 1);
+    assert_int_equal(jobs[0].id, id);
+    lease = jobs[0].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    return lease;
+}
+
+
+static void
+t_drain(int begin)
+{
+    if (begin) {
+        assert_int_equal(ngx_http_crmsync_store_begin_drain(T.st),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+
+    } else {
+        assert_int_equal(ngx_http_crmsync_store_commit_drain(T.st),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+    }
+}
+
+
+static int64_t
+t_ms(struct timespec *a, struct timespec *b)
+{
+    return (b->tv_sec - a->tv_sec) * 1000
+           + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+
+static void
+test_init(void **state)
+{
+    char  err[256];
+
+    (void) state;
+
+    assert_int_equal(t_int("PRAGMA user_version"), 1);
+    assert_string_equal(t_text("PRAGMA journal_mode"), "wal");
+    assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
+                           " WHERE type = 'table' AND name IN"
+                           " ('delivery', 'job', 'audit', 'audit_job')"), 4);
+    assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
+                           " WHERE type = 'view'"), 2);
+
+    /* a second init keeps what is stored */
+    assert_true(t_add("k1", "p", "a@x", 1000) > 0);
+    assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
+                     0);
+    assert_int_equal(t_int("PRAGMA user_version"), 1);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 1);
+
+    /* a store of a newer crmsync is refused */
+    t_exec("PRAGMA user_version = 2");
+    err[0] = '\0';
+    assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "schema version 2 is newer"));
+    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
+}
+
+
+static void
+test_ingest(void **state)
+{
+    ngx_http_crmsync_store_row_t  rows[3], row;
+
+    (void) state;
+
+    t_row(&rows[0], "/hook standard:1", "p", "a@x", 1000);
+    t_row(&rows[1], "/hook standard:2", "p", "", 1000);
+    rows[1].state = NGX_HTTP_CRMSYNC_JOB_HELD;
+    rows[1].hold_reason = "no_match_rule";
+    t_row(&rows[2], "/hook standard:3", "p", "", 1000);
+    rows[2].state = NGX_HTTP_CRMSYNC_JOB_DONE;
+    rows[2].hold_reason = "not_synced_yet";
+
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ngx_http_crmsync_store_add(T.st, &rows[i], 1000),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_false(rows[i].duplicate);
+    }
+
+    /* nothing is visible before the commit */
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 0);
+
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 3);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 3);
+    assert_int_equal(t_int("SELECT received_at FROM delivery"
+                           " WHERE key = '/hook standard:1'"), 1000);
+
+    assert_string_equal(t_text("SELECT portal || '|' || location || '|'"
+                               " || provider || '|' || type || '|'"
+                               " || match_key || '|' || payload || '|'"
+                               " || event FROM job WHERE id = 1"),
+                        "p|/hook|standard|message|a@x|{\"email\":\"x\"}|"
+                        "{\"type\":\"message\"}");
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = 1"), 0);
+    assert_int_equal(t_int("SELECT received_at FROM job WHERE id = 1"), 1000);
+    assert_int_equal(t_int("SELECT visible_at FROM job WHERE id = 1"), 1000);
+    assert_int_equal(t_int("SELECT attempts FROM job WHERE id = 1"), 0);
+    assert_int_equal(t_int("SELECT done_at FROM job WHERE id = 1"), -1);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = 2"), 3);
+    assert_string_equal(t_text("SELECT hold_reason FROM job WHERE id = 2"),
+                        "no_match_rule");
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = 3"), 5);
+    assert_int_equal(t_int("SELECT done_at FROM job WHERE id = 3"), 1000);
+    assert_string_equal(t_text("SELECT state FROM crmsync_jobs WHERE id = 3"),
+                        "done");
+
+    /* the same key again: a duplicate, no job */
+    t_row(&row, "/hook standard:1", "p", "a@x", 2000);
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 2000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 3);
+    assert_int_equal(t_int("SELECT received_at FROM delivery"
+                           " WHERE key = '/hook standard:1'"), 1000);
+
+    /* the same id at another location is another delivery */
+    assert_true(t_add("/other standard:1", "p", "a@x", 2000) > 0);
+
+    /* a rollback stores nothing and remembers no key */
+    t_row(&row, "/hook standard:9", "p", "b@x", 3000);
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(row.duplicate);
+    ngx_http_crmsync_store_rollback(T.st);
+    ngx_http_crmsync_store_rollback(T.st);      /* harmless twice */
+
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 4);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 4);
+    assert_true(t_add("/hook standard:9", "p", "b@x", 3000) > 0);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 5);
+}
+
+
+static void
+test_claim_order(void **state)
+{
+    int64_t                        id[6];
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    id[0] = t_add("k0", "p", "a@x", 1000);
+    id[1] = t_add("k1", "p", "b@x", 1001);
+    id[2] = t_add("k2", "q", "c@x", 1002);      /* another portal */
+    id[3] = t_add("k3", "p", "d@x", 1003);
+    id[4] = t_add("k4", "p", "e@x", 1004);
+    id[5] = t_add_state("k5", "p", "f@x", 1005, NGX_HTTP_CRMSYNC_JOB_HELD,
+                        "auth_failed");
+
+    /* not due until 9000 */
+    t_exec("UPDATE job SET visible_at = 9000 WHERE delivery = 'k4'");
+
+    /* nothing is due before the first arrival */
+    assert_int_equal(t_claim("p", 999, 1, 10, &jobs), 0);
+    assert_null(jobs);
+
+    /* oldest first, at most max */
+    assert_int_equal(t_claim("p", 5000, 7, 2, &jobs), 2);
+    assert_int_equal(jobs[0].id, id[0]);
+    assert_int_equal(jobs[1].id, id[1]);
+    assert_int_equal(jobs[0].attempts, 1);
+    assert_int_equal(jobs[0].received_at, 1000);
+    assert_false(jobs[0].solo);
+    assert_int_equal(jobs[0].match_key.len, 3);
+    assert_memory_equal(jobs[0].match_key.data, "a@x", 3);
+    assert_string_equal((char *) jobs[1].payload.data, "{\"email\":\"x\"}");
+    assert_true(jobs[0].lease == jobs[1].lease);
+    assert_int_equal(t_int("SELECT lease FROM job WHERE id = %lld",
+                           (long long) id[0]), jobs[0].lease);
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[0]), NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT);
+    assert_int_equal(t_int("SELECT owner FROM job WHERE id = %lld",
+                           (long long) id[0]), 7);
+    assert_int_equal(t_int("SELECT visible_at FROM job WHERE id = %lld",
+                           (long long) id[0]), 5000 + T_LEASE);
+
+    /* the rest that is due: not the other portal, not the held, not the
+       one due later */
+    assert_int_equal(t_claim("p", 5000, 7, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, id[3]);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    assert_int_equal(t_claim("p", 5000, 7, 10, &jobs), 0);
+    ngx_http_crmsync_store_free_jobs(jobs, 0);
+
+    /* max 0 claims nothing */
+    assert_int_equal(t_claim("q", 5000, 7, 0, &jobs), 0);
+    ngx_http_crmsync_store_free_jobs(jobs, 0);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[2]), NGX_HTTP_CRMSYNC_JOB_QUEUED);
+
+    assert_int_equal(t_claim("q", 5000, 7, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, id[2]);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    /* due from 9000 on */
+    assert_int_equal(t_claim("p", 8999, 7, 10, &jobs), 0);
+    assert_int_equal(t_claim("p", 9000, 7, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, id[4]);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[5]), NGX_HTTP_CRMSYNC_JOB_HELD);
+}
+
+
+static void
+test_claim_lease(void **state)
+{
+    int64_t                        id, lease;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    id = t_add("k0", "p", "a@x", 1000);
+    lease = t_claim_one("p", 1000, id);
+
+    /* not again while the lease runs */
+    assert_int_equal(t_claim("p", 1000 + T_LEASE - 1, 1, 10, &jobs), 0);
+
+    /* again once it ran out, under another token */
+    assert_int_equal(t_claim("p", 1000 + T_LEASE, 2, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, id);
+    assert_int_equal(jobs[0].attempts, 2);
+    assert_true(jobs[0].lease != lease);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    assert_int_equal(t_int("SELECT owner FROM job WHERE id = %lld",
+                           (long long) id), 2);
+}
+
+
+static void
+test_claim_person(void **state)
+{
+    int64_t                        a1, b, a2, c1, c2, la1, lc1, lc2, n;
+    ngx_http_crmsync_str_t         p;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    a1 = t_add("a1", "p", "a@x", 1000);
+    b = t_add("b", "p", "b@x", 1001);
+    a2 = t_add("a2", "p", "a@x", 1002);
+
+    la1 = t_claim_one("p", 2000, a1);
+
+    /* a1 is in flight: a2 waits, b goes */
+    assert_int_equal(t_claim("p", 2000, 1, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, b);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    /* a1 waits for a retry: a2 still waits */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, a1, la1, 5000, "503",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    assert_int_equal(t_claim("p", 2000, 1, 10, &jobs), 0);
+    assert_int_equal(t_claim("p", 4999, 1, 10, &jobs), 0);
+
+    /* a1 is due: both go, in their order */
+    assert_int_equal(t_claim("p", 5000, 1, 10, &jobs), 2);
+    assert_int_equal(jobs[0].id, a1);
+    assert_int_equal(jobs[0].attempts, 2);
+    assert_int_equal(jobs[1].id, a2);
+    assert_int_equal(jobs[1].attempts, 1);
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+
+    /* an in-flight job whose lease ran out holds nobody back */
+    c1 = t_add("c1", "r", "c@x", 10000);
+    lc1 = t_claim_one("r", 10000, c1);
+    c2 = t_add("c2", "r", "c@x", 10001);
+    assert_int_equal(t_claim("r", 10001, 1, 10, &jobs), 0);
+    assert_int_equal(t_claim("r", 10000 + T_LEASE, 1, 10, &jobs), 2);
+    assert_int_equal(jobs[0].id, c1);
+    assert_int_equal(jobs[1].id, c2);
+    lc1 = jobs[0].lease;
+    lc2 = jobs[1].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+
+    /* a later job that waits for a retry holds no earlier one back */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_hold(T.st, c1, lc1, "auth_failed",
+                                                 "401"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, c2, lc2, 90000, "503",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    p = t_str("r");
+    assert_int_equal(ngx_http_crmsync_store_unhold(T.st, &p, "auth_failed",
+                                                   50000, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+
+    assert_int_equal(t_claim("r", 50000, 1, 10, &jobs), 1);
+    assert_int_equal(jobs[0].id, c1);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    /* another person of another portal is not held back */
+    assert_true(t_add("d1", "q", "d@x", 60000) > 0);
+    assert_int_equal(t_claim("q", 60000, 1, 10, &jobs), 1);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+}
+
+
+/* the columns an outcome sets, in one string */
+static const char *
+t_outcome(int64_t id)
+{
+    return t_text("SELECT state || '|' || ifnull(last_error, '-') || '|'"
+                  " || ifnull(category, '-') || '|'"
+                  " || ifnull(correlation_id, '-') || '|'"
+                  " || ifnull(hubspot_id, '-') || '|'"
+                  " || ifnull(hold_reason, '-') || '|'"
+                  " || ifnull(done_at, '-') || '|' || ifnull(lease, '-')"
+                  " || '|' || ifnull(owner, '-') || '|' || attempts"
+                  " || '|' || visible_at"
+                  " FROM job WHERE id = %lld", (long long) id);
+}
+
+
+static void
+test_fencing(void **state)
+{
+    char                           before[512];
+    int64_t                        id[4], lease[4], stale;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    for (int i = 0; i < 4; i++) {
+        char  key[8], email[8];
+
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(email, sizeof(email), "%d@x", i);
+        id[i] = t_add(key, "p", email, 1000);
+    }
+
+    /* a stale token: the lease of an earlier claim */
+    stale = t_claim_one("p", 1000, id[0]);
+
+    assert_int_equal(t_claim("p", 1000 + T_LEASE, 1, 10, &jobs), 4);
+
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(jobs[i].id, id[i]);
+        lease[i] = jobs[i].lease;
+    }
+
+    ngx_http_crmsync_store_free_jobs(jobs, 4);
+
+    /* one token per claim */
+    assert_true(stale != lease[0]);
+    assert_true(lease[0] == lease[3]);
+
+    t_drain(1);
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(before, sizeof(before), "%s", t_outcome(id[i]));
+
+        assert_int_equal(ngx_http_crmsync_store_done(T.st, id[i], stale,
+                                                     40000, "h1"),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_int_equal(ngx_http_crmsync_store_retry(T.st, id[i], stale,
+                                                      40000, "e", 1, 1),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_int_equal(ngx_http_crmsync_store_hold(T.st, id[i], stale,
+                                                     "r", "e"),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_int_equal(ngx_http_crmsync_store_dead(T.st, id[i], stale,
+                                                     40000, "e", "c", "x"),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+
+
+        assert_string_equal(t_outcome(id[i]), before);
+    }
+
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, id[0], lease[0], 40000,
+                                                 "hs-1"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, id[1], lease[1], 45000,
+                                                  "HubSpot answered 503",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_hold(T.st, id[2], lease[2],
+                                                 "auth_failed",
+                                                 "HubSpot answered 401"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, id[3], lease[3], 40000,
+                                                 "HubSpot answered 400",
+                                                 "VALIDATION_ERROR", "c-123"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    assert_string_equal(t_outcome(id[0]), "5|-|-|-|hs-1|-|40000|-|-|2|61000");
+    assert_string_equal(t_outcome(id[1]),
+                        "1|HubSpot answered 503|-|-|-|-|-|-|-|1|45000");
+    assert_string_equal(t_outcome(id[2]),
+                        "3|HubSpot answered 401|-|-|-|auth_failed|-|-|-|0|"
+                        "61000");
+    assert_string_equal(t_outcome(id[3]),
+                        "4|HubSpot answered 400|VALIDATION_ERROR|c-123|-|-|"
+                        "40000|-|-|1|61000");
+
+    /* an outcome is once: the token is spent */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, id[0], lease[0], 0,
+                                                  "late", 0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, id[3], lease[3], 0,
+                                                 "late"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+    assert_string_equal(t_outcome(id[0]), "5|-|-|-|hs-1|-|40000|-|-|2|61000");
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[3]), NGX_HTTP_CRMSYNC_JOB_DEAD);
+
+    /* an empty category or correlation is stored as none */
+    id[0] = t_add("k9", "r", "9@x", 50000);
+    lease[0] = t_claim_one("r", 50000, id[0]);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, id[0], lease[0], 50001,
+                                                 "bad", "", ""),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_outcome(id[0]), "4|bad|-|-|-|-|50001|-|-|1|80000");
+
+    /* a rolled back drain changes nothing */
+    id[1] = t_add("k10", "r", "10@x", 60000);
+    lease[1] = t_claim_one("r", 60000, id[1]);
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, id[1], lease[1], 60001,
+                                                 "h"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[1]), NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT);
+}
+
+
+static void
+test_retry_flags(void **state)
+{
+    int64_t                        id, lease;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    id = t_add("k0", "p", "a@x", 1000);
+    lease = t_claim_one("p", 1000, id);
+
+    /* uncounted: the attempt does not count */
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, id, lease, 1000, NULL,
+                                                  0, 1),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT attempts FROM job WHERE id = %lld",
+                           (long long) id), 0);
+    assert_int_equal(t_int("SELECT solo FROM job WHERE id = %lld",
+                           (long long) id), 0);
+
+    assert_int_equal(t_claim("p", 1000, 1, 10, &jobs), 1);
+    assert_int_equal(jobs[0].attempts, 1);
+    assert_false(jobs[0].solo);
+    lease = jobs[0].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    /* solo, counted */
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, id, lease, 2000, "400",
+                                                  1, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT attempts FROM job WHERE id = %lld",
+                           (long long) id), 1);
+    assert_int_equal(t_int("SELECT solo FROM job WHERE id = %lld",
+                           (long long) id), 1);
+
+    assert_int_equal(t_claim("p", 2000, 1, 10, &jobs), 1);
+    assert_int_equal(jobs[0].attempts, 2);
+    assert_true(jobs[0].solo);
+    lease = jobs[0].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    /* once solo, solo for good */
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, id, lease, 3000, "503",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_claim("p", 3000, 1, 10, &jobs), 1);
+    assert_true(jobs[0].solo);
+    assert_int_equal(jobs[0].attempts, 3);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+}
+
+
+static void
+test_release(void **state)
+{
+    int64_t                        a, b, c, lease;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    a = t_add("a", "p", "a@x", 1000);
+    b = t_add("b", "p", "b@x", 1000);
+    c = t_add("c", "p", "c@x", 1000);
+
+    /* a's second attempt */
+    lease = t_claim_one("p", 1000, a);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, a, lease, 1000, "503",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_int_equal(t_claim("p", 2000, 7, 2, &jobs), 2);   /* a, b */
+    assert_int_equal(jobs[0].attempts, 2);
+    lease = jobs[0].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+    assert_int_equal(t_claim("p", 2000, 8, 2, &jobs), 1);   /* c */
+    assert_int_equal(jobs[0].id, c);
+    ngx_http_crmsync_store_free_jobs(jobs, 1);
+
+    assert_int_equal(ngx_http_crmsync_store_release(T.st, 7, 2500),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* back, uncounted: a retrying (it had an attempt), b queued */
+    assert_string_equal(t_outcome(a), "1|503|-|-|-|-|-|-|-|1|2500");
+    assert_string_equal(t_outcome(b), "0|-|-|-|-|-|-|-|-|0|2500");
+
+    /* the other owner's lease stands */
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) c), NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT);
+    assert_int_equal(t_int("SELECT owner FROM job WHERE id = %lld",
+                           (long long) c), 8);
+
+    /* the released lease is stale */
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, a, lease, 2600, "h"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) a), NGX_HTTP_CRMSYNC_JOB_RETRYING);
+
+    /* and both are claimed at once again */
+    assert_int_equal(t_claim("p", 2500, 9, 10, &jobs), 2);
+    assert_int_equal(jobs[0].id, a);
+    assert_int_equal(jobs[0].attempts, 2);
+    assert_int_equal(jobs[1].id, b);
+    assert_int_equal(jobs[1].attempts, 1);
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+
+    /* an owner with nothing in flight: nothing changes */
+    assert_int_equal(ngx_http_crmsync_store_release(T.st, 7, 3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE state = 2"), 3);
+}
+
+
+static void
+test_unhold(void **state)
+{
+    int64_t                 id[5], lease, n;
+    ngx_http_crmsync_str_t  p, q;
+
+    (void) state;
+
+    id[0] = t_add("k0", "p", "a@x", 1000);
+    id[1] = t_add("k1", "p", "b@x", 1000);
+    id[2] = t_add("k2", "q", "c@x", 1000);
+    id[3] = t_add_state("k3", "p", "", 1000, NGX_HTTP_CRMSYNC_JOB_HELD,
+                        "no_match_rule");
+    id[4] = t_add("k4", "p", "d@x", 1000);
+
+    lease = t_claim_one("p", 1000, id[0]);
+    assert_int_equal(ngx_http_crmsync_store_hold(T.st, id[0], lease,
+                                                 "auth_failed", "401"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    lease = t_claim_one("p", 1000, id[1]);
+    assert_int_equal(ngx_http_crmsync_store_hold(T.st, id[1], lease,
+                                                 "auth_failed", "401"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    lease = t_claim_one("q", 1000, id[2]);
+    assert_int_equal(ngx_http_crmsync_store_hold(T.st, id[2], lease,
+                                                 "auth_failed", "401"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    p = t_str("p");
+    q = t_str("q");
+
+    assert_int_equal(ngx_http_crmsync_store_unhold(T.st, &p, "auth_failed",
+                                                   5000, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 2);
+
+    assert_string_equal(t_outcome(id[0]), "0|401|-|-|-|-|-|-|-|0|5000");
+    assert_string_equal(t_outcome(id[1]), "0|401|-|-|-|-|-|-|-|0|5000");
+
+    /* another portal's, another reason's, and a queued job are left */
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[2]), NGX_HTTP_CRMSYNC_JOB_HELD);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[3]), NGX_HTTP_CRMSYNC_JOB_HELD);
+    assert_int_equal(t_int("SELECT visible_at FROM job WHERE id = %lld",
+                           (long long) id[4]), 1000);
+
+    /* once only */
+    assert_int_equal(ngx_http_crmsync_store_unhold(T.st, &p, "auth_failed",
+                                                   6000, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(ngx_http_crmsync_store_unhold(T.st, &q, "auth_failed",
+                                                   6000, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
+                           (long long) id[2]), NGX_HTTP_CRMSYNC_JOB_QUEUED);
+}
+
+
+static void
+test_next_due(void **state)
+{
+    int64_t                 at, id, lease;
+    ngx_http_crmsync_str_t  p;
+
+    (void) state;
+
+    p = t_str("p");
+
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, -1);
+
+    /* held, done, dead and other portals' jobs never fall due */
+    t_add_state("h", "p", "", 100, NGX_HTTP_CRMSYNC_JOB_HELD, "x");
+    t_add_state("d", "p", "", 100, NGX_HTTP_CRMSYNC_JOB_DONE, "x");
+    t_add("q", "q", "q@x", 100);
+    id = t_add("x", "p", "x@x", 100);
+    lease = t_claim_one("p", 100, id);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, id, lease, 100, "e",
+                                                 NULL, NULL),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, -1);
+
+    t_add("a", "p", "a@x", 700);
+    id = t_add("b", "p", "b@x", 500);
+    t_exec("UPDATE job SET visible_at = 900 WHERE delivery = 'a'");
+
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 500);
+
+    /* an in-flight job falls due when its lease runs out */
+    (void) t_claim_one("p", 600, id);
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 900);
+
+    t_exec("UPDATE job SET visible_at = 950 WHERE delivery = 'a'");
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 950);
+}
+
+
+static void
+test_stats(void **state)
+{
+    int64_t                         a, b, lease;
+    ngx_http_crmsync_store_stats_t  s;
+
+    (void) state;
+
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    for (int i = 0; i < NGX_HTTP_CRMSYNC_JOB_STATES; i++) {
+        assert_int_equal(s.count[i], 0);
+    }
+
+    assert_int_equal(s.oldest, 0);
+
+    /* held and done: counted, none the oldest */
+    t_add_state("h", "p", "", 100, NGX_HTTP_CRMSYNC_JOB_HELD, "x");
+    t_add_state("d", "p", "", 150, NGX_HTTP_CRMSYNC_JOB_DONE, "x");
+
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_HELD], 1);
+    assert_int_equal(s.oldest, 0);
+
+    a = t_add("a", "p", "a@x", 200);        /* dead */
+    b = t_add("b", "p", "b@x", 300);        /* in flight */
+    t_add("c", "q", "c@x", 400);            /* queued */
+    t_add("e", "q", "e@x", 500);            /* queued */
+
+    lease = t_claim_one("p", 1000, a);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, a, lease, 1000, "e",
+                                                 NULL, NULL),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    lease = t_claim_one("p", 1000, b);
+
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_QUEUED], 2);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_RETRYING], 0);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT], 1);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_HELD], 1);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_DEAD], 1);
+    /* done jobs are the record, not the queue: not counted */
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_DONE], 0);
+    assert_int_equal(s.oldest, 300);
+
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, b, lease, 9000, "e",
+                                                  0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_RETRYING], 1);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_IN_FLIGHT], 0);
+    assert_int_equal(s.oldest, 300);
+
+    lease = t_claim_one("p", 9000, b);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, b, lease, 9000, "h"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_QUEUED], 2);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_RETRYING], 0);
+    assert_int_equal(s.oldest, 400);
+}
+
+
+static void
+test_audit(void **state)
+{
+    int64_t                        jobs[3] = { 11, 12, 11 };
+    ngx_http_crmsync_store_call_t  call;
+
+    (void) state;
+
+    memset(&call, 0, sizeof(call));
+    call.at = 1000;
+    call.portal = t_str("p");
+    call.method = "POST";
+    call.path = "/crm/v3/objects/contacts/batch/upsert";
+    call.status = 207;
+    call.correlation = "c-1";
+    call.error = "1 of 2 refused";
+    call.duration = 42;
+    call.jobs = jobs;
+    call.njobs = 3;
+
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_audit(T.st, &call),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* no answer, no correlation, no job */
+    call.at = 2000;
+    call.status = 0;
+    call.correlation = "";
+    call.error = "timed out";
+    call.njobs = 0;
+    assert_int_equal(ngx_http_crmsync_store_audit(T.st, &call),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    assert_int_equal(t_int("SELECT count(*) FROM audit"), 2);
+    assert_string_equal(t_text("SELECT at || '|' || portal || '|' || method"
+                               " || '|' || path || '|' || status || '|'"
+                               " || ifnull(correlation_id, '-') || '|'"
+                               " || error || '|' || duration_ms || '|'"
+                               " || jobs FROM audit WHERE id = 1"),
+                        "1000|p|POST|/crm/v3/objects/contacts/batch/upsert|"
+                        "207|c-1|1 of 2 refused|42|3");
+    assert_string_equal(t_text("SELECT status || '|'"
+                               " || ifnull(correlation_id, '-')"
+                               " FROM audit WHERE id = 2"), "0|-");
+
+    assert_int_equal(t_int("SELECT count(*) FROM audit_job"), 2);
+    assert_string_equal(t_text("SELECT group_concat(job_id) FROM"
+                               " (SELECT job_id FROM audit_job"
+                               " WHERE audit_id = 1 ORDER BY job_id)"),
+                        "11,12");
+    assert_int_equal(t_int("SELECT count(*) FROM crmsync_calls"), 2);
+}
+
+
+static void
+test_prune(void **state)
+{
+    int64_t                        id[6], lease, a1, a3;
+    ngx_http_crmsync_store_call_t  call;
+
+    (void) state;
+
+    id[0] = t_add_state("d100", "p", "", 100, NGX_HTTP_CRMSYNC_JOB_DONE, "x");
+    id[1] = t_add_state("d150", "p", "", 150, NGX_HTTP_CRMSYNC_JOB_DONE, "x");
+    id[2] = t_add_state("d300", "p", "", 300, NGX_HTTP_CRMSYNC_JOB_DONE, "x");
+    id[3] = t_add_state("h", "p", "", 100, NGX_HTTP_CRMSYNC_JOB_HELD, "x");
+    id[4] = t_add("x", "p", "x@x", 100);
+    lease = t_claim_one("p", 100, id[4]);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, id[4], lease, 100, "e",
+                                                 NULL, NULL),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    id[5] = t_add("q", "p", "q@x", 120);        /* queued */
+
+    memset(&call, 0, sizeof(call));
+    call.portal = t_str("p");
+    call.method = "POST";
+    call.path = "/";
+    call.jobs = &id[0];
+    call.njobs = 2;
+
+    for (int at = 100; at <= 300; at += 100) {
+        call.at = at;
+        assert_int_equal(ngx_http_crmsync_store_audit(T.st, &call),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+    }
+
+    a1 = t_int("SELECT id FROM audit WHERE at = 100");
+    a3 = t_int("SELECT id FROM audit WHERE at = 300");
+
+    /* at most one row of each */
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 250, 250, 1),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 5);
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE state = 5"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM audit"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM audit_job"), 4);
+
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 150, 250, 100),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* deliveries before 150 are forgotten: d100, h, x, q, d150 kept */
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"
+                           " WHERE key IN ('d150', 'd300')"), 2);
+
+    /* done jobs before 250 are gone; held, dead and queued are kept */
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 4);
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE id IN"
+                           " (%lld, %lld, %lld, %lld)",
+                           (long long) id[2], (long long) id[3],
+                           (long long) id[4], (long long) id[5]), 4);
+
+    /* audit rows before 250 are gone, with their links */
+    assert_int_equal(t_int("SELECT count(*) FROM audit"), 1);
+    assert_int_equal(t_int("SELECT id FROM audit"), a3);
+    assert_int_equal(t_int("SELECT count(*) FROM audit_job"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM audit_job"
+                           " WHERE audit_id = %lld", (long long) a1), 0);
+
+    /* a forgotten key is stored again */
+    assert_int_equal(t_add("d150", "p", "a@x", 400), 0);    /* kept */
+    assert_true(t_add("d100", "p", "a@x", 400) > 0);        /* forgotten */
+    assert_true(t_add("q", "p", "q@x", 400) > 0);
+
+    /* nothing left to prune */
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 150, 250, 100),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 6);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 4);
+}
+
+
+static void
+test_busy(void **state)
+{
+    size_t                         n;
+    int64_t                        ms;
+    sqlite3                       *other;
+    struct timespec                t0, t1;
+    ngx_http_crmsync_str_t         p;
+    ngx_http_crmsync_store_row_t   row;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    t_add("a", "p", "a@x", 100);
+
+    assert_int_equal(sqlite3_open(T.path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    p = t_str("p");
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = t_ms(&t0, &t1);
+    assert_true(ms < 50);
+    assert_non_null(strstr(ngx_http_crmsync_store_error(T.st), "locked"));
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ngx_http_crmsync_store_claim(T.st, &p, 100, T_LEASE, 1,
+                                                  10, &jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = t_ms(&t0, &t1);
+    assert_true(ms < 50);
+    assert_null(jobs);
+    assert_int_equal(n, 0);
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ngx_http_crmsync_store_begin_drain(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 1000, 1000, 10),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t_ms(&t0, &t1) < 50);
+
+    /* reads go on */
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &ms),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ms, 100);
+
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    t_row(&row, "b", "p", "b@x", 200);
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 200),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* the worker's own ingest holds the lock: its drain does not wait */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ngx_http_crmsync_store_claim(T.st, &p, 200, T_LEASE, 1,
+                                                  10, &jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t_ms(&t0, &t1) < 50);
+
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_int_equal(ngx_http_crmsync_store_claim(T.st, &p, 200, T_LEASE, 1,
+                                                  10, &jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 2);
+    ngx_http_crmsync_store_free_jobs(jobs, n);
+
+    sqlite3_close(other);
+}
+
+
+static void
+test_errors(void **state)
+{
+    char                       err[256], path[192];
+    FILE                      *f;
+    ngx_http_crmsync_store_t  *st;
+
+    (void) state;
+
+    snprintf(path, sizeof(path), "%s/missing/store.db", T.dir);
+
+    err[0] = '\0';
+    assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), -1);
+    assert_true(strlen(err) > 0);
+
+    err[0] = '\0';
+    st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
+    assert_null(st);
+    assert_true(strlen(err) > 0);
+
+    /* a store never initialized is refused on open */
+    snprintf(path, sizeof(path), "%s/empty.db", T.dir);
+    err[0] = '\0';
+    st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
+    assert_null(st);
+    assert_non_null(strstr(err, "no such table"));
+
+    /* a file that is no database */
+    snprintf(path, sizeof(path), "%s/junk.db", T.dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("this is not a database, not at all, no; it is just text.\n", f);
+    fclose(f);
+
+    err[0] = '\0';
+    assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), -1);
+    assert_true(strlen(err) > 0);
+
+    ngx_http_crmsync_store_close(NULL);
+}
+
+
+#define T_TEST(f)  cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        T_TEST(test_init),
+        T_TEST(test_ingest),
+        T_TEST(test_claim_order),
+        T_TEST(test_claim_lease),
+        T_TEST(test_claim_person),
+        T_TEST(test_fencing),
+        T_TEST(test_retry_flags),
+        T_TEST(test_release),
+        T_TEST(test_unhold),
+        T_TEST(test_next_due),
+        T_TEST(test_stats),
+        T_TEST(test_audit),
+        T_TEST(test_prune),
+        T_TEST(test_busy),
+        T_TEST(test_errors),
+    };
+
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
