@@ -288,15 +288,16 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
 
     msg = NULL;
 
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg)
-        != SQLITE_OK)
-    {
+    /* the version is read under the write lock: two masters (a running
+       nginx and "nginx -t") never both create the schema */
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
         goto failed;
     }
 
     rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
     if (rc != SQLITE_OK) {
-        goto failed;
+        goto rollback;
     }
 
     version = (sqlite3_step(stmt) == SQLITE_ROW)
@@ -304,35 +305,37 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
     sqlite3_finalize(stmt);
 
     if (version < 0) {
-        goto failed;
+        goto rollback;
     }
 
     if (version > NGX_HTTP_CRMSYNC_STORE_VERSION) {
         snprintf(err, size, "schema version %d is newer than this crmsync's"
                  " (%d)", version, NGX_HTTP_CRMSYNC_STORE_VERSION);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close(db);
         return -1;
     }
 
-    if (version == 0) {
-        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg)
-            != SQLITE_OK)
-        {
-            goto failed;
-        }
-
-        if (sqlite3_exec(db, ngx_http_crmsync_schema_v1, NULL, NULL, &msg)
+    if (version == 0
+        && (sqlite3_exec(db, ngx_http_crmsync_schema_v1, NULL, NULL, &msg)
             != SQLITE_OK
-            || sqlite3_exec(db, "PRAGMA user_version=1; COMMIT", NULL, NULL,
-                            &msg)
-               != SQLITE_OK)
-        {
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            goto failed;
-        }
+            || sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, &msg)
+               != SQLITE_OK))
+    {
+        goto rollback;
     }
 
     /* future versions migrate here, one step at a time */
+
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        goto rollback;
+    }
+
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg)
+        != SQLITE_OK)
+    {
+        goto failed;
+    }
 
     if (sqlite3_close(db) != SQLITE_OK) {
         snprintf(err, size, "%s", sqlite3_errmsg(db));
@@ -340,6 +343,14 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
     }
 
     return 0;
+
+rollback:
+
+    snprintf(err, size, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return -1;
 
 failed:
 

@@ -82,8 +82,9 @@ typedef struct {
 typedef struct {
     int64_t                     count[NGX_HTTP_CRMSYNC_JOB_STATES];
     int64_t                     oldest;         /* received_at (ms) of the
-                                                   oldest job not done nor
-                                                   dead, 0 if none */
+                                                   oldest job queued,
+                                                   retrying or in flight,
+                                                   0 if none */
 } ngx_http_crmsync_store_stats_t;
 
 

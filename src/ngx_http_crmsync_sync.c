@@ -48,7 +48,8 @@ typedef struct {
     ngx_http_crmsync_wportal_t     *wp;
 
     ngx_http_crmsync_store_job_t   *jobs;
-    size_t                          njobs;
+    size_t                          claimed;    /* jobs to free */
+    size_t                          njobs;      /* jobs in the call */
     size_t                          ninputs;
     size_t                          input_of[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
     ngx_http_crmsync_str_t          emails[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
@@ -401,6 +402,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 
     b->wp = wp;
     b->jobs = jobs;
+    b->claimed = n;
     b->njobs = n;
 
     /*
@@ -810,7 +812,7 @@ ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b)
         ngx_del_timer(&b->record);
     }
 
-    ngx_http_crmsync_store_free_jobs(b->jobs, b->njobs);
+    ngx_http_crmsync_store_free_jobs(b->jobs, b->claimed);
     ngx_http_crmsync_call_free(&b->call);
     free(b->call.body);
     ngx_free(b);

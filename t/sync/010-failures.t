@@ -249,7 +249,11 @@ subtest 'a revoked token holds the jobs; a fixed token and a reload resume them'
     $ng->reload;
     ok $ng->drained(30), 'drained after the reload';
     is scalar @{$sb->contacts}, 4, 'all synced';
-    is $ng->status->{portals}{default}{auth}, 'ok', 'status: auth ok';
+    my $s = $ng->status;
+    is $s->{portals}{default}{auth}, 'ok', 'status: auth ok';
+    is $s->{locations}{'/hooks/std'}{stored}, 4,
+       'the counters of the workers before the reload are kept';
+    is $s->{portals}{default}{synced}, 4, 'and the new ones add to them';
 };
 
 
