@@ -255,7 +255,7 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     ngx_str_t *body)
 {
     u_char                        *p, hash[20];
-    size_t                         i, len;
+    size_t                         i, n, len;
     const char                    *name;
     ngx_uint_t                     hashed;
     int64_t                        now;
@@ -349,15 +349,27 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        len = ngx_http_crmsync_events_json(ev, 1, NULL, 0);
+        /* one pass: the event's JSON is rarely over twice the body */
 
-        p = ngx_pnalloc(r->pool, len + 1);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        len = 2 * body->len + 1024;
+
+        for ( ;; ) {
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            n = ngx_http_crmsync_events_json(ev, 1, p, len);
+
+            if (n < len) {
+                break;
+            }
+
+            len = n + 1;
         }
 
         row->event.data = p;
-        row->event.len = ngx_http_crmsync_events_json(ev, 1, p, len + 1);
+        row->event.len = n;
     }
 
     cln = ngx_http_cleanup_add(r, 0);

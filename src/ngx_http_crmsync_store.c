@@ -19,8 +19,12 @@
 
 
 enum {
-    ST_ADD_DELIVERY = 0,
+    ST_BEGIN_INGEST = 0,
+    ST_COMMIT_INGEST,
+    ST_ADD_DELIVERY,
     ST_ADD_JOB,
+    ST_BEGIN_DRAIN,
+    ST_COMMIT_DRAIN,
     ST_CLAIM,
     ST_NEXT_DUE,
     ST_DONE,
@@ -137,6 +141,10 @@ static const char  ngx_http_crmsync_schema_v1[] =
 
 static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
+    /* ST_BEGIN_INGEST, ST_COMMIT_INGEST */
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+
     /* ST_ADD_DELIVERY */
     "INSERT INTO delivery(key, received_at) VALUES (?1, ?2)"
     " ON CONFLICT(key) DO NOTHING",
@@ -146,6 +154,10 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     " state, received_at, visible_at, hold_reason, payload, event, done_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
     " CASE ?7 WHEN 5 THEN ?8 END)",
+
+    /* ST_BEGIN_DRAIN, ST_COMMIT_DRAIN */
+    "BEGIN IMMEDIATE",
+    "COMMIT",
 
     /* ST_CLAIM: ?1 portal, ?2 now, ?3 lease until, ?4 token, ?5 owner,
        ?6 max */
@@ -392,6 +404,8 @@ ngx_http_crmsync_store_open(const char *path, int full, char *err,
     for (i = 0; i < ST_MAX; i++) {
         db = (i <= ST_ADD_JOB) ? st->ingest : st->drain;
 
+        /* prepared once: sqlite3_exec() would compile them every time */
+
         if (sqlite3_prepare_v3(db, ngx_http_crmsync_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)
             != SQLITE_OK)
@@ -456,15 +470,6 @@ ngx_http_crmsync_store_rc(ngx_http_crmsync_store_t *st, sqlite3 *db, int rc)
 }
 
 
-static ngx_http_crmsync_store_rc_e
-ngx_http_crmsync_store_exec(ngx_http_crmsync_store_t *st, sqlite3 *db,
-    const char *sql)
-{
-    return ngx_http_crmsync_store_rc(st, db,
-                                     sqlite3_exec(db, sql, NULL, NULL, NULL));
-}
-
-
 static void
 ngx_http_crmsync_bind_str(sqlite3_stmt *s, int i, ngx_http_crmsync_str_t *v)
 {
@@ -504,7 +509,7 @@ ngx_http_crmsync_store_step(ngx_http_crmsync_store_t *st, int i)
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_begin(ngx_http_crmsync_store_t *st)
 {
-    return ngx_http_crmsync_store_exec(st, st->ingest, "BEGIN IMMEDIATE");
+    return ngx_http_crmsync_store_step(st, ST_BEGIN_INGEST);
 }
 
 
@@ -552,7 +557,7 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_commit(ngx_http_crmsync_store_t *st)
 {
-    return ngx_http_crmsync_store_exec(st, st->ingest, "COMMIT");
+    return ngx_http_crmsync_store_step(st, ST_COMMIT_INGEST);
 }
 
 
@@ -620,7 +625,7 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return NGX_HTTP_CRMSYNC_STORE_ERROR;
     }
 
-    rc = ngx_http_crmsync_store_exec(st, st->drain, "BEGIN IMMEDIATE");
+    rc = ngx_http_crmsync_store_step(st, ST_BEGIN_DRAIN);
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         free(all);
         return rc;
@@ -663,7 +668,7 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return rc;
     }
 
-    rc = ngx_http_crmsync_store_exec(st, st->drain, "COMMIT");
+    rc = ngx_http_crmsync_store_step(st, ST_COMMIT_DRAIN);
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
@@ -731,14 +736,14 @@ ngx_http_crmsync_store_next_due(ngx_http_crmsync_store_t *st,
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_begin_drain(ngx_http_crmsync_store_t *st)
 {
-    return ngx_http_crmsync_store_exec(st, st->drain, "BEGIN IMMEDIATE");
+    return ngx_http_crmsync_store_step(st, ST_BEGIN_DRAIN);
 }
 
 
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_commit_drain(ngx_http_crmsync_store_t *st)
 {
-    return ngx_http_crmsync_store_exec(st, st->drain, "COMMIT");
+    return ngx_http_crmsync_store_step(st, ST_COMMIT_DRAIN);
 }
 
 
