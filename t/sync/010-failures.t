@@ -9,6 +9,8 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Crmsync::Nginx;
+use Crmsync::Sandbox;
+use File::Temp ();
 
 
 sub contacts_by_email {
@@ -98,6 +100,36 @@ subtest 'the first flow: a contact event becomes one upserted contact' => sub {
     is $s->{locations}{'/hooks/std'}{duplicate}, 1, 'status: duplicate';
     is $s->{portals}{default}{synced}, 2, 'status: synced';
     is $sb->duplicates->{duplicate_groups}, 0, 'no duplicate contact';
+};
+
+
+subtest 'two portals: each location syncs to its own HubSpot account' => sub {
+    my $acme = Crmsync::Sandbox->start;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    Crmsync::Nginx::write_file("$dir/acme.token", $acme->token . "\n");
+    my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
+        http => "crmsync_hubspot name=acme url=${\ $acme->url}"
+                . " token_file=$dir/acme.token rate=190r/10s;\n"
+                . 'crmsync_batch_linger 10ms;',
+        server => 'location = /hooks/acme { crmsync_webhook standard;'
+                . " crmsync_secret $Crmsync::Nginx::Secret; crmsync_portal acme; }");
+
+    my ($st) = $ng->standard('/hooks/acme', $ng->{secret}, 'ac-1',
+                             { id => 'a1', email => 'ana@acme.example' });
+    is $st, 200, 'the acme location acknowledges';
+    ($st) = $ng->contact('df-1', 'bob@default.example', 'Bob B');
+    is $st, 200, 'the default location acknowledges';
+    ok $ng->drained, 'drained';
+    is join(',', map { $_->{properties}{email} } @{$acme->contacts}), 'ana@acme.example',
+       "acme's contact in acme's account only";
+    is join(',', map { $_->{properties}{email} } @{$sb->contacts}), 'bob@default.example',
+       "the default's in the default account only";
+    my $st_ = $ng->status;
+    is $st_->{portals}{acme}{synced}, 1, 'status: acme synced 1';
+    is $st_->{portals}{acme}{budget}, 190, "status: acme's budget";
+    is $st_->{portals}{default}{synced}, 1, 'status: default synced 1';
+    is $ng->sql("SELECT portal FROM job WHERE delivery LIKE '%ac-1'"), 'acme',
+       'the job names its portal';
 };
 
 
@@ -249,7 +281,7 @@ subtest 'a revoked token holds the jobs; a fixed token and a reload resume them'
     $ng->reload;
     ok $ng->drained(30), 'drained after the reload';
     is scalar @{$sb->contacts}, 4, 'all synced';
-    my $s = $ng->status;
+    $s = $ng->status;
     is $s->{portals}{default}{auth}, 'ok', 'status: auth ok';
     is $s->{locations}{'/hooks/std'}{stored}, 4,
        'the counters of the workers before the reload are kept';
