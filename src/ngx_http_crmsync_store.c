@@ -250,7 +250,7 @@ ngx_http_crmsync_store_connect(const char *path, const char *sync, char *err,
     size_t size)
 {
     int       rc;
-    char      sql[128];
+    char      sql[192];
     sqlite3  *db;
 
     rc = sqlite3_open_v2(path, &db,
@@ -267,9 +267,16 @@ ngx_http_crmsync_store_connect(const char *path, const char *sync, char *err,
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_handler(db, ngx_http_crmsync_store_no_wait, NULL);
 
+    /*
+     * SQLite's own checkpoints (every 1000 pages of WAL, by the connection
+     * that commits) stay: a few MB copied at a time; journal_size_limit
+     * gives the disk back after a burst grew the WAL
+     */
+
     snprintf(sql, sizeof(sql),
              "PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
-             " PRAGMA secure_delete=FAST;", sync);
+             " PRAGMA secure_delete=FAST;"
+             " PRAGMA journal_size_limit=67108864;", sync);
 
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, size, "%s", sqlite3_errmsg(db));
