@@ -29,6 +29,7 @@
 
 
 static void ngx_http_crmsync_commit_handler(ngx_event_t *ev);
+static void ngx_http_crmsync_reopen_handler(ngx_event_t *ev);
 static void ngx_http_crmsync_ingest_cleanup(void *data);
 static void ngx_http_crmsync_ingest_fail(const char *why);
 static void ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx);
@@ -44,6 +45,8 @@ static ngx_event_t         ngx_http_crmsync_commit_ev;
 static ngx_event_t         ngx_http_crmsync_retry_ev;
 static ngx_connection_t    ngx_http_crmsync_commit_conn;
 static ngx_msec_t          ngx_http_crmsync_busy_since;
+static ngx_event_t         ngx_http_crmsync_reopen_ev;
+static ngx_msec_t          ngx_http_crmsync_reopen_logged;
 static ngx_flag_t          ngx_http_crmsync_ingest_ready;
 
 
@@ -61,11 +64,6 @@ ngx_http_crmsync_now(void)
 ngx_int_t
 ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle)
 {
-    char                           err[256];
-    ngx_http_crmsync_main_conf_t  *mcf;
-
-    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_crmsync_module);
-
     ngx_queue_init(&ngx_http_crmsync_pending);
 
     ngx_http_crmsync_commit_conn.fd = (ngx_socket_t) -1;
@@ -84,18 +82,63 @@ ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle)
     ngx_http_crmsync_owner = ((int64_t) ngx_time() << 22) ^ ngx_pid;
     ngx_http_crmsync_ingest_ready = 1;
 
+    ngx_http_crmsync_reopen_ev.handler = ngx_http_crmsync_reopen_handler;
+    ngx_http_crmsync_reopen_ev.data = &ngx_http_crmsync_commit_conn;
+    ngx_http_crmsync_reopen_ev.log = cycle->log;
+    ngx_http_crmsync_reopen_ev.cancelable = 1;
+
+    ngx_http_crmsync_reopen_handler(&ngx_http_crmsync_reopen_ev);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A store that cannot be opened (its disk gone read-only, its directory
+ * not writable) leaves the worker running: it answers 503, so nothing is
+ * acknowledged, and tries again every second.
+ */
+
+static void
+ngx_http_crmsync_reopen_handler(ngx_event_t *ev)
+{
+    char                           err[256];
+    ngx_msec_t                     now;
+    ngx_http_crmsync_main_conf_t  *mcf;
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                              ngx_http_crmsync_module);
+
     ngx_http_crmsync_store = ngx_http_crmsync_store_open(
                                  (char *) mcf->store.data, mcf->sync_full,
                                  err, sizeof(err));
 
-    if (ngx_http_crmsync_store == NULL) {
-        /* the worker runs on and answers 503: nothing is acknowledged */
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "crmsync_store \"%V\" cannot be opened: %s; webhooks "
-                      "are answered 503", &mcf->store, err);
+    now = ngx_current_msec;
+
+    if (ngx_http_crmsync_store) {
+        if (ngx_http_crmsync_reopen_logged) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "crmsync_store \"%V\" is open again", &mcf->store);
+        }
+
+        return;
     }
 
-    return NGX_OK;
+    if (ngx_http_crmsync_reopen_logged == 0
+        || now - ngx_http_crmsync_reopen_logged >= 60000)
+    {
+        ngx_http_crmsync_reopen_logged = now ? now : 1;
+
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "crmsync_store \"%V\" cannot be opened: %s; webhooks "
+                      "are answered 503 until it can", &mcf->store, err);
+    }
+
+    ngx_add_timer(ev, 1000);
 }
 
 
@@ -116,6 +159,10 @@ ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle)
 
     if (ngx_http_crmsync_retry_ev.timer_set) {
         ngx_del_timer(&ngx_http_crmsync_retry_ev);
+    }
+
+    if (ngx_http_crmsync_reopen_ev.timer_set) {
+        ngx_del_timer(&ngx_http_crmsync_reopen_ev);
     }
 
     ngx_http_crmsync_store_close(ngx_http_crmsync_store);

@@ -265,7 +265,14 @@ ngx_http_crmsync_store_connect(const char *path, const char *sync, char *err,
     }
 
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_handler(db, ngx_http_crmsync_store_no_wait, NULL);
+
+    /*
+     * Setting up may wait for a lock (another worker's first connection
+     * recovers the WAL index): no request is served yet.  Once set up, a
+     * store opened for a worker answers BUSY at once.
+     */
+
+    sqlite3_busy_timeout(db, 5000);
 
     /*
      * SQLite's own checkpoints (every 1000 pages of WAL, by the connection
@@ -296,14 +303,13 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
     sqlite3       *db;
     sqlite3_stmt  *stmt;
 
+    /* the master runs this alone: a worker of the old generation may hold
+       the lock for a moment, so the connection waits (no event loop here) */
+
     db = ngx_http_crmsync_store_connect(path, "FULL", err, size);
     if (db == NULL) {
         return -1;
     }
-
-    /* the master runs this alone: a worker of the old generation may hold
-       the lock for a moment, so wait here (not on any event loop) */
-    sqlite3_busy_timeout(db, 5000);
 
     msg = NULL;
 
@@ -422,6 +428,9 @@ ngx_http_crmsync_store_open(const char *path, int full, char *err,
             return NULL;
         }
     }
+
+    sqlite3_busy_handler(st->ingest, ngx_http_crmsync_store_no_wait, NULL);
+    sqlite3_busy_handler(st->drain, ngx_http_crmsync_store_no_wait, NULL);
 
     st->last = st->ingest;
 

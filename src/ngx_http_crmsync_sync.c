@@ -84,11 +84,9 @@ static ngx_uint_t                     ngx_http_crmsync_batches;
 ngx_int_t
 ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
 {
-    int64_t                        n;
-    ngx_uint_t                     i;
-    ngx_http_crmsync_wportal_t    *wp;
-    ngx_http_crmsync_portal_t     *portal;
-    ngx_http_crmsync_portal_sh_t  *sh;
+    ngx_uint_t                   i;
+    ngx_http_crmsync_wportal_t  *wp;
+    ngx_http_crmsync_portal_t   *portal;
 
     ngx_http_crmsync_mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                    ngx_http_crmsync_module);
@@ -126,27 +124,6 @@ ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
         wp->timer.data = &wp->dummy;
         wp->timer.log = cycle->log;
         wp->timer.cancelable = 1;
-
-        /* a reload with a new token resumes what the old one held */
-
-        sh = portal[i].sh;
-
-        if (sh->auth_failed && sh->auth_token != portal[i].token_crc) {
-            sh->auth_failed = 0;
-
-            if (ngx_http_crmsync_store
-                && ngx_http_crmsync_store_unhold(ngx_http_crmsync_store,
-                                                 (ngx_http_crmsync_str_t *)
-                                                 &portal[i].label,
-                                                 "auth_failed",
-                                                 ngx_http_crmsync_now(), &n)
-                   == NGX_HTTP_CRMSYNC_STORE_OK)
-            {
-                ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                              "crmsync: portal \"%V\" has a new token: %L "
-                              "held jobs resume", &portal[i].label, n);
-            }
-        }
 
         ngx_add_timer(&wp->timer, (ngx_msec_t) (ngx_random() % 100));
     }
@@ -246,6 +223,41 @@ ngx_http_crmsync_sync_later(ngx_http_crmsync_wportal_t *wp, ngx_msec_t ms)
 }
 
 
+/*
+ * A reload with a new token resumes what the old one held: the first
+ * worker of the new configuration that sees the portal marked failed for
+ * another token puts its held jobs back in the queue.
+ */
+
+static void
+ngx_http_crmsync_auth_resume(ngx_http_crmsync_portal_t *portal)
+{
+    int64_t                        n;
+    ngx_http_crmsync_portal_sh_t  *sh;
+
+    sh = portal->sh;
+
+    if (!sh->auth_failed || sh->auth_token == portal->token_crc) {
+        return;
+    }
+
+    if (ngx_http_crmsync_store_unhold(ngx_http_crmsync_store,
+                                      (ngx_http_crmsync_str_t *)
+                                      &portal->label, "auth_failed",
+                                      ngx_http_crmsync_now(), &n)
+        != NGX_HTTP_CRMSYNC_STORE_OK)
+    {
+        return;     /* the store is busy: the next turn tries again */
+    }
+
+    sh->auth_failed = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "crmsync: portal \"%V\" has a new token: %L held jobs "
+                  "resume", &portal->label, n);
+}
+
+
 static ngx_uint_t
 ngx_http_crmsync_auth_failed(ngx_http_crmsync_portal_t *portal, int64_t now)
 {
@@ -290,13 +302,21 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     portal = wp->portal;
     st = ngx_http_crmsync_store;
 
-    if (ngx_exiting || st == NULL) {
+    if (ngx_exiting) {
+        return;
+    }
+
+    if (st == NULL) {
+        /* the store is not open (yet): ingest.c tries again */
+        ngx_http_crmsync_sync_later(wp, NGX_HTTP_CRMSYNC_POLL);
         return;
     }
 
     if (wp->in_flight >= NGX_HTTP_CRMSYNC_IN_FLIGHT) {
         return;     /* a call's end kicks again */
     }
+
+    ngx_http_crmsync_auth_resume(portal);
 
     now = ngx_http_crmsync_now();
 
@@ -857,7 +877,12 @@ ngx_http_crmsync_prune_handler(ngx_event_t *ev)
     int64_t                       now;
     ngx_http_crmsync_store_rc_e   rc;
 
-    if (ngx_exiting || ngx_http_crmsync_store == NULL) {
+    if (ngx_exiting) {
+        return;
+    }
+
+    if (ngx_http_crmsync_store == NULL) {
+        ngx_add_timer(ev, NGX_HTTP_CRMSYNC_PRUNE);
         return;
     }
 

@@ -156,4 +156,30 @@ subtest 'a store locked past the bound: 503, the loop never sleeps' => sub {
 };
 
 
+subtest 'a worker that cannot open the store answers 503, and opens it once it can' => sub {
+    my ($ng, $sb) = Crmsync::Nginx->with_sandbox(workers => 1, url => 'http://127.0.0.1:9');
+    my $db = $ng->prefix . '/crmsync.db';
+    my ($st) = $ng->contact('op-0', 'op0@example.com', 'O P');
+    is $st, 200, 'stored';
+
+    # the store's path is a directory when the master starts a new worker
+    rename $db, "$db.moved" or die "rename: $!";
+    mkdir $db or die "mkdir: $!";
+    my ($old) = $ng->worker_pids;
+    kill 'KILL', $old;
+    ok $ng->wait_for(sub { my ($w) = $ng->worker_pids; $w && $w != $old }, 10),
+       'the master started another worker';
+    refused_503($ng, 'no store', 'op-1');
+    like $ng->error_log, qr/\[alert\].*crmsync_store "\Q$db\E" cannot be opened: .*answered 503 until it can/,
+         'the error log says why';
+
+    rmdir $db;
+    rename "$db.moved", $db or die "rename: $!";
+    ok $ng->wait_for(sub { ($ng->contact('op-1', 'op1@example.com', 'O P'))[0] == 200 }, 10),
+       'stored once the store can be opened again';
+    like $ng->error_log, qr/crmsync_store "\Q$db\E" is open again/, 'and the log says so';
+    is $ng->sql("SELECT count(*) FROM job WHERE delivery LIKE '%op-1'"), 1, 'once';
+};
+
+
 done_testing;
