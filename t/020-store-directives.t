@@ -55,6 +55,22 @@ sub several {
 # timestamps are computed when the block runs, not when the file is read
 Test::Base::filters_delay(1);
 
+# every block gets the portal's token file, html/token, unless it brings
+# user_files of its own;
+# and "--- store_http" is http_config after a store, a zone and a portal
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(user_files =>
+        ">>> token\npat-na1-00000000-0000-0000-0000-000000000000\n")
+        unless defined $block->user_files;
+    $block->set_value(http_config => <<'CONF' . $block->store_http)
+    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
+    crmsync_zone crmsync:1m;
+    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+CONF
+        if defined $block->store_http;
+});
+
 add_block_preprocessor(sub {
     my $block = shift;
     $block->run_filters unless $block->is_filtered;
@@ -78,9 +94,6 @@ __DATA__
     location = /status {
         crmsync_status;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request eval
 main::several(['msg_a'], ['msg_a'], "GET /status")
 --- more_headers eval
@@ -116,9 +129,6 @@ main::several(['msg_a'], ['msg_a'], "GET /status")
     location = /status {
         crmsync_status;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request eval
 main::several(['msg_b', '/hooks/std?s=NEW'], "GET /status")
 --- more_headers eval
@@ -186,9 +196,6 @@ main::several(['msg_c'], ['msg_c2', '/hooks/std2'], "GET /status")
     location = /status {
         crmsync_status;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request
 GET /status?format=prometheus
 --- error_code: 200
@@ -208,9 +215,6 @@ qr/\A(?=[\s\S]*^# TYPE crmsync_store_commits_total counter\ncrmsync_store_commit
     location = /status {
         crmsync_status;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request eval
 ["GET /status?format=json", "GET /status?format=bogus", "GET /status?format=Prometheus"]
 --- error_code eval
@@ -248,9 +252,6 @@ pat-na1-00000000-0000-0000-0000-000000000000
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request eval
 main::several(['msg_d'])
 --- more_headers eval
@@ -273,9 +274,6 @@ main::several(['msg_d'])
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- request eval
 main::several(['msg_e', undef, '{"type":"contact.created","data":{"id":"c9","email":"ana@example.com"}}'])
 --- more_headers eval
@@ -300,9 +298,6 @@ qr/\[warn\] [^\n]*crmsync: portal "default": POST \S+ failed: [^\n]*, 1 jobs wil
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid number of arguments in "crmsync_store" directive')
@@ -316,9 +311,6 @@ main::emerg('invalid number of arguments in "crmsync_store" directive')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "sync=maybe" in "crmsync_store": sync=full, sync=normal or keep_deliveries= is expected')
@@ -332,9 +324,6 @@ main::emerg('invalid parameter "sync=maybe" in "crmsync_store": sync=full, sync=
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid "keep_deliveries=abc" in "crmsync_store": a time such as 3d is expected')
@@ -348,9 +337,6 @@ main::emerg('invalid "keep_deliveries=abc" in "crmsync_store": a time such as 3d
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid "keep_deliveries=0" in "crmsync_store"')
@@ -365,9 +351,6 @@ main::emerg('invalid "keep_deliveries=0" in "crmsync_store"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_store" directive is duplicate')
@@ -384,9 +367,6 @@ main::emerg('"crmsync_store" directive is duplicate')
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_store" directive is not allowed here')
@@ -399,9 +379,6 @@ main::emerg('"crmsync_store" directive is not allowed here')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_store" needs "crmsync_zone"')
@@ -428,9 +405,6 @@ main::emerg('"crmsync_store" needs a HubSpot portal: add "crmsync_hubspot token_
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('zone "x" of "crmsync_zone" is too small: at least 64k is needed')
@@ -444,9 +418,6 @@ main::emerg('zone "x" of "crmsync_zone" is too small: at least 64k is needed')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid zone "crmsync" in "crmsync_zone": <name>:<size> is expected')
@@ -460,9 +431,6 @@ main::emerg('invalid zone "crmsync" in "crmsync_zone": <name>:<size> is expected
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid zone ":1m" in "crmsync_zone"')
@@ -476,9 +444,6 @@ main::emerg('invalid zone ":1m" in "crmsync_zone"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid zone size "x:big" in "crmsync_zone"')
@@ -493,9 +458,6 @@ main::emerg('invalid zone size "x:big" in "crmsync_zone"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_zone" directive is duplicate')
@@ -503,19 +465,13 @@ main::emerg('"crmsync_zone" directive is duplicate')
 
 
 === TEST 22: crmsync_zone: not in location context
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_zone y:1m;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_zone" directive is not allowed here')
@@ -523,10 +479,7 @@ main::emerg('"crmsync_zone" directive is not allowed here')
 
 
 === TEST 23: crmsync_hubspot: the token file is empty
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /t { return 204; }
 --- user_files
@@ -538,10 +491,7 @@ qr/\[emerg\] [^\n]*token file "[^"]*\/html\/token" of "crmsync_hubspot" holds no
 
 
 === TEST 24: crmsync_hubspot: the token file holds only comments and blank lines
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /t { return 204; }
 --- user_files
@@ -561,9 +511,6 @@ qr/\[emerg\] [^\n]*token file "[^"]*\/html\/token" of "crmsync_hubspot" holds no
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/nope;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 qr/\[emerg\] [^\n]*cannot read the token file of "crmsync_hubspot": open\(\) "[^"]*\/html\/nope" failed \(2: No such file or directory\)/
@@ -571,10 +518,7 @@ qr/\[emerg\] [^\n]*cannot read the token file of "crmsync_hubspot": open\(\) "[^
 
 
 === TEST 26: crmsync_hubspot: the token has a space, and it is not printed
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /t { return 204; }
 --- user_files
@@ -595,9 +539,6 @@ secret-part
     crmsync_hubspot url=http://127.0.0.1:9;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_hubspot" needs token_file=<path>')
@@ -605,16 +546,10 @@ main::emerg('"crmsync_hubspot" needs token_file=<path>')
 
 
 === TEST 28: crmsync_hubspot twice without name=
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('duplicate portal "" in "crmsync_hubspot": only one may go without name=')
@@ -629,9 +564,6 @@ main::emerg('duplicate portal "" in "crmsync_hubspot": only one may go without n
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token name=eu;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('duplicate portal "eu" in "crmsync_hubspot"')
@@ -645,9 +577,6 @@ main::emerg('duplicate portal "eu" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token name=default;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "name=default" in "crmsync_hubspot"')
@@ -661,9 +590,6 @@ main::emerg('invalid parameter "name=default" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token name=;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "name=" in "crmsync_hubspot"')
@@ -677,9 +603,6 @@ main::emerg('invalid parameter "name=" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token name=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "name=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" in "crmsync_hubspot"')
@@ -693,9 +616,6 @@ main::emerg('invalid parameter "name=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token rate=0r/10s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "rate=0r/10s" in "crmsync_hubspot"')
@@ -709,9 +629,6 @@ main::emerg('invalid parameter "rate=0r/10s" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token rate=100001r/10s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "rate=100001r/10s" in "crmsync_hubspot"')
@@ -725,9 +642,6 @@ main::emerg('invalid parameter "rate=100001r/10s" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token rate=100;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "rate=100" in "crmsync_hubspot"')
@@ -741,9 +655,6 @@ main::emerg('invalid parameter "rate=100" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token search_rate=4r/10s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "search_rate=4r/10s" in "crmsync_hubspot"')
@@ -757,9 +668,6 @@ main::emerg('invalid parameter "search_rate=4r/10s" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token api=v4;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid "api=v4" in "crmsync_hubspot": a dated version such as api=2026-03, or api=v3 for the legacy paths, is expected')
@@ -773,9 +681,6 @@ main::emerg('invalid "api=v4" in "crmsync_hubspot": a dated version such as api=
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token api=2026-13;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid "api=2026-13" in "crmsync_hubspot"')
@@ -789,9 +694,6 @@ main::emerg('invalid "api=2026-13" in "crmsync_hubspot"')
     crmsync_hubspot url=ftp://x token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "url=ftp://x" in "crmsync_hubspot"')
@@ -805,9 +707,6 @@ main::emerg('invalid parameter "url=ftp://x" in "crmsync_hubspot"')
     crmsync_hubspot url=http:// token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "url=http://" in "crmsync_hubspot"')
@@ -821,9 +720,6 @@ main::emerg('invalid parameter "url=http://" in "crmsync_hubspot"')
     crmsync_hubspot url=https:/// token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "url=https:///" in "crmsync_hubspot"')
@@ -837,9 +733,6 @@ main::emerg('invalid parameter "url=https:///" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token daily=0;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "daily=0" in "crmsync_hubspot"')
@@ -853,9 +746,6 @@ main::emerg('invalid parameter "daily=0" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token timeout=soon;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "timeout=soon" in "crmsync_hubspot"')
@@ -869,9 +759,6 @@ main::emerg('invalid parameter "timeout=soon" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token region=eu;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "region=eu" in "crmsync_hubspot"')
@@ -885,9 +772,6 @@ main::emerg('invalid parameter "region=eu" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token fast;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "fast" in "crmsync_hubspot"')
@@ -901,9 +785,6 @@ main::emerg('invalid parameter "fast" in "crmsync_hubspot"')
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token ca_file=$TEST_NGINX_SERVER_ROOT/html/nope.pem;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 qr/\[emerg\] [^\n]*ca_file "[^"]*\/html\/nope.pem" of "crmsync_hubspot"/
@@ -916,9 +797,6 @@ qr/\[emerg\] [^\n]*ca_file "[^"]*\/html\/nope.pem" of "crmsync_hubspot"/
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_hubspot" needs "crmsync_store"')
@@ -931,9 +809,6 @@ main::emerg('"crmsync_hubspot" needs "crmsync_store"')
     crmsync_zone crmsync:1m;
 --- config
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_hubspot" directive is not allowed here')
@@ -941,16 +816,10 @@ main::emerg('"crmsync_hubspot" directive is not allowed here')
 
 
 === TEST 49: crmsync_retry_for 0 is refused
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_retry_for 0;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_retry_for" directive must be more than 0')
@@ -958,16 +827,10 @@ main::emerg('"crmsync_retry_for" directive must be more than 0')
 
 
 === TEST 50: crmsync_audit_for 0 is refused
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_audit_for 0;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_audit_for" directive must be more than 0')
@@ -975,16 +838,10 @@ main::emerg('"crmsync_audit_for" directive must be more than 0')
 
 
 === TEST 51: crmsync_retry_for: not a time
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_retry_for soon;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_retry_for" directive invalid value')
@@ -992,17 +849,11 @@ main::emerg('"crmsync_retry_for" directive invalid value')
 
 
 === TEST 52: crmsync_retry_for: duplicate
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_retry_for 1s;
     crmsync_retry_for 2s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_retry_for" directive is duplicate')
@@ -1010,16 +861,10 @@ main::emerg('"crmsync_retry_for" directive is duplicate')
 
 
 === TEST 53: crmsync_audit_for: not a time
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_audit_for soon;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_audit_for" directive invalid value')
@@ -1027,17 +872,11 @@ main::emerg('"crmsync_audit_for" directive invalid value')
 
 
 === TEST 54: crmsync_audit_for: duplicate
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_audit_for 1s;
     crmsync_audit_for 2s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_audit_for" directive is duplicate')
@@ -1045,16 +884,10 @@ main::emerg('"crmsync_audit_for" directive is duplicate')
 
 
 === TEST 55: crmsync_batch_linger: not a time
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_batch_linger soon;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_batch_linger" directive invalid value')
@@ -1062,17 +895,11 @@ main::emerg('"crmsync_batch_linger" directive invalid value')
 
 
 === TEST 56: crmsync_batch_linger: duplicate
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_batch_linger 1s;
     crmsync_batch_linger 2s;
 --- config
     location = /t { return 204; }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_batch_linger" directive is duplicate')
@@ -1080,19 +907,13 @@ main::emerg('"crmsync_batch_linger" directive is duplicate')
 
 
 === TEST 57: crmsync_portal nosuch
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_portal nosuch;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('unknown portal "nosuch" in "crmsync_portal" of location "/hooks/std": no "crmsync_hubspot name=nosuch"')
@@ -1100,19 +921,13 @@ main::emerg('unknown portal "nosuch" in "crmsync_portal" of location "/hooks/std
 
 
 === TEST 58: crmsync_portal nosuch at http level reaches the webhook location
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
     crmsync_portal nosuch;
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('unknown portal "nosuch" in "crmsync_portal" of location "/hooks/std"')
@@ -1129,9 +944,6 @@ main::emerg('unknown portal "nosuch" in "crmsync_portal" of location "/hooks/std
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('location "/hooks/std" has no portal: add "crmsync_portal <name>;" or a "crmsync_hubspot" without name=')
@@ -1152,10 +964,7 @@ main::emerg('"crmsync_portal" in location "/hooks/std" needs "crmsync_store"')
 
 
 === TEST 61: crmsync_portal: duplicate
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
@@ -1163,9 +972,6 @@ main::emerg('"crmsync_portal" in location "/hooks/std" needs "crmsync_store"')
         crmsync_portal a;
         crmsync_portal b;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_portal" directive is duplicate')
@@ -1173,19 +979,13 @@ main::emerg('"crmsync_portal" directive is duplicate')
 
 
 === TEST 62: crmsync_set Bad-Name v
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_set Bad-Name v;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid property "Bad-Name" in "crmsync_set": HubSpot\'s internal name is expected (lower case, digits and \'_\')')
@@ -1193,19 +993,13 @@ main::emerg('invalid property "Bad-Name" in "crmsync_set": HubSpot\'s internal n
 
 
 === TEST 63: crmsync_set email: the email comes from the event
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_set email $arg_email;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_set email" is not allowed: the email comes from the event, and contacts are matched on it')
@@ -1213,19 +1007,13 @@ main::emerg('"crmsync_set email" is not allowed: the email comes from the event,
 
 
 === TEST 64: crmsync_set: an empty property
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_set "" v;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid property "" in "crmsync_set"')
@@ -1233,19 +1021,13 @@ main::emerg('invalid property "" in "crmsync_set"')
 
 
 === TEST 65: crmsync_set: one argument
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_set lifecyclestage;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('invalid number of arguments in "crmsync_set" directive')
@@ -1253,19 +1035,13 @@ main::emerg('invalid number of arguments in "crmsync_set" directive')
 
 
 === TEST 66: crmsync_set: an unknown variable
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
         crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
         crmsync_set lifecyclestage $no_such_var;
     }
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('unknown "no_such_var" variable')
@@ -1286,15 +1062,9 @@ main::emerg('"crmsync_set" in location "/hooks/std" needs "crmsync_store"')
 
 
 === TEST 68: crmsync_set: not in server context
---- http_config
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
+--- store_http
 --- config
     crmsync_set lifecyclestage lead;
---- user_files
->>> token
-pat-na1-00000000-0000-0000-0000-000000000000
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_set" directive is not allowed here')
