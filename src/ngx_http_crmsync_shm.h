@@ -34,7 +34,6 @@ typedef struct {
     ngx_atomic_t                received;
     ngx_atomic_t                stored;         /* events */
     ngx_atomic_t                duplicate;      /* events seen before */
-    ngx_atomic_t                unavailable;    /* 503: not stored */
     ngx_http_crmsync_refusal_t  refused[NGX_HTTP_CRMSYNC_REASONS];
 } ngx_http_crmsync_location_sh_t;
 

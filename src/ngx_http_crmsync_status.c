@@ -97,13 +97,6 @@ ngx_http_crmsync_status_location(ngx_http_crmsync_main_conf_t *mcf,
 }
 
 
-static u_char *
-ngx_http_crmsync_portal_name(ngx_http_crmsync_portal_sh_t *p)
-{
-    return p->name[0] ? p->name : (u_char *) "default";
-}
-
-
 static void
 ngx_http_crmsync_metric(ngx_http_crmsync_out_t *o, const char *name,
     const char *type, const char *help)
@@ -195,7 +188,7 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
             p = ((ngx_http_crmsync_portal_t *) mcf->portals.elts)[i].sh;
             ngx_http_crmsync_printf(o, "crmsync_%s{portal=",
                                     portal_counters[k].name);
-            ngx_http_crmsync_quoted(o, ngx_http_crmsync_portal_name(p));
+            ngx_http_crmsync_quoted(o, p->name);
             ngx_http_crmsync_printf(o, "} %uA\n",
                 *(ngx_atomic_t *) ((u_char *) p + portal_counters[k].offset));
         }
@@ -209,7 +202,7 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
     for (i = 0; i < mcf->portals.nelts; i++) {
         p = portal[i].sh;
         ngx_http_crmsync_printf(o, "crmsync_hubspot_auth_ok{portal=");
-        ngx_http_crmsync_quoted(o, ngx_http_crmsync_portal_name(p));
+        ngx_http_crmsync_quoted(o, p->name);
         ngx_http_crmsync_printf(o, "} %d\n",
                                 (p->auth_failed
                                  && p->auth_token == portal[i].token_crc)
@@ -223,7 +216,7 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
     for (i = 0; i < mcf->portals.nelts; i++) {
         p = portal[i].sh;
         ngx_http_crmsync_printf(o, "crmsync_hubspot_budget_in_use{portal=");
-        ngx_http_crmsync_quoted(o, ngx_http_crmsync_portal_name(p));
+        ngx_http_crmsync_quoted(o, p->name);
         ngx_http_crmsync_printf(o, "} %.3f\n",
             (double) ngx_http_crmsync_shm_in_use(mcf->zone->data, p,
                                                  portal[i].window, now)
@@ -314,7 +307,7 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
         p = portal[i].sh;
 
         ngx_http_crmsync_printf(o, i ? "," : "");
-        ngx_http_crmsync_quoted(o, ngx_http_crmsync_portal_name(p));
+        ngx_http_crmsync_quoted(o, p->name);
         ngx_http_crmsync_printf(o,
             ":{\"auth\":\"%s\",\"calls\":%uA,\"r429\":%uA,\"errors\":%uA,"
             "\"synced\":%uA,\"dead\":%uA,\"budget\":%ui,"
