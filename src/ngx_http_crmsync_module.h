@@ -53,6 +53,9 @@ typedef struct {
     ngx_array_t                 portals;     /* ngx_http_crmsync_portal_t */
     ngx_array_t                 locations;   /* ngx_http_crmsync_loc_conf_t
                                                 *: webhook locations */
+    ngx_array_t                 props;       /* ngx_http_crmsync_portal_prop_t:
+                                                every crmsync_id_property,
+                                                once per portal */
 } ngx_http_crmsync_main_conf_t;
 
 
@@ -63,11 +66,27 @@ typedef struct {
      ->zone->data)
 
 
-/* "crmsync_set <property> <value>;" */
+/* "crmsync_set <property> <value> [if_empty];" */
 typedef struct {
     ngx_str_t                   property;
     ngx_http_complex_value_t    value;
+    unsigned                    if_empty:1;
 } ngx_http_crmsync_set_t;
+
+
+/* "crmsync_id_property <identifier> <property>;" */
+typedef struct {
+    ngx_uint_t                  kind;        /* ngx_http_crmsync_id_kind_e */
+    ngx_str_t                   property;
+} ngx_http_crmsync_id_prop_t;
+
+
+/* a unique property a portal must have: sync.c creates it at start */
+typedef struct {
+    ngx_http_crmsync_portal_t  *portal;
+    ngx_uint_t                  kind;
+    ngx_str_t                   property;
+} ngx_http_crmsync_portal_prop_t;
 
 
 typedef struct {
@@ -87,6 +106,19 @@ typedef struct {
     ngx_str_t                   portal_name; /* crmsync_portal */
     ngx_http_crmsync_portal_t  *portal;
     ngx_array_t                *sets;        /* ngx_http_crmsync_set_t */
+
+    /* matching (doc/matching.md) */
+    ngx_array_t                *match;       /* ngx_uint_t id kinds, in
+                                                order; NULL: the provider's
+                                                defaults */
+    ngx_uint_t                  create;      /* ngx_http_crmsync_create_e */
+    ngx_str_t                   lifecycle;   /* "" with "off" */
+    ngx_http_complex_value_t   *filter;
+    ngx_flag_t                  dry_run;
+    ngx_array_t                *id_props;    /* ngx_http_crmsync_id_prop_t */
+
+    /* crmsync_lookup */
+    ngx_array_t                *lookup_properties;  /* ngx_str_t */
 
     ngx_http_crmsync_location_sh_t  *sh;     /* counters, with a zone */
 
