@@ -19,12 +19,23 @@
 
 
 enum {
+    /* on the ingest connection */
     ST_BEGIN_INGEST = 0,
     ST_COMMIT_INGEST,
     ST_ADD_DELIVERY,
     ST_ADD_JOB,
+    ST_ADD_KEY,
+    ST_ADD_REMAP,
+#define ST_INGEST_LAST  ST_ADD_REMAP
+
+    /* on the drain connection */
     ST_BEGIN_DRAIN,
     ST_COMMIT_DRAIN,
+    ST_CLAIM_CLEAR,
+    ST_CLAIM_BLOCKING,
+    ST_CLAIM_DUE,
+    ST_CLAIM_BLOCKED,
+    ST_CLAIM_BLOCK,
     ST_CLAIM,
     ST_NEXT_DUE,
     ST_DONE,
@@ -37,6 +48,12 @@ enum {
     ST_UNHOLD,
     ST_STATS,
     ST_OLDEST,
+    ST_IDENTITIES,
+    ST_ID_GET,
+    ST_ID_PUT,
+    ST_ID_REMAP,
+    ST_ID_DROP,
+    ST_ID_FORGET,
     ST_PRUNE_DELIVERY,
     ST_PRUNE_JOB,
     ST_PRUNE_AUDIT,
@@ -139,6 +156,74 @@ static const char  ngx_http_crmsync_schema_v1[] =
     "  a.jobs FROM audit a;";
 
 
+/*
+ * Version 2: contact matching (doc/matching.md).  job_key holds each
+ * job's identifiers, "<kind>:<value>", for the claim's serialization; the
+ * jobs of version 1 get their match_key (an email) as their key.  identity
+ * is the map of identifiers to HubSpot contacts; counter keeps its row
+ * count for the status page (count(*) would read the whole table).
+ */
+
+static const char  ngx_http_crmsync_schema_v2[] =
+    "CREATE TABLE job_key ("
+    "  job INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  PRIMARY KEY (job, key)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX job_key_key ON job_key(key, job);"
+    "INSERT INTO job_key(job, key) SELECT id, 'email:' || match_key FROM job"
+    "  WHERE state < 5 AND match_key <> '';"
+
+    /* the claim reads the queue in arrival order: match_key no longer
+       serializes anything */
+    "DROP INDEX IF EXISTS job_person;"
+    "CREATE INDEX job_queue ON job(portal, id) WHERE state < 3;"
+    "CREATE TRIGGER job_gone AFTER DELETE ON job BEGIN"
+    "  DELETE FROM job_key WHERE job = old.id;"
+    "END;"
+
+    "CREATE TABLE identity ("
+    "  portal TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  contact TEXT NOT NULL,"
+    "  updated_at INTEGER,"
+    "  PRIMARY KEY (portal, kind, value)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX identity_contact ON identity(portal, contact);"
+
+    "CREATE TABLE counter ("
+    "  name TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO counter(name, n) VALUES ('identity', 0);"
+    "CREATE TRIGGER identity_added AFTER INSERT ON identity BEGIN"
+    "  UPDATE counter SET n = n + 1 WHERE name = 'identity';"
+    "END;"
+    "CREATE TRIGGER identity_removed AFTER DELETE ON identity BEGIN"
+    "  UPDATE counter SET n = n - 1 WHERE name = 'identity';"
+    "END;"
+
+    "CREATE VIEW crmsync_identities AS SELECT portal, kind, value, contact,"
+    "  datetime(updated_at / 1000, 'unixepoch') AS updated FROM identity;"
+
+    "PRAGMA user_version=2;";
+
+
+/*
+ * The claim's scratch table, on the drain connection only: the keys held
+ * back, each with the first job that holds it back (0: one in flight
+ * holds back every job).  Emptied by each claim.
+ */
+
+static const char  ngx_http_crmsync_claim_temp[] =
+    "PRAGMA temp_store=MEMORY;"
+    "CREATE TEMP TABLE claim_block ("
+    "  key TEXT PRIMARY KEY,"
+    "  job INTEGER NOT NULL"
+    ") WITHOUT ROWID;";
+
+
 static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_BEGIN_INGEST, ST_COMMIT_INGEST */
@@ -155,21 +240,45 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
     " CASE ?7 WHEN 5 THEN ?8 END)",
 
+    /* ST_ADD_KEY */
+    "INSERT OR IGNORE INTO job_key(job, key) VALUES (?1, ?2)",
+
+    /* ST_ADD_REMAP: ?1 portal, ?2 from, ?3 to, ?4 now */
+    "UPDATE identity SET contact = ?3, updated_at = ?4"
+    " WHERE portal = ?1 AND contact = ?2",
+
     /* ST_BEGIN_DRAIN, ST_COMMIT_DRAIN */
     "BEGIN IMMEDIATE",
     "COMMIT",
 
-    /* ST_CLAIM: ?1 portal, ?2 now, ?3 lease until, ?4 token, ?5 owner,
-       ?6 max */
-    "UPDATE job SET state = 2, visible_at = ?3, lease = ?4, owner = ?5,"
-    " attempts = attempts + 1"
-    " WHERE id IN (SELECT j.id FROM job j"
-    "  WHERE j.portal = ?1 AND j.state < 3 AND j.visible_at <= ?2"
-    "  AND NOT EXISTS (SELECT 1 FROM job k"
-    "   WHERE k.match_key = j.match_key AND k.id <> j.id"
-    "   AND k.state IN (1, 2) AND k.visible_at > ?2"
-    "   AND (k.state = 2 OR k.id < j.id))"
-    "  ORDER BY j.id LIMIT ?6)"
+    /* ST_CLAIM_CLEAR */
+    "DELETE FROM temp.claim_block",
+
+    /* ST_CLAIM_BLOCKING: ?1 portal, ?2 now: the keys of the jobs in
+       flight (they hold back every other job) and of those not due yet
+       (they hold back the jobs that arrived after them) */
+    "INSERT INTO temp.claim_block(key, job)"
+    " SELECT b.key, CASE k.state WHEN 2 THEN 0 ELSE k.id END"
+    " FROM job k JOIN job_key b ON b.job = k.id"
+    " WHERE k.portal = ?1 AND k.state < 3 AND k.visible_at > ?2"
+    " ON CONFLICT(key) DO UPDATE SET job = min(job, excluded.job)",
+
+    /* ST_CLAIM_DUE: ?1 portal, ?2 now */
+    "SELECT id FROM job WHERE portal = ?1 AND state < 3 AND visible_at <= ?2"
+    " ORDER BY id",
+
+    /* ST_CLAIM_BLOCKED: ?1 job */
+    "SELECT 1 FROM job_key a JOIN temp.claim_block b ON b.key = a.key"
+    " WHERE a.job = ?1 AND b.job < ?1 LIMIT 1",
+
+    /* ST_CLAIM_BLOCK: ?1 job, held back: its keys hold back later jobs */
+    "INSERT INTO temp.claim_block(key, job)"
+    " SELECT key, ?1 FROM job_key WHERE job = ?1"
+    " ON CONFLICT(key) DO UPDATE SET job = min(job, excluded.job)",
+
+    /* ST_CLAIM: ?1 job, ?2 lease until, ?3 token, ?4 owner */
+    "UPDATE job SET state = 2, visible_at = ?2, lease = ?3, owner = ?4,"
+    " attempts = attempts + 1 WHERE id = ?1 AND state < 3"
     " RETURNING id, lease, received_at, attempts, solo, match_key, payload",
 
     /* ST_NEXT_DUE */
@@ -177,7 +286,8 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_DONE */
     "UPDATE job SET state = 5, done_at = ?3, hubspot_id = ?4, lease = NULL,"
-    " owner = NULL, last_error = NULL WHERE id = ?1 AND lease = ?2",
+    " owner = NULL, last_error = NULL, hold_reason = ?5"
+    " WHERE id = ?1 AND lease = ?2",
 
     /* ST_RETRY: ?5 solo, ?6 uncount */
     "UPDATE job SET state = 1, visible_at = ?3, last_error = ?4,"
@@ -216,6 +326,29 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     /* ST_OLDEST */
     "SELECT min(received_at) FROM job WHERE state < 3",
 
+    /* ST_IDENTITIES */
+    "SELECT n FROM counter WHERE name = 'identity'",
+
+    /* ST_ID_GET: ?1 portal, ?2 kind, ?3 value */
+    "SELECT contact FROM identity WHERE portal = ?1 AND kind = ?2"
+    " AND value = ?3",
+
+    /* ST_ID_PUT: ?4 contact, ?5 now */
+    "INSERT INTO identity(portal, kind, value, contact, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT(portal, kind, value) DO UPDATE"
+    " SET contact = excluded.contact, updated_at = excluded.updated_at",
+
+    /* ST_ID_REMAP: ?1 portal, ?2 from, ?3 to, ?4 now */
+    "UPDATE identity SET contact = ?3, updated_at = ?4"
+    " WHERE portal = ?1 AND contact = ?2",
+
+    /* ST_ID_DROP: ?1 portal, ?2 the contact that is gone */
+    "DELETE FROM identity WHERE portal = ?1 AND contact = ?2",
+
+    /* ST_ID_FORGET */
+    "DELETE FROM identity WHERE portal = ?1 AND kind = ?2 AND value = ?3",
+
     /* ST_PRUNE_DELIVERY */
     "DELETE FROM delivery WHERE key IN (SELECT key FROM delivery"
     " WHERE received_at < ?1 LIMIT ?2)",
@@ -233,6 +366,11 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     " FROM audit_job LEFT JOIN audit ON audit.id = audit_job.audit_id"
     " WHERE audit.id IS NULL LIMIT ?2) AND ?1 IS NOT NULL"
 };
+
+
+static ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_merge(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_store_row_t *row,
+    int64_t now);
 
 
 static int
@@ -350,7 +488,15 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
         goto rollback;
     }
 
-    /* future versions migrate here, one step at a time */
+    /* then one step at a time, in the same transaction: a store is at
+       one version or the next, never in between */
+
+    if (version < 2
+        && sqlite3_exec(db, ngx_http_crmsync_schema_v2, NULL, NULL, &msg)
+           != SQLITE_OK)
+    {
+        goto rollback;
+    }
 
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         goto rollback;
@@ -414,8 +560,17 @@ ngx_http_crmsync_store_open(const char *path, int full, char *err,
         return NULL;
     }
 
+    if (sqlite3_exec(st->drain, ngx_http_crmsync_claim_temp, NULL, NULL,
+                     NULL)
+        != SQLITE_OK)
+    {
+        snprintf(err, size, "%s", sqlite3_errmsg(st->drain));
+        ngx_http_crmsync_store_close(st);
+        return NULL;
+    }
+
     for (i = 0; i < ST_MAX; i++) {
-        db = (i <= ST_ADD_JOB) ? st->ingest : st->drain;
+        db = (i <= ST_INGEST_LAST) ? st->ingest : st->drain;
 
         /* prepared once: sqlite3_exec() would compile them every time */
 
@@ -533,6 +688,8 @@ ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_store_row_t *row, int64_t now)
 {
+    size_t                        i;
+    int64_t                       id;
     sqlite3_stmt                 *s;
     ngx_http_crmsync_store_rc_e   rc;
 
@@ -566,7 +723,88 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_bind_str(s, 11, &row->payload);
     ngx_http_crmsync_bind_str(s, 12, &row->event);
 
-    return ngx_http_crmsync_store_step(st, ST_ADD_JOB);
+    rc = ngx_http_crmsync_store_step(st, ST_ADD_JOB);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    id = sqlite3_last_insert_rowid(st->ingest);
+
+    for (i = 0; i < row->nkeys; i++) {
+        if (row->keys[i].len == 0) {
+            continue;
+        }
+
+        s = st->stmt[ST_ADD_KEY];
+        sqlite3_bind_int64(s, 1, id);
+        ngx_http_crmsync_bind_str(s, 2, &row->keys[i]);
+
+        rc = ngx_http_crmsync_store_step(st, ST_ADD_KEY);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    if (row->merge_to.len == 0) {
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    return ngx_http_crmsync_store_merge(st, row, now);
+}
+
+
+/* a contact.merge: the identities of each old id go to the survivor */
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_merge(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_store_row_t *row, int64_t now)
+{
+    u_char                       *p, *last, *end;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_str_t        from;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    p = row->merge_from.data;
+    last = p + row->merge_from.len;
+
+    while (p < last) {
+        end = memchr(p, ',', last - p);
+        if (end == NULL) {
+            end = last;
+        }
+
+        from.data = p;
+        from.len = end - p;
+        p = end + 1;
+
+        while (from.len && from.data[0] == ' ') {
+            from.data++;
+            from.len--;
+        }
+
+        while (from.len && from.data[from.len - 1] == ' ') {
+            from.len--;
+        }
+
+        if (from.len == 0
+            || (from.len == row->merge_to.len
+                && memcmp(from.data, row->merge_to.data, from.len) == 0))
+        {
+            continue;
+        }
+
+        s = st->stmt[ST_ADD_REMAP];
+        ngx_http_crmsync_bind_str(s, 1, &row->portal);
+        ngx_http_crmsync_bind_str(s, 2, &from);
+        ngx_http_crmsync_bind_str(s, 3, &row->merge_to);
+        sqlite3_bind_int64(s, 4, now);
+
+        rc = ngx_http_crmsync_store_step(st, ST_ADD_REMAP);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_HTTP_CRMSYNC_STORE_OK;
 }
 
 
@@ -583,15 +821,6 @@ ngx_http_crmsync_store_rollback(ngx_http_crmsync_store_t *st)
     if (!sqlite3_get_autocommit(st->ingest)) {
         (void) sqlite3_exec(st->ingest, "ROLLBACK", NULL, NULL, NULL);
     }
-}
-
-
-static int
-ngx_http_crmsync_job_cmp(const void *one, const void *two)
-{
-    const ngx_http_crmsync_store_job_t  *a = one, *b = two;
-
-    return (a->id > b->id) - (a->id < b->id);
 }
 
 
@@ -622,6 +851,17 @@ ngx_http_crmsync_column_copy(sqlite3_stmt *s, int col,
 }
 
 
+/*
+ * The claim, in one write transaction: the keys that jobs in flight and
+ * jobs not due yet hold back go into claim_block; then the due jobs, in
+ * their order of arrival, are each claimed unless one of their keys is
+ * held back by an earlier job, and a job held back holds its own keys
+ * back for the jobs after it (a person's third job waits for the second
+ * that waits for the first, whatever keys the first and third share).
+ * claim_block is consulted only once something is in it: with nothing in
+ * flight, a claim reads the queue and writes the jobs, nothing else.
+ */
+
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_str_t *portal, int64_t now, int64_t lease,
@@ -629,8 +869,9 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     size_t *n)
 {
     int                            rc;
-    int64_t                        token;
-    sqlite3_stmt                  *s;
+    size_t                         i, found;
+    int64_t                        token, id, held;
+    sqlite3_stmt                  *s, *c;
     ngx_http_crmsync_store_job_t  *j, *all;
 
     *jobs = NULL;
@@ -647,42 +888,135 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return rc;
     }
 
-    sqlite3_randomness(sizeof(token), &token);
+    found = 0;
 
-    s = st->stmt[ST_CLAIM];
+    if (max == 0) {
+        goto commit;
+    }
+
+    /* empty already, unless a claim failed in a way no rollback undid */
+
+    rc = sqlite3_step(st->stmt[ST_CLAIM_CLEAR]);
+    sqlite3_reset(st->stmt[ST_CLAIM_CLEAR]);
+
+    if (rc != SQLITE_DONE) {
+        goto failed;
+    }
+
+    s = st->stmt[ST_CLAIM_BLOCKING];
     ngx_http_crmsync_bind_str(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, now + lease);
-    sqlite3_bind_int64(s, 4, token);
-    sqlite3_bind_int64(s, 5, owner);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64) max);
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-        j = &all[(*n)++];
-        j->id = sqlite3_column_int64(s, 0);
-        j->lease = sqlite3_column_int64(s, 1);
-        j->received_at = sqlite3_column_int64(s, 2);
-        j->attempts = sqlite3_column_int(s, 3);
-        j->solo = sqlite3_column_int(s, 4) ? 1 : 0;
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
 
-        if (ngx_http_crmsync_column_copy(s, 5, &j->match_key) != 0
-            || ngx_http_crmsync_column_copy(s, 6, &j->payload) != 0)
-        {
-            rc = SQLITE_NOMEM;
-            break;
+    if (rc != SQLITE_DONE) {
+        goto failed;
+    }
+
+    held = sqlite3_changes(st->drain);
+
+    /* the due jobs, oldest first */
+
+    s = st->stmt[ST_CLAIM_DUE];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    sqlite3_bind_int64(s, 2, now);
+
+    while (found < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+
+        if (held) {
+            c = st->stmt[ST_CLAIM_BLOCKED];
+            sqlite3_bind_int64(c, 1, id);
+            rc = sqlite3_step(c);
+            sqlite3_reset(c);
+
+            if (rc == SQLITE_ROW) {
+
+                /* held back: so are the later jobs that share a key */
+
+                c = st->stmt[ST_CLAIM_BLOCK];
+                sqlite3_bind_int64(c, 1, id);
+                rc = sqlite3_step(c);
+                sqlite3_reset(c);
+
+                if (rc != SQLITE_DONE) {
+                    break;
+                }
+
+                held++;
+                rc = SQLITE_ROW;
+                continue;
+            }
+
+            if (rc != SQLITE_DONE) {
+                break;
+            }
         }
+
+        all[found++].id = id;
+        rc = SQLITE_ROW;
     }
 
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = ngx_http_crmsync_store_rc(st, st->drain, rc);
-        (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
-        ngx_http_crmsync_store_free_jobs(all, *n);
-        *n = 0;
-        return rc;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        goto failed;
     }
+
+    if (held) {
+        rc = sqlite3_step(st->stmt[ST_CLAIM_CLEAR]);
+        sqlite3_reset(st->stmt[ST_CLAIM_CLEAR]);
+
+        if (rc != SQLITE_DONE) {
+            goto failed;
+        }
+    }
+
+    /* the jobs found, under one lease: RETURNING gives their columns */
+
+    sqlite3_randomness(sizeof(token), &token);
+
+    s = st->stmt[ST_CLAIM];
+
+    for (i = 0; i < found; i++) {
+        j = &all[*n];
+
+        sqlite3_bind_int64(s, 1, all[i].id);
+        sqlite3_bind_int64(s, 2, now + lease);
+        sqlite3_bind_int64(s, 3, token);
+        sqlite3_bind_int64(s, 4, owner);
+
+        rc = sqlite3_step(s);
+
+        if (rc == SQLITE_ROW) {
+            j->id = sqlite3_column_int64(s, 0);
+            j->lease = sqlite3_column_int64(s, 1);
+            j->received_at = sqlite3_column_int64(s, 2);
+            j->attempts = sqlite3_column_int(s, 3);
+            j->solo = sqlite3_column_int(s, 4) ? 1 : 0;
+            (*n)++;
+
+            if (ngx_http_crmsync_column_copy(s, 5, &j->match_key) != 0
+                || ngx_http_crmsync_column_copy(s, 6, &j->payload) != 0)
+            {
+                rc = SQLITE_NOMEM;
+            }
+        }
+
+        sqlite3_reset(s);
+
+        if (rc != SQLITE_ROW) {
+            sqlite3_clear_bindings(s);
+            goto failed;
+        }
+    }
+
+    sqlite3_clear_bindings(s);
+
+commit:
 
     rc = ngx_http_crmsync_store_step(st, ST_COMMIT_DRAIN);
 
@@ -699,13 +1033,18 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return NGX_HTTP_CRMSYNC_STORE_OK;
     }
 
-    /* RETURNING gives rows in no particular order */
-    qsort(all, *n, sizeof(ngx_http_crmsync_store_job_t),
-          ngx_http_crmsync_job_cmp);
-
     *jobs = all;
 
     return NGX_HTTP_CRMSYNC_STORE_OK;
+
+failed:
+
+    rc = ngx_http_crmsync_store_rc(st, st->drain, rc);
+    (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
+    ngx_http_crmsync_store_free_jobs(all, *n);
+    *n = 0;
+
+    return rc;
 }
 
 
@@ -774,7 +1113,7 @@ ngx_http_crmsync_store_rollback_drain(ngx_http_crmsync_store_t *st)
 
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_done(ngx_http_crmsync_store_t *st, int64_t id,
-    int64_t lease, int64_t now, const char *hubspot_id)
+    int64_t lease, int64_t now, const char *hubspot_id, const char *note)
 {
     sqlite3_stmt  *s;
 
@@ -783,6 +1122,7 @@ ngx_http_crmsync_store_done(ngx_http_crmsync_store_t *st, int64_t id,
     sqlite3_bind_int64(s, 2, lease);
     sqlite3_bind_int64(s, 3, now);
     ngx_http_crmsync_bind_cstr(s, 4, hubspot_id);
+    ngx_http_crmsync_bind_cstr(s, 5, note);
 
     return ngx_http_crmsync_store_step(st, ST_DONE);
 }
@@ -952,7 +1292,115 @@ ngx_http_crmsync_store_stats(ngx_http_crmsync_store_t *st,
     stats->oldest = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
 
+    if (rc != SQLITE_ROW) {
+        return ngx_http_crmsync_store_rc(st, st->drain, rc);
+    }
+
+    s = st->stmt[ST_IDENTITIES];
+
+    rc = sqlite3_step(s);
+    stats->identities = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+
     return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_id_get(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *kind,
+    ngx_http_crmsync_str_t *value, char *contact, size_t size)
+{
+    int            rc, n;
+    sqlite3_stmt  *s;
+
+    if (size) {
+        contact[0] = '\0';
+    }
+
+    s = st->stmt[ST_ID_GET];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, kind);
+    ngx_http_crmsync_bind_str(s, 3, value);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        n = sqlite3_column_bytes(s, 0);
+
+        if ((size_t) n < size) {
+            memcpy(contact, sqlite3_column_text(s, 0), n);
+            contact[n] = '\0';
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_id_put(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *kind,
+    ngx_http_crmsync_str_t *value, const char *contact, int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_ID_PUT];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, kind);
+    ngx_http_crmsync_bind_str(s, 3, value);
+    ngx_http_crmsync_bind_cstr(s, 4, contact);
+    sqlite3_bind_int64(s, 5, now);
+
+    return ngx_http_crmsync_store_step(st, ST_ID_PUT);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_id_remap(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *from, const char *to,
+    int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    if (strcmp(from, to) == 0) {
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    if (*to == '\0') {
+        s = st->stmt[ST_ID_DROP];
+        ngx_http_crmsync_bind_str(s, 1, portal);
+        ngx_http_crmsync_bind_cstr(s, 2, from);
+
+        return ngx_http_crmsync_store_step(st, ST_ID_DROP);
+    }
+
+    s = st->stmt[ST_ID_REMAP];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, from);
+    ngx_http_crmsync_bind_cstr(s, 3, to);
+    sqlite3_bind_int64(s, 4, now);
+
+    return ngx_http_crmsync_store_step(st, ST_ID_REMAP);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_id_forget(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *kind,
+    ngx_http_crmsync_str_t *value)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_ID_FORGET];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, kind);
+    ngx_http_crmsync_bind_str(s, 3, value);
+
+    return ngx_http_crmsync_store_step(st, ST_ID_FORGET);
 }
 
 

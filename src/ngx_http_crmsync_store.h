@@ -20,7 +20,7 @@
 #include "ngx_http_crmsync_types.h"
 
 
-#define NGX_HTTP_CRMSYNC_STORE_VERSION  1
+#define NGX_HTTP_CRMSYNC_STORE_VERSION  2
 
 
 typedef enum {
@@ -53,14 +53,23 @@ typedef struct {
     ngx_http_crmsync_str_t      portal;
     const char                 *provider;
     const char                 *type;
-    ngx_http_crmsync_str_t      match_key;      /* normalized email, or
+    ngx_http_crmsync_str_t      match_key;      /* the first key, or
                                                    empty */
+    ngx_http_crmsync_str_t     *keys;           /* "<kind>:<value>": the
+                                                   job's identifiers
+                                                   (doc/matching.md) */
+    size_t                      nkeys;
     ngx_http_crmsync_job_state_e  state;        /* QUEUED, HELD, or DONE:
                                                    nothing to sync */
     const char                 *hold_reason;    /* why HELD or DONE */
     ngx_http_crmsync_str_t      payload;        /* JSON: contact properties */
     ngx_http_crmsync_str_t      event;          /* JSON: the event */
     int64_t                     visible_at;     /* ms: due from then on */
+
+    /* a contact.merge: the portal's identities of any contact in
+       merge_from (ids, comma-separated) now belong to merge_to */
+    ngx_http_crmsync_str_t      merge_to;
+    ngx_http_crmsync_str_t      merge_from;
 
     unsigned                    duplicate:1;    /* out: seen before */
 } ngx_http_crmsync_store_row_t;
@@ -85,6 +94,8 @@ typedef struct {
                                                    oldest job queued,
                                                    retrying or in flight,
                                                    0 if none */
+    int64_t                     identities;     /* rows of the identity
+                                                   map, all portals */
 } ngx_http_crmsync_store_stats_t;
 
 
@@ -122,7 +133,11 @@ void ngx_http_crmsync_store_close(ngx_http_crmsync_store_t *st);
 
 const char *ngx_http_crmsync_store_error(ngx_http_crmsync_store_t *st);
 
-/* ingest: begin, add each row, commit (or rollback on any error) */
+/*
+ * ingest: begin, add each row, commit (or rollback on any error).  add
+ * stores the row's keys with its job, and applies a merge (merge_to) to
+ * the identity map in the same transaction; a duplicate adds nothing.
+ */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_begin(
     ngx_http_crmsync_store_t *st);
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_add(
@@ -134,9 +149,12 @@ void ngx_http_crmsync_store_rollback(ngx_http_crmsync_store_t *st);
 
 /*
  * Claims up to max due jobs of a portal, oldest first, under a lease of
- * lease ms.  A job is not claimed while another job of the same person
- * is in flight, or waits for a retry and arrived earlier: one person's
- * jobs go out in their order of arrival, from one worker at a time.
+ * lease ms.  A job is not claimed while another job of the portal that
+ * shares a key with it is in flight (under a live lease), or arrived
+ * earlier and is not due yet (waits for a retry), or arrived earlier and
+ * is held back itself by this rule: one person's jobs go out in their
+ * order of arrival, from one worker at a time.  Jobs without keys are
+ * never held back; one claim may hold several jobs of one person.
  * *jobs is malloc()ed (free with ngx_http_crmsync_store_free_jobs).
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_claim(
@@ -162,9 +180,11 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_commit_drain(
     ngx_http_crmsync_store_t *st);
 void ngx_http_crmsync_store_rollback_drain(ngx_http_crmsync_store_t *st);
 
+/* note: what happened ("created", "updated", "unchanged", "dry_run",
+   "not_created: ..."), shown as hold_reason in crmsync_jobs; or NULL */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_done(
     ngx_http_crmsync_store_t *st, int64_t id, int64_t lease, int64_t now,
-    const char *hubspot_id);
+    const char *hubspot_id, const char *note);
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_retry(
     ngx_http_crmsync_store_t *st, int64_t id, int64_t lease, int64_t at,
     const char *error, int solo, int uncount);
@@ -186,12 +206,38 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_unhold(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     const char *reason, int64_t now, int64_t *n);
 
+/*
+ * The identity map: (portal, kind, value) -> contact id.  kind is an
+ * identifier's name as crmsync_match has it ("email", "phone", ...), value
+ * its normalized form.  put, remap and forget are called inside
+ * begin_drain()/commit_drain() (forget may go alone: it commits itself).
+ *
+ * get: *contact is "" when the map does not know the identifier (or the
+ * id it holds does not fit in size).
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_get(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *kind, ngx_http_crmsync_str_t *value, char *contact,
+    size_t size);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_put(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *kind, ngx_http_crmsync_str_t *value, const char *contact,
+    int64_t now);
+/* every identity of contact "from" now belongs to "to"; to "": forgotten
+   (the contact was deleted) */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_remap(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *from, const char *to, int64_t now);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_forget(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *kind, ngx_http_crmsync_str_t *value);
+
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_stats(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_store_stats_t *stats);
 
 /*
  * Forgets deliveries received before deliveries_before, and done jobs
- * and audit rows older than audit_before; at most limit rows of each
+ * (with their keys) and audit rows older than audit_before; at most limit rows of each
  * per call, so that a prune never stalls the loop.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(

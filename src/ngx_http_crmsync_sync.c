@@ -698,7 +698,7 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
 
         case NGX_HTTP_CRMSYNC_HS_DONE:
             rc = ngx_http_crmsync_store_done(st, job->id, job->lease, now,
-                                             r->id);
+                                             r->id, NULL);
             synced++;
             break;
 

@@ -174,11 +174,46 @@ t_exec(const char *sql)
 }
 
 
+/*
+ * Job keys from a list of "<kind>:<value>" separated by spaces, in
+ * storage that outlives a few rows at once (a ring).
+ */
+static ngx_http_crmsync_str_t *
+t_keys(const char *list, size_t *n)
+{
+    char                           *p;
+    ngx_http_crmsync_str_t         *keys;
+    static int                      ring;
+    static char                     buf[8][256];
+    static ngx_http_crmsync_str_t   all[8][8];
+
+    ring = (ring + 1) % 8;
+    keys = all[ring];
+    snprintf(buf[ring], sizeof(buf[ring]), "%s", list);
+
+    *n = 0;
+
+    for (p = strtok(buf[ring], " "); p && *n < 8; p = strtok(NULL, " ")) {
+        keys[(*n)++] = t_str(p);
+    }
+
+    return keys;
+}
+
+
 static void
 t_row(ngx_http_crmsync_store_row_t *row, const char *key, const char *portal,
     const char *email, int64_t visible_at)
 {
+    char  list[128];
+
     memset(row, 0, sizeof(ngx_http_crmsync_store_row_t));
+
+    /* as ingest.c has it: the email is a key */
+    if (*email) {
+        snprintf(list, sizeof(list), "email:%s", email);
+        row->keys = t_keys(list, &row->nkeys);
+    }
 
     row->key = t_str(key);
     row->location = t_str("/hook");
@@ -294,29 +329,32 @@ test_init(void **state)
 
     (void) state;
 
-    assert_int_equal(t_int("PRAGMA user_version"), 1);
+    assert_int_equal(t_int("PRAGMA user_version"), 2);
     assert_string_equal(t_text("PRAGMA journal_mode"), "wal");
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
                            " WHERE type = 'table' AND name IN"
-                           " ('delivery', 'job', 'audit', 'audit_job')"), 4);
+                           " ('delivery', 'job', 'audit', 'audit_job',"
+                           " 'job_key', 'identity', 'counter')"), 7);
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
-                           " WHERE type = 'view'"), 2);
+                           " WHERE type = 'view'"), 3);
 
     /* a second init keeps what is stored */
     assert_true(t_add("k1", "p", "a@x", 1000) > 0);
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      0);
-    assert_int_equal(t_int("PRAGMA user_version"), 1);
+    assert_int_equal(t_int("PRAGMA user_version"), 2);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM delivery"), 1);
+    assert_int_equal(t_int("SELECT count(*) FROM job_key"), 1);
+    assert_int_equal(t_int("SELECT n FROM counter"), 0);
 
     /* a store of a newer crmsync is refused */
-    t_exec("PRAGMA user_version = 2");
+    t_exec("PRAGMA user_version = 3");
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "schema version 2 is newer"));
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_non_null(strstr(err, "schema version 3 is newer"));
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
 }
 
@@ -641,7 +679,7 @@ test_fencing(void **state)
         snprintf(before, sizeof(before), "%s", t_outcome(id[i]));
 
         assert_int_equal(ngx_http_crmsync_store_done(T.st, id[i], stale,
-                                                     40000, "h1"),
+                                                     40000, "h1", "x"),
                          NGX_HTTP_CRMSYNC_STORE_OK);
         assert_int_equal(ngx_http_crmsync_store_retry(T.st, id[i], stale,
                                                       40000, "e", 1, 1),
@@ -658,7 +696,7 @@ test_fencing(void **state)
     }
 
     assert_int_equal(ngx_http_crmsync_store_done(T.st, id[0], lease[0], 40000,
-                                                 "hs-1"),
+                                                 "hs-1", "created"),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(ngx_http_crmsync_store_retry(T.st, id[1], lease[1], 45000,
                                                   "HubSpot answered 503",
@@ -674,7 +712,8 @@ test_fencing(void **state)
                      NGX_HTTP_CRMSYNC_STORE_OK);
     t_drain(0);
 
-    assert_string_equal(t_outcome(id[0]), "5|-|-|-|hs-1|-|40000|-|-|2|61000");
+    assert_string_equal(t_outcome(id[0]),
+                        "5|-|-|-|hs-1|created|40000|-|-|2|61000");
     assert_string_equal(t_outcome(id[1]),
                         "1|HubSpot answered 503|-|-|-|-|-|-|-|1|45000");
     assert_string_equal(t_outcome(id[2]),
@@ -690,10 +729,11 @@ test_fencing(void **state)
                                                   "late", 0, 0),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(ngx_http_crmsync_store_done(T.st, id[3], lease[3], 0,
-                                                 "late"),
+                                                 "late", NULL),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     t_drain(0);
-    assert_string_equal(t_outcome(id[0]), "5|-|-|-|hs-1|-|40000|-|-|2|61000");
+    assert_string_equal(t_outcome(id[0]),
+                        "5|-|-|-|hs-1|created|40000|-|-|2|61000");
     assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
                            (long long) id[3]), NGX_HTTP_CRMSYNC_JOB_DEAD);
 
@@ -710,7 +750,7 @@ test_fencing(void **state)
     lease[1] = t_claim_one("r", 60000, id[1]);
     t_drain(1);
     assert_int_equal(ngx_http_crmsync_store_done(T.st, id[1], lease[1], 60001,
-                                                 "h"),
+                                                 "h", NULL),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     ngx_http_crmsync_store_rollback_drain(T.st);
     ngx_http_crmsync_store_rollback_drain(T.st);
@@ -811,7 +851,8 @@ test_release(void **state)
                            (long long) c), 8);
 
     /* the released lease is stale */
-    assert_int_equal(ngx_http_crmsync_store_done(T.st, a, lease, 2600, "h"),
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, a, lease, 2600, "h",
+                                                 NULL),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(t_int("SELECT state FROM job WHERE id = %lld",
                            (long long) a), NGX_HTTP_CRMSYNC_JOB_RETRYING);
@@ -1000,7 +1041,8 @@ test_stats(void **state)
     assert_int_equal(s.oldest, 300);
 
     lease = t_claim_one("p", 9000, b);
-    assert_int_equal(ngx_http_crmsync_store_done(T.st, b, lease, 9000, "h"),
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, b, lease, 9000, "h",
+                                                 NULL),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
