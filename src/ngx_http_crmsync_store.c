@@ -10,6 +10,7 @@
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,8 @@ enum {
     /* on the drain connection */
     ST_BEGIN_DRAIN,
     ST_COMMIT_DRAIN,
-    ST_CLAIM_CLEAR,
     ST_CLAIM_BLOCKING,
     ST_CLAIM_DUE,
-    ST_CLAIM_BLOCKED,
-    ST_CLAIM_BLOCK,
     ST_CLAIM,
     ST_NEXT_DUE,
     ST_DONE,
@@ -210,20 +208,6 @@ static const char  ngx_http_crmsync_schema_v2[] =
     "PRAGMA user_version=2;";
 
 
-/*
- * The claim's scratch table, on the drain connection only: the keys held
- * back, each with the first job that holds it back (0: one in flight
- * holds back every job).  Emptied by each claim.
- */
-
-static const char  ngx_http_crmsync_claim_temp[] =
-    "PRAGMA temp_store=MEMORY;"
-    "CREATE TEMP TABLE claim_block ("
-    "  key TEXT PRIMARY KEY,"
-    "  job INTEGER NOT NULL"
-    ") WITHOUT ROWID;";
-
-
 static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_BEGIN_INGEST, ST_COMMIT_INGEST */
@@ -251,30 +235,20 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
 
-    /* ST_CLAIM_CLEAR */
-    "DELETE FROM temp.claim_block",
-
     /* ST_CLAIM_BLOCKING: ?1 portal, ?2 now: the keys of the jobs in
        flight (they hold back every other job) and of those not due yet
        (they hold back the jobs that arrived after them) */
-    "INSERT INTO temp.claim_block(key, job)"
-    " SELECT b.key, CASE k.state WHEN 2 THEN 0 ELSE k.id END"
+    "SELECT b.key, CASE k.state WHEN 2 THEN 0 ELSE k.id END"
     " FROM job k JOIN job_key b ON b.job = k.id"
-    " WHERE k.portal = ?1 AND k.state < 3 AND k.visible_at > ?2"
-    " ON CONFLICT(key) DO UPDATE SET job = min(job, excluded.job)",
+    " WHERE k.portal = ?1 AND k.state < 3 AND k.visible_at > ?2",
 
-    /* ST_CLAIM_DUE: ?1 portal, ?2 now */
-    "SELECT id FROM job WHERE portal = ?1 AND state < 3 AND visible_at <= ?2"
-    " ORDER BY id",
-
-    /* ST_CLAIM_BLOCKED: ?1 job */
-    "SELECT 1 FROM job_key a JOIN temp.claim_block b ON b.key = a.key"
-    " WHERE a.job = ?1 AND b.job < ?1 LIMIT 1",
-
-    /* ST_CLAIM_BLOCK: ?1 job, held back: its keys hold back later jobs */
-    "INSERT INTO temp.claim_block(key, job)"
-    " SELECT key, ?1 FROM job_key WHERE job = ?1"
-    " ON CONFLICT(key) DO UPDATE SET job = min(job, excluded.job)",
+    /* ST_CLAIM_DUE: ?1 portal, ?2 now: the due jobs with their keys, in
+       id order from the index, not sorted: the claim reads no further
+       than the jobs it takes */
+    "SELECT j.id, b.key FROM job j INDEXED BY job_queue"
+    " LEFT JOIN job_key b ON b.job = j.id"
+    " WHERE j.portal = ?1 AND j.state < 3 AND j.visible_at <= ?2"
+    " ORDER BY j.id",
 
     /* ST_CLAIM: ?1 job, ?2 lease until, ?3 token, ?4 owner */
     "UPDATE job SET state = 2, visible_at = ?2, lease = ?3, owner = ?4,"
@@ -557,15 +531,6 @@ ngx_http_crmsync_store_open(const char *path, int full, char *err,
     if (st->drain == NULL) {
         sqlite3_close(st->ingest);
         free(st);
-        return NULL;
-    }
-
-    if (sqlite3_exec(st->drain, ngx_http_crmsync_claim_temp, NULL, NULL,
-                     NULL)
-        != SQLITE_OK)
-    {
-        snprintf(err, size, "%s", sqlite3_errmsg(st->drain));
-        ngx_http_crmsync_store_close(st);
         return NULL;
     }
 
@@ -852,14 +817,164 @@ ngx_http_crmsync_column_copy(sqlite3_stmt *s, int col,
 
 
 /*
- * The claim, in one write transaction: the keys that jobs in flight and
- * jobs not due yet hold back go into claim_block; then the due jobs, in
- * their order of arrival, are each claimed unless one of their keys is
- * held back by an earlier job, and a job held back holds its own keys
- * back for the jobs after it (a person's third job waits for the second
- * that waits for the first, whatever keys the first and third share).
- * claim_block is consulted only once something is in it: with nothing in
- * flight, a claim reads the queue and writes the jobs, nothing else.
+ * The keys held back during one claim: a key, and the first job that
+ * holds it back (0: a job in flight, which holds back every other).  Open
+ * addressing, linear probing, at most half full.
+ */
+
+typedef struct {
+    u_char                     *key;            /* NULL: a free slot */
+    size_t                      len;
+    uint64_t                    hash;
+    int64_t                     job;
+} ngx_http_crmsync_held_key_t;
+
+
+typedef struct {
+    ngx_http_crmsync_held_key_t  *slot;
+    size_t                        size;         /* a power of 2, or 0 */
+    size_t                        n;
+} ngx_http_crmsync_held_t;
+
+
+static uint64_t
+ngx_http_crmsync_held_hash(const u_char *p, size_t len)
+{
+    uint64_t  h;
+
+    /* FNV-1a */
+
+    h = 0xcbf29ce484222325ULL;
+
+    while (len--) {
+        h = (h ^ *p++) * 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+static ngx_http_crmsync_held_key_t *
+ngx_http_crmsync_held_find(ngx_http_crmsync_held_t *held, const u_char *key,
+    size_t len, uint64_t hash)
+{
+    size_t                        i, mask;
+    ngx_http_crmsync_held_key_t  *k;
+
+    mask = held->size - 1;
+
+    for (i = hash & mask; /* void */; i = (i + 1) & mask) {
+        k = &held->slot[i];
+
+        if (k->key == NULL
+            || (k->hash == hash && k->len == len
+                && memcmp(k->key, key, len) == 0))
+        {
+            return k;
+        }
+    }
+}
+
+
+/* the job at or before which key is held back, INT64_MAX if it is not */
+static int64_t
+ngx_http_crmsync_held_get(ngx_http_crmsync_held_t *held, const u_char *key,
+    size_t len)
+{
+    ngx_http_crmsync_held_key_t  *k;
+
+    if (held->n == 0) {
+        return INT64_MAX;
+    }
+
+    k = ngx_http_crmsync_held_find(held, key, len,
+                                   ngx_http_crmsync_held_hash(key, len));
+
+    return k->key ? k->job : INT64_MAX;
+}
+
+
+static int
+ngx_http_crmsync_held_add(ngx_http_crmsync_held_t *held, const u_char *key,
+    size_t len, int64_t job)
+{
+    size_t                        i, size;
+    uint64_t                      hash;
+    ngx_http_crmsync_held_key_t  *k, *old;
+
+    if ((held->n + 1) * 2 > held->size) {
+        size = held->size ? held->size * 2 : 64;
+        old = held->slot;
+
+        held->slot = calloc(size, sizeof(ngx_http_crmsync_held_key_t));
+        if (held->slot == NULL) {
+            held->slot = old;
+            return -1;
+        }
+
+        held->size = size;
+
+        for (i = 0; i < size / 2; i++) {
+            if (old != NULL && old[i].key != NULL) {
+                *ngx_http_crmsync_held_find(held, old[i].key, old[i].len,
+                                            old[i].hash) = old[i];
+            }
+        }
+
+        free(old);
+    }
+
+    hash = ngx_http_crmsync_held_hash(key, len);
+    k = ngx_http_crmsync_held_find(held, key, len, hash);
+
+    if (k->key != NULL) {
+        if (job < k->job) {
+            k->job = job;
+        }
+
+        return 0;
+    }
+
+    k->key = malloc(len ? len : 1);
+    if (k->key == NULL) {
+        return -1;
+    }
+
+    if (len) {
+        memcpy(k->key, key, len);
+    }
+
+    k->len = len;
+    k->hash = hash;
+    k->job = job;
+    held->n++;
+
+    return 0;
+}
+
+
+static void
+ngx_http_crmsync_held_free(ngx_http_crmsync_held_t *held)
+{
+    size_t  i;
+
+    for (i = 0; i < held->size; i++) {
+        free(held->slot[i].key);
+    }
+
+    free(held->slot);
+}
+
+
+/*
+ * The claim, in one write transaction.  The keys of the jobs in flight
+ * and of the jobs not due yet are held back; then the due jobs, in their
+ * order of arrival, are each taken unless a key of theirs is held back
+ * by an earlier job (or one in flight), and a job held back holds its own
+ * keys back for the jobs after it: a person's third job waits for the
+ * second that waits for the first, whatever keys the first and the third
+ * share.  Jobs taken by this claim hold nothing back: one batch may hold
+ * several jobs of a person.
  */
 
 ngx_http_crmsync_store_rc_e
@@ -868,10 +983,13 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     int64_t owner, size_t max, ngx_http_crmsync_store_job_t **jobs,
     size_t *n)
 {
-    int                            rc;
-    size_t                         i, found;
-    int64_t                        token, id, held;
-    sqlite3_stmt                  *s, *c;
+    int                            rc, blocked;
+    size_t                         i, found, nkeys, keys_size, len;
+    int64_t                        token, id, cur;
+    sqlite3_stmt                  *s;
+    const u_char                  *key;
+    ngx_http_crmsync_str_t        *keys, *more;
+    ngx_http_crmsync_held_t        held;
     ngx_http_crmsync_store_job_t  *j, *all;
 
     *jobs = NULL;
@@ -888,26 +1006,31 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         return rc;
     }
 
+    memset(&held, 0, sizeof(ngx_http_crmsync_held_t));
+    keys = NULL;
+    nkeys = 0;
+    keys_size = 0;
     found = 0;
 
     if (max == 0) {
         goto commit;
     }
 
-    /* empty already, unless a claim failed in a way no rollback undid */
-
-    rc = sqlite3_step(st->stmt[ST_CLAIM_CLEAR]);
-    sqlite3_reset(st->stmt[ST_CLAIM_CLEAR]);
-
-    if (rc != SQLITE_DONE) {
-        goto failed;
-    }
-
     s = st->stmt[ST_CLAIM_BLOCKING];
     ngx_http_crmsync_bind_str(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
 
-    rc = sqlite3_step(s);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (ngx_http_crmsync_held_add(&held, sqlite3_column_text(s, 0),
+                                      sqlite3_column_bytes(s, 0),
+                                      sqlite3_column_int64(s, 1))
+            != 0)
+        {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 
@@ -915,64 +1038,113 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
         goto failed;
     }
 
-    held = sqlite3_changes(st->drain);
-
-    /* the due jobs, oldest first */
+    /*
+     * The due jobs, oldest first, a row per key.  While nothing is held
+     * back, every job is taken as it comes; otherwise a job's keys are
+     * kept until its last row tells whether it is held back.
+     */
 
     s = st->stmt[ST_CLAIM_DUE];
     ngx_http_crmsync_bind_str(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
 
-    while (found < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
+    cur = 0;
+    blocked = 0;
 
-        if (held) {
-            c = st->stmt[ST_CLAIM_BLOCKED];
-            sqlite3_bind_int64(c, 1, id);
-            rc = sqlite3_step(c);
-            sqlite3_reset(c);
+    for ( ;; ) {
+        rc = sqlite3_step(s);
 
-            if (rc == SQLITE_ROW) {
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            break;
+        }
 
-                /* held back: so are the later jobs that share a key */
+        id = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
 
-                c = st->stmt[ST_CLAIM_BLOCK];
-                sqlite3_bind_int64(c, 1, id);
-                rc = sqlite3_step(c);
-                sqlite3_reset(c);
+        if (id != cur && cur != 0) {
 
-                if (rc != SQLITE_DONE) {
-                    break;
+            /* the previous job's rows are all read */
+
+            if (!blocked) {
+                all[found++].id = cur;
+
+            } else {
+                for (i = 0; i < nkeys; i++) {
+                    if (ngx_http_crmsync_held_add(&held, keys[i].data,
+                                                  keys[i].len, cur)
+                        != 0)
+                    {
+                        rc = SQLITE_NOMEM;
+                        break;
+                    }
                 }
-
-                held++;
-                rc = SQLITE_ROW;
-                continue;
             }
 
-            if (rc != SQLITE_DONE) {
+            for (i = 0; i < nkeys; i++) {
+                free(keys[i].data);
+            }
+
+            nkeys = 0;
+            blocked = 0;
+
+            if (rc == SQLITE_NOMEM || found == max) {
                 break;
             }
         }
 
-        all[found++].id = id;
-        rc = SQLITE_ROW;
+        if (rc == SQLITE_DONE) {
+            break;
+        }
+
+        cur = id;
+
+        if (held.n == 0 || sqlite3_column_type(s, 1) == SQLITE_NULL) {
+            continue;
+        }
+
+        key = sqlite3_column_text(s, 1);
+        len = sqlite3_column_bytes(s, 1);
+
+        if (ngx_http_crmsync_held_get(&held, key, len) < id) {
+            blocked = 1;
+        }
+
+        if (nkeys == keys_size) {
+            keys_size = keys_size ? keys_size * 2 : 8;
+            more = realloc(keys, keys_size * sizeof(ngx_http_crmsync_str_t));
+            if (more == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+
+            keys = more;
+        }
+
+        keys[nkeys].data = malloc(len ? len : 1);
+        if (keys[nkeys].data == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+
+        if (len) {
+            memcpy(keys[nkeys].data, key, len);
+        }
+
+        keys[nkeys++].len = len;
     }
 
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        goto failed;
+    for (i = 0; i < nkeys; i++) {
+        free(keys[i].data);
     }
 
-    if (held) {
-        rc = sqlite3_step(st->stmt[ST_CLAIM_CLEAR]);
-        sqlite3_reset(st->stmt[ST_CLAIM_CLEAR]);
+    free(keys);
+    ngx_http_crmsync_held_free(&held);
+    memset(&held, 0, sizeof(ngx_http_crmsync_held_t));
 
-        if (rc != SQLITE_DONE) {
-            goto failed;
-        }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        goto failed;
     }
 
     /* the jobs found, under one lease: RETURNING gives their columns */
@@ -1039,6 +1211,7 @@ commit:
 
 failed:
 
+    ngx_http_crmsync_held_free(&held);
     rc = ngx_http_crmsync_store_rc(st, st->drain, rc);
     (void) sqlite3_exec(st->drain, "ROLLBACK", NULL, NULL, NULL);
     ngx_http_crmsync_store_free_jobs(all, *n);
