@@ -1772,8 +1772,20 @@ test_identity(void **state)
                      NGX_HTTP_CRMSYNC_STORE_OK);
     v = t_str("a@x");
     assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &q, "email", &v,
-                                                   "900", 1000),
+                                                   "101", 1000),
                      NGX_HTTP_CRMSYNC_STORE_OK);
+    v = t_str("+491");
+    assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &q, "phone", &v,
+                                                   "105", 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    v = t_str("491");
+    assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &q, "whatsapp_id",
+                                                   &v, "106", 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &p, "telegram_id",
+                                                   &v, "107", 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    v = t_str("a@x");
     t_drain(0);
 
     assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &p, "email", &v,
@@ -1783,7 +1795,7 @@ test_identity(void **state)
     assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &q, "email", &v,
                                                    contact, sizeof(contact)),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_string_equal(contact, "900");
+    assert_string_equal(contact, "101");
 
     /* the kind is part of the identifier */
     assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &p, "phone", &v,
@@ -1793,7 +1805,7 @@ test_identity(void **state)
 
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_int_equal(s.identities, 4);
+    assert_int_equal(s.identities, 7);
 
     /* put again: replaced, not added */
     t_drain(1);
@@ -1807,7 +1819,7 @@ test_identity(void **state)
     assert_string_equal(contact, "103");
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_int_equal(s.identities, 4);
+    assert_int_equal(s.identities, 7);
     assert_string_equal(t_text("SELECT portal || '|' || kind || '|' || value"
                                " || '|' || contact || '|' || updated"
                                " FROM crmsync_identities"
@@ -1824,8 +1836,8 @@ test_identity(void **state)
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_string_equal(contact, "103");
 
-    /* 101 merged into 105: its phone follows, the email (103) stays, and
-       the other portal's 101 would too */
+    /* 101 merged into 105: its phone follows; the email (103) stays, and
+       so does the other portal's 101 */
     t_drain(1);
     assert_int_equal(ngx_http_crmsync_store_id_remap(T.st, &p, "101", "105",
                                                      3000),
@@ -1838,10 +1850,11 @@ test_identity(void **state)
                                " || '@' || updated_at, ' ') FROM"
                                " (SELECT * FROM identity ORDER BY portal,"
                                " kind)"),
-                        "email=103@2000 phone=105@3000 whatsapp_id=102@1000"
-                        " email=900@1000");
+                        "email=103@2000 phone=105@3000 telegram_id=107@1000"
+                        " whatsapp_id=102@1000 email=101@1000 phone=105@1000"
+                        " whatsapp_id=106@1000");
 
-    /* 105 deleted: forgotten */
+    /* 105 deleted: forgotten (another portal's 105 is another contact) */
     t_drain(1);
     assert_int_equal(ngx_http_crmsync_store_id_remap(T.st, &p, "105", "",
                                                      4000),
@@ -1852,9 +1865,13 @@ test_identity(void **state)
                                                    contact, sizeof(contact)),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_string_equal(contact, "");
+    assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &q, "phone", &v,
+                                                   contact, sizeof(contact)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(contact, "105");
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_int_equal(s.identities, 3);
+    assert_int_equal(s.identities, 6);
 
     /* a rolled back drain learns nothing */
     t_drain(1);
@@ -1867,7 +1884,7 @@ test_identity(void **state)
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_string_equal(contact, "");
 
-    /* forget, alone */
+    /* forget, alone: only that kind, only that portal */
     v = t_str("491");
     assert_int_equal(ngx_http_crmsync_store_id_forget(T.st, &p,
                                                       "whatsapp_id", &v),
@@ -1877,10 +1894,20 @@ test_identity(void **state)
                                                    sizeof(contact)),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_string_equal(contact, "");
+    assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &p, "telegram_id",
+                                                   &v, contact,
+                                                   sizeof(contact)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(contact, "107");
+    assert_int_equal(ngx_http_crmsync_store_id_get(T.st, &q, "whatsapp_id",
+                                                   &v, contact,
+                                                   sizeof(contact)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(contact, "106");
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_int_equal(s.identities, 2);
-    assert_int_equal(t_int("SELECT count(*) FROM identity"), 2);
+    assert_int_equal(s.identities, 5);
+    assert_int_equal(t_int("SELECT count(*) FROM identity"), 5);
 }
 
 
@@ -1950,19 +1977,26 @@ test_merge(void **state)
     assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &p, "telegram_id",
                                                    &v, "13", 500),
                      NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_id_put(T.st, &p, "instagram_id",
+                                                   &v, "20", 500),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
     t_drain(0);
 
     /* 11 and 12 merged into 20: the portal's identities of both follow;
        blanks, empty ids and the survivor itself are skipped */
     assert_false(t_merge("/hs hubspot:m1", "p", "20", " 11, ,12,20,", 0));
     assert_string_equal(t_identities(),
-                        "p:email=20 p:phone=20 p:telegram_id=13"
-                        " q:email=11");
-    assert_int_equal(t_int("SELECT count(*) FROM identity"
-                           " WHERE updated_at = 1000"), 2);
+                        "p:email=20 p:instagram_id=20 p:phone=20"
+                        " p:telegram_id=13 q:email=11");
+
+    /* what changed is dated; the survivor's own identities are not */
+    assert_string_equal(t_text("SELECT group_concat(kind, ' ') FROM"
+                               " (SELECT kind FROM identity"
+                               " WHERE updated_at = 1000 ORDER BY kind)"),
+                        "email phone");
     assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
                      NGX_HTTP_CRMSYNC_STORE_OK);
-    assert_int_equal(s.identities, 4);
+    assert_int_equal(s.identities, 5);
 
     /* the same delivery again remaps nothing */
     t_drain(1);
@@ -1973,20 +2007,20 @@ test_merge(void **state)
     t_drain(0);
     assert_true(t_merge("/hs hubspot:m1", "p", "20", "11,12", 0));
     assert_string_equal(t_identities(),
-                        "p:email=20 p:phone=12 p:telegram_id=13"
-                        " q:email=11");
+                        "p:email=20 p:instagram_id=20 p:phone=12"
+                        " p:telegram_id=13 q:email=11");
 
     /* a rolled back one neither */
     assert_false(t_merge("/hs hubspot:m2", "p", "21", "13", 1));
     assert_string_equal(t_identities(),
-                        "p:email=20 p:phone=12 p:telegram_id=13"
-                        " q:email=11");
+                        "p:email=20 p:instagram_id=20 p:phone=12"
+                        " p:telegram_id=13 q:email=11");
 
     /* one old id, no comma */
     assert_false(t_merge("/hs hubspot:m3", "q", "30", "11", 0));
     assert_string_equal(t_identities(),
-                        "p:email=20 p:phone=12 p:telegram_id=13"
-                        " q:email=30");
+                        "p:email=20 p:instagram_id=20 p:phone=12"
+                        " p:telegram_id=13 q:email=30");
 }
 
 
@@ -2003,7 +2037,8 @@ test_claim_speed(void **state)
     /*
      * 10,000 jobs queued in "big" (3,000 persons, each job with an email
      * and a phone), 500 in "small"; 200 of big in flight.  A claim of 100
-     * costs about the same in both: it reads no further than it takes.
+     * costs about the same in both: it reads no further than it takes (the
+     * best of 5, as the machine may be busy).
      */
     t_exec("BEGIN;"
            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
@@ -2026,7 +2061,7 @@ test_claim_speed(void **state)
 
     best_small = best_big = INT64_MAX;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
         assert_int_equal(t_claim("big", 20000, 1, 100, &jobs), 100);
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -2049,7 +2084,9 @@ test_claim_speed(void **state)
     print_message("claim of 100: %.2f ms with 10,000 queued, %.2f ms with"
                   " 500\n", best_big / 1000.0, best_small / 1000.0);
 
-    assert_true(best_big < 3 * best_small + 1000);
+    /* 1.2 times here; reading the whole queue (no index to read it in
+       order) is 20 times */
+    assert_true(best_big < 3 * best_small);
 }
 
 
