@@ -2037,8 +2037,9 @@ test_claim_speed(void **state)
     /*
      * 10,000 jobs queued in "big" (3,000 persons, each job with an email
      * and a phone), 500 in "small"; 200 of big in flight.  A claim of 100
-     * costs about the same in both: it reads no further than it takes (the
-     * best of 5, as the machine may be busy).
+     * costs about the same in both: it reads no further than it takes.
+     * Measured in CPU time, the best of 5: other processes on a busy
+     * machine would make wall time say nothing.
      */
     t_exec("BEGIN;"
            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
@@ -2062,18 +2063,18 @@ test_claim_speed(void **state)
     best_small = best_big = INT64_MAX;
 
     for (i = 0; i < 5; i++) {
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         assert_int_equal(t_claim("big", 20000, 1, 100, &jobs), 100);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         ngx_http_crmsync_store_free_jobs(jobs, 100);
 
         ms = (t1.tv_sec - t0.tv_sec) * 1000000
              + (t1.tv_nsec - t0.tv_nsec) / 1000;
         best_big = ms < best_big ? ms : best_big;
 
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         assert_int_equal(t_claim("small", 20000, 1, 100, &jobs), 100);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         ngx_http_crmsync_store_free_jobs(jobs, 100);
 
         ms = (t1.tv_sec - t0.tv_sec) * 1000000
@@ -2081,7 +2082,7 @@ test_claim_speed(void **state)
         best_small = ms < best_small ? ms : best_small;
     }
 
-    print_message("claim of 100: %.2f ms with 10,000 queued, %.2f ms with"
+    print_message("claim of 100: %.2f ms of CPU with 10,000 queued, %.2f ms with"
                   " 500\n", best_big / 1000.0, best_small / 1000.0);
 
     /* 1.2 times here; reading the whole queue (no index to read it in
