@@ -120,6 +120,7 @@ typedef struct {
     char                          id[32];
     json_t                       *props;
     long long                     created;
+    int                           fresh;        /* from a read */
 } m_contact_t;
 
 
@@ -181,7 +182,7 @@ static int m_person_add(ngx_http_crmsync_plan_t *plan, m_person_t *ps,
     m_job_t *job);
 static int m_readprops(ngx_http_crmsync_plan_t *plan);
 static size_t m_contact(ngx_http_crmsync_plan_t *plan, const char *id,
-    json_t *props, json_t *result);
+    json_t *props, json_t *result, int fresh);
 static long long m_time(json_t *v);
 static int m_reads(ngx_http_crmsync_plan_t *plan);
 static int m_needs(ngx_http_crmsync_plan_t *plan, m_person_t *ps,
@@ -1119,7 +1120,7 @@ m_time(json_t *v)
 
 static size_t
 m_contact(ngx_http_crmsync_plan_t *plan, const char *id, json_t *props,
-    json_t *result)
+    json_t *result, int fresh)
 {
     size_t        i, len;
     json_t       *v;
@@ -1132,9 +1133,26 @@ m_contact(ngx_http_crmsync_plan_t *plan, const char *id, json_t *props,
     }
 
     for (i = 0; i < plan->ncontacts; i++) {
-        if (strcmp(plan->contacts[i].id, id) == 0) {
-            return i;
+        c = &plan->contacts[i];
+
+        if (strcmp(c->id, id) != 0) {
+            continue;
         }
+
+        /* a read is fresher than the search index */
+
+        if (fresh || !c->fresh) {
+            json_decref(c->props);
+            c->props = json_incref(props);
+            c->fresh = fresh;
+
+            v = json_object_get(props, "createdate");
+            c->created = m_time(m_empty(v) ? json_object_get(result,
+                                                             "createdAt")
+                                           : v);
+        }
+
+        return i;
     }
 
     if ((plan->ncontacts & 15) == 0) {
@@ -1151,6 +1169,7 @@ m_contact(ngx_http_crmsync_plan_t *plan, const char *id, json_t *props,
     c = &plan->contacts[plan->ncontacts];
     memcpy(c->id, id, len + 1);
     c->props = json_incref(props);
+    c->fresh = fresh;
 
     v = json_object_get(props, "createdate");
     if (m_empty(v)) {
@@ -1731,7 +1750,8 @@ m_read_answer(ngx_http_crmsync_plan_t *plan, m_meta_t *m, json_t *root)
     json_array_foreach(list, i, e) {
         id = m_result_id(e, buf, sizeof(buf));
         props = json_object_get(e, "properties");
-        at[i] = id ? m_contact(plan, id, props, e) : M_NONE;
+        at[i] = id ? m_contact(plan, id, props, e, m->kind != M_SEARCH)
+                   : M_NONE;
     }
 
     if (m->kind == M_READ_ID) {
