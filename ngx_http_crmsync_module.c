@@ -58,6 +58,8 @@ static char *ngx_http_crmsync_match(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_crmsync_id_property(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_crmsync_create(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_crmsync_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_crmsync_lookup_properties(ngx_conf_t *cf,
@@ -302,10 +304,10 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
 
     { ngx_string("crmsync_create"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_crmsync_create,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_crmsync_loc_conf_t, create),
-      &ngx_http_crmsync_create_modes },
+      0,
+      NULL },
 
     { ngx_string("crmsync_lifecycle"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1827,6 +1829,40 @@ ngx_http_crmsync_id_property(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     prop->property = value[2];
 
     return NGX_CONF_OK;
+}
+
+
+/* crmsync_create identified | with_email | always | off */
+
+static char *
+ngx_http_crmsync_create(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (cslcf->create != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_crmsync_create_modes; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strncmp(e->name.data, value[1].data, value[1].len) == 0)
+        {
+            cslcf->create = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"crmsync_create\": "
+                       "identified, with_email, always or off is expected",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -246,7 +246,18 @@ ngx_http_crmsync_ids(ngx_http_request_t *r, ngx_http_crmsync_event_t *ev,
         ids[n].value.data = values[i]->data;
         ids[n].value.len = values[i]->len;
 
-        if (i == 8) {
+        if (i == 5) {
+            /* Telegram's usernames are case-insensitive */
+
+            p = ngx_pnalloc(r->pool, values[i]->len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_strlow(p, values[i]->data, values[i]->len);
+            ids[n].value.data = p;
+
+        } else if (i == 8) {
             /* "<provider>:<the platform's id>" */
 
             provider = ngx_http_crmsync_provider_names[ev->provider];
