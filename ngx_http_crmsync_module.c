@@ -122,10 +122,12 @@ static ngx_str_t  ngx_http_crmsync_id_names[] = {
 #define NGX_HTTP_CRMSYNC_RULES_MAX  NGX_HTTP_CRMSYNC_ID_MAX
 
 /*
- * crmsync_match's defaults per provider (README, "Matching"): the channel's
- * own id first where the channel has one and no phone, the phone first
- * where the channel is a phone number, email first where the channel is
- * email-first; crm_id wherever the platform can hold a HubSpot id.
+ * crmsync_match's defaults per provider (README, "Matching"): the phone
+ * first where the channel is a phone number, the channel's own id first
+ * where it has one and no phone, email first on email-first platforms;
+ * crm_id, first, where the platform's payload can carry a HubSpot id
+ * (Intercom and Standard Webhooks read one; respond.io's HubSpot
+ * integration keeps one), nowhere else.
  */
 
 #define ID(k)  NGX_HTTP_CRMSYNC_ID_##k
@@ -135,15 +137,15 @@ static ngx_uint_t  ngx_http_crmsync_default_rules
     [NGX_HTTP_CRMSYNC_PROVIDER_MAX][NGX_HTTP_CRMSYNC_RULES_MAX + 1] =
 {
     /* none */      { END },
-    /* whatsapp */  { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), ID(CRM_ID), END },
+    /* whatsapp */  { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), END },
     /* messenger */ { ID(MESSENGER_ID), ID(EMAIL), ID(PHONE), END },
     /* instagram */ { ID(INSTAGRAM_ID), ID(EMAIL), ID(PHONE), END },
     /* intercom */  { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
     /* telegram */  { ID(TELEGRAM_ID), ID(TELEGRAM_USERNAME), ID(PHONE),
                       ID(EMAIL), END },
-    /* twilio */    { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), ID(CRM_ID), END },
+    /* twilio */    { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), END },
     /* respondio */ { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
-    /* standard */  { ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
+    /* standard */  { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
     /* hubspot */   { END }
 };
 

@@ -160,7 +160,7 @@ CONF
         payload => {
             v => 2,
             ids => { phone => '+16505551234', whatsapp_id => '16505551234' },
-            match => [qw(phone whatsapp_id email crm_id)],
+            match => [qw(phone whatsapp_id email)],
             create => 'identified', lifecycle => 'lead',
             props => { firstname => 'Sheena', lastname => 'Nelson',
                        last_chat_channel => 'WhatsApp' },
@@ -264,7 +264,7 @@ CONF
         payload => {
             v => 2,
             ids => { email => 'go1@example.com', platform_id => 'standard:g1' },
-            match => [qw(email phone platform_id)],
+            match => [qw(crm_id email phone platform_id)],
             create => 'always', lifecycle => 'customer',
             if_empty => [qw(firstname lastname)],
             dry_run => JSON::PP::true } },
