@@ -16,6 +16,7 @@
 #include "ngx_http_crmsync_verify.h"
 #include "ngx_http_crmsync_phone.h"
 #include "ngx_http_crmsync_store.h"
+#include "ngx_http_crmsync_match.h"
 
 
 #define NGX_HTTP_CRMSYNC_SECRET_FILE_MAX  65536
@@ -53,6 +54,21 @@ static char *ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_crmsync_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_crmsync_match(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_id_property(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_create(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_lookup_properties(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_array_t *ngx_http_crmsync_default_lookup(ngx_conf_t *cf);
+static char *ngx_http_crmsync_merge_match(ngx_conf_t *cf,
+    ngx_http_crmsync_loc_conf_t *conf);
+static char *ngx_http_crmsync_merge_props(ngx_conf_t *cf,
+    ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name,
     const char *what, ngx_str_t *content);
 static ngx_int_t ngx_http_crmsync_init_module(ngx_cycle_t *cycle);
@@ -71,6 +87,74 @@ static ngx_conf_enum_t  ngx_http_crmsync_log_levels[] = {
     { ngx_string("error"), NGX_LOG_ERR },
     { ngx_null_string, 0 }
 };
+
+
+/* crmsync_create: the order of ngx_http_crmsync_create_e */
+
+static ngx_conf_enum_t  ngx_http_crmsync_create_modes[] = {
+    { ngx_string("identified"), NGX_HTTP_CRMSYNC_CREATE_IDENTIFIED },
+    { ngx_string("with_email"), NGX_HTTP_CRMSYNC_CREATE_WITH_EMAIL },
+    { ngx_string("always"), NGX_HTTP_CRMSYNC_CREATE_ALWAYS },
+    { ngx_string("off"), NGX_HTTP_CRMSYNC_CREATE_OFF },
+    { ngx_null_string, 0 }
+};
+
+
+/*
+ * The identifiers as crmsync_match names them, in the order of
+ * ngx_http_crmsync_id_kind_e (match.c's ngx_http_crmsync_id_kind_names
+ * holds the same; this copy keeps the configuration free of match.c).
+ */
+
+static ngx_str_t  ngx_http_crmsync_id_names[] = {
+    ngx_string("crm_id"),
+    ngx_string("email"),
+    ngx_string("phone"),
+    ngx_string("whatsapp_id"),
+    ngx_string("telegram_id"),
+    ngx_string("telegram_username"),
+    ngx_string("messenger_id"),
+    ngx_string("instagram_id"),
+    ngx_string("platform_id")
+};
+
+
+#define NGX_HTTP_CRMSYNC_RULES_MAX  NGX_HTTP_CRMSYNC_ID_MAX
+
+/*
+ * crmsync_match's defaults per provider (README, "Matching"): the phone
+ * first where the channel is a phone number, the channel's own id first
+ * where it has one and no phone, email first on email-first platforms;
+ * crm_id, first, where the platform's payload can carry a HubSpot id
+ * (Intercom and Standard Webhooks read one; respond.io's HubSpot
+ * integration keeps one), nowhere else.
+ */
+
+#define ID(k)  NGX_HTTP_CRMSYNC_ID_##k
+#define END    NGX_HTTP_CRMSYNC_ID_MAX
+
+static ngx_uint_t  ngx_http_crmsync_default_rules
+    [NGX_HTTP_CRMSYNC_PROVIDER_MAX][NGX_HTTP_CRMSYNC_RULES_MAX + 1] =
+{
+    /* none */      { END },
+    /* whatsapp */  { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), END },
+    /* messenger */ { ID(MESSENGER_ID), ID(EMAIL), ID(PHONE), END },
+    /* instagram */ { ID(INSTAGRAM_ID), ID(EMAIL), ID(PHONE), END },
+    /* intercom */  { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
+    /* telegram */  { ID(TELEGRAM_ID), ID(TELEGRAM_USERNAME), ID(PHONE),
+                      ID(EMAIL), END },
+    /* twilio */    { ID(PHONE), ID(WHATSAPP_ID), ID(EMAIL), END },
+    /* respondio */ { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
+    /* standard */  { ID(CRM_ID), ID(EMAIL), ID(PHONE), ID(PLATFORM_ID), END },
+    /* hubspot */   { END }
+};
+
+#undef ID
+#undef END
+
+
+/* HubSpot's unique value properties: at most 10 per object */
+#define NGX_HTTP_CRMSYNC_ID_PROPS_MAX  10
 
 
 static ngx_conf_post_t  ngx_http_crmsync_window_post = {
@@ -193,7 +277,7 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       NULL },
 
     { ngx_string("crmsync_set"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
       ngx_http_crmsync_set,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -202,6 +286,55 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
     { ngx_string("crmsync_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_crmsync_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_match"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_match,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_id_property"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_crmsync_id_property,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_create"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_crmsync_create,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_lifecycle"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_crmsync_lifecycle,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_filter"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_crmsync_loc_conf_t, filter),
+      NULL },
+
+    { ngx_string("crmsync_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_crmsync_loc_conf_t, dry_run),
+      NULL },
+
+    { ngx_string("crmsync_lookup_properties"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_lookup_properties,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -269,6 +402,12 @@ ngx_http_crmsync_create_loc_conf(ngx_conf_t *cf)
     conf->log_level = NGX_CONF_UNSET_UINT;
     conf->region_set = NGX_CONF_UNSET;
     conf->sets = NGX_CONF_UNSET_PTR;
+    conf->match = NGX_CONF_UNSET_PTR;
+    conf->create = NGX_CONF_UNSET_UINT;
+    conf->filter = NGX_CONF_UNSET_PTR;
+    conf->dry_run = NGX_CONF_UNSET;
+    conf->id_props = NGX_CONF_UNSET_PTR;
+    conf->lookup_properties = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -294,6 +433,22 @@ ngx_http_crmsync_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_LOG_WARN);
     ngx_conf_merge_str_value(conf->portal_name, prev->portal_name, "");
     ngx_conf_merge_ptr_value(conf->sets, prev->sets, NULL);
+    ngx_conf_merge_ptr_value(conf->match, prev->match, NULL);
+    ngx_conf_merge_uint_value(conf->create, prev->create,
+                              NGX_HTTP_CRMSYNC_CREATE_IDENTIFIED);
+    ngx_conf_merge_str_value(conf->lifecycle, prev->lifecycle, "lead");
+    ngx_conf_merge_ptr_value(conf->filter, prev->filter, NULL);
+    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
+    ngx_conf_merge_ptr_value(conf->id_props, prev->id_props, NULL);
+    ngx_conf_merge_ptr_value(conf->lookup_properties,
+                             prev->lookup_properties, NULL);
+
+    if (conf->lookup_properties == NULL) {
+        conf->lookup_properties = ngx_http_crmsync_default_lookup(cf);
+        if (conf->lookup_properties == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->region_set == NGX_CONF_UNSET) {
         conf->region_set = prev->region_set;
@@ -693,6 +848,9 @@ ngx_http_crmsync_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&mcf->locations, cf->pool, 4,
                           sizeof(ngx_http_crmsync_loc_conf_t *))
+           != NGX_OK
+        || ngx_array_init(&mcf->props, cf->pool, 4,
+                          sizeof(ngx_http_crmsync_portal_prop_t))
            != NGX_OK)
     {
         return NULL;
@@ -771,17 +929,50 @@ ngx_http_crmsync_portal_by_name(ngx_http_crmsync_main_conf_t *mcf,
 static char *
 ngx_http_crmsync_merge_store(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
 {
+    const char                     *name;
     ngx_http_crmsync_loc_conf_t   **loc;
     ngx_http_crmsync_main_conf_t   *mcf;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_crmsync_module);
 
     if (mcf->store.len == 0) {
-        if (conf->portal_name.len || conf->sets) {
+
+        /* a directive that changes what is synced, with nothing to sync */
+
+        if (conf->portal_name.len) {
+            name = "crmsync_portal";
+
+        } else if (conf->sets) {
+            name = "crmsync_set";
+
+        } else if (conf->match) {
+            name = "crmsync_match";
+
+        } else if (conf->id_props) {
+            name = "crmsync_id_property";
+
+        } else if (conf->create != NGX_HTTP_CRMSYNC_CREATE_IDENTIFIED) {
+            name = "crmsync_create";
+
+        } else if (conf->lifecycle.len != 4
+                   || ngx_strncmp(conf->lifecycle.data, "lead", 4) != 0)
+        {
+            name = "crmsync_lifecycle";
+
+        } else if (conf->filter) {
+            name = "crmsync_filter";
+
+        } else if (conf->dry_run) {
+            name = "crmsync_dry_run";
+
+        } else {
+            name = NULL;
+        }
+
+        if (name) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"%s\" in location \"%V\" needs \"crmsync_store\"",
-                          conf->sets ? "crmsync_set" : "crmsync_portal",
-                          &conf->clcf->name);
+                          name, &conf->clcf->name);
             return NGX_CONF_ERROR;
         }
 
@@ -821,7 +1012,11 @@ ngx_http_crmsync_merge_store(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
 
     *loc = conf;
 
-    return NGX_CONF_OK;
+    if (ngx_http_crmsync_merge_props(cf, mcf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_crmsync_merge_match(cf, conf);
 }
 
 
@@ -1302,7 +1497,7 @@ invalid:
 }
 
 
-/* crmsync_set <property> <value> */
+/* crmsync_set <property> <value> [if_empty] */
 
 static char *
 ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1310,6 +1505,7 @@ ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_crmsync_loc_conf_t *cslcf = conf;
 
     u_char                            *p;
+    ngx_uint_t                         i;
     ngx_str_t                         *value;
     ngx_http_crmsync_set_t            *set;
     ngx_http_compile_complex_value_t   ccv;
@@ -1343,10 +1539,36 @@ ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (cf->args->nelts == 4
+        && (value[3].len != 8
+            || ngx_strncmp(value[3].data, "if_empty", 8) != 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"crmsync_set\": "
+                           "only \"if_empty\" may follow the value",
+                           &value[3]);
+        return NGX_CONF_ERROR;
+    }
+
     if (cslcf->sets == NGX_CONF_UNSET_PTR) {
         cslcf->sets = ngx_array_create(cf->pool, 4,
                                        sizeof(ngx_http_crmsync_set_t));
         if (cslcf->sets == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    set = cslcf->sets->elts;
+
+    for (i = 0; i < cslcf->sets->nelts; i++) {
+        if (set[i].property.len == value[1].len
+            && ngx_strncmp(set[i].property.data, value[1].data,
+                           value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate property \"%V\" in "
+                               "\"crmsync_set\"", &value[1]);
             return NGX_CONF_ERROR;
         }
     }
@@ -1357,6 +1579,7 @@ ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     set->property = value[1];
+    set->if_empty = (cf->args->nelts == 4);
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
@@ -1367,6 +1590,675 @@ ngx_http_crmsync_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A HubSpot internal property name: a lower case letter, then lower case
+ * letters, digits and '_', at most 100 bytes.  NULL, or what is wrong.
+ */
+
+static const char *
+ngx_http_crmsync_property_error(ngx_str_t *name)
+{
+    u_char  *p;
+
+    if (name->len == 0 || name->len > 100) {
+        return "HubSpot's internal name of at most 100 characters is "
+               "expected";
+    }
+
+    if (name->data[0] < 'a' || name->data[0] > 'z') {
+        return "HubSpot's internal name starts with a lower case letter";
+    }
+
+    for (p = name->data; p < name->data + name->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+              || *p == '_'))
+        {
+            return "HubSpot's internal name is expected (lower case, "
+                   "digits and '_')";
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_crmsync_id_kind_by_name(ngx_str_t *name)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < NGX_HTTP_CRMSYNC_ID_MAX; k++) {
+        if (ngx_http_crmsync_id_names[k].len == name->len
+            && ngx_strncmp(ngx_http_crmsync_id_names[k].data, name->data,
+                           name->len)
+               == 0)
+        {
+            return k;
+        }
+    }
+
+    return NGX_HTTP_CRMSYNC_ID_MAX;
+}
+
+
+static char *
+ngx_http_crmsync_unknown_id(ngx_conf_t *cf, const char *what,
+    const char *directive, ngx_str_t *value, ngx_uint_t from)
+{
+    u_char      *p, *last;
+    ngx_uint_t   k;
+    u_char       names[256];
+
+    p = names;
+    last = names + sizeof(names);
+
+    for (k = from; k < NGX_HTTP_CRMSYNC_ID_MAX; k++) {
+        p = ngx_slprintf(p, last, "%s%V", k == from ? "" : " ",
+                         &ngx_http_crmsync_id_names[k]);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "unknown %s \"%V\" in \"%s\", valid ones are: %*s",
+                       what, value, directive, p - names, names);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* crmsync_match <rule> ... */
+
+static char *
+ngx_http_crmsync_match(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, j, k, *rule;
+
+    if (cslcf->match != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cslcf->match = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                    sizeof(ngx_uint_t));
+    if (cslcf->match == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        k = ngx_http_crmsync_id_kind_by_name(&value[i]);
+
+        if (k == NGX_HTTP_CRMSYNC_ID_MAX) {
+            return ngx_http_crmsync_unknown_id(cf, "rule", "crmsync_match",
+                                               &value[i], 0);
+        }
+
+        for (j = 1; j < i; j++) {
+            if (value[j].len == value[i].len
+                && ngx_strncmp(value[j].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate rule \"%V\" in "
+                                   "\"crmsync_match\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        rule = ngx_array_push(cslcf->match);
+        if (rule == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *rule = k;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_id_property <identifier> <property> */
+
+static char *
+ngx_http_crmsync_id_property(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t                   *value;
+    ngx_uint_t                   i, k;
+    const char                  *err;
+    ngx_http_crmsync_id_prop_t  *prop;
+
+    static ngx_str_t  reserved[] = {
+        ngx_string("email"), ngx_string("phone"), ngx_string("mobilephone"),
+        ngx_string("firstname"), ngx_string("lastname"),
+        ngx_string("lifecyclestage"), ngx_string("hubspot_owner_id"),
+        ngx_null_string
+    };
+
+    value = cf->args->elts;
+
+    k = ngx_http_crmsync_id_kind_by_name(&value[1]);
+
+    if (k == NGX_HTTP_CRMSYNC_ID_MAX
+        || k == NGX_HTTP_CRMSYNC_ID_CRM_ID
+        || k == NGX_HTTP_CRMSYNC_ID_EMAIL)
+    {
+        /* crm_id is the record's own id, email HubSpot's own unique
+           property: neither needs one of its own */
+
+        return ngx_http_crmsync_unknown_id(cf, "identifier",
+                                           "crmsync_id_property", &value[1],
+                                           NGX_HTTP_CRMSYNC_ID_PHONE);
+    }
+
+    err = ngx_http_crmsync_property_error(&value[2]);
+
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid property \"%V\" in "
+                           "\"crmsync_id_property\": %s", &value[2], err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[2].len >= 3 && ngx_strncmp(value[2].data, "hs_", 3) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid property \"%V\" in "
+                           "\"crmsync_id_property\": \"hs_\" names are "
+                           "HubSpot's own", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; reserved[i].len; i++) {
+        if (reserved[i].len == value[2].len
+            && ngx_strncmp(reserved[i].data, value[2].data, value[2].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid property \"%V\" in "
+                               "\"crmsync_id_property\": a property of "
+                               "HubSpot's own cannot hold unique values",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (cslcf->id_props == NGX_CONF_UNSET_PTR) {
+        cslcf->id_props = ngx_array_create(cf->pool, 2,
+                                           sizeof(ngx_http_crmsync_id_prop_t));
+        if (cslcf->id_props == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    prop = cslcf->id_props->elts;
+
+    for (i = 0; i < cslcf->id_props->nelts; i++) {
+        if (prop[i].kind == k) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate identifier \"%V\" in "
+                               "\"crmsync_id_property\": one property per "
+                               "identifier", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (prop[i].property.len == value[2].len
+            && ngx_strncmp(prop[i].property.data, value[2].data,
+                           value[2].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate property \"%V\" in "
+                               "\"crmsync_id_property\": one identifier "
+                               "per property", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    prop = ngx_array_push(cslcf->id_props);
+    if (prop == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    prop->kind = k;
+    prop->property = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_create identified | with_email | always | off */
+
+static char *
+ngx_http_crmsync_create(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (cslcf->create != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_crmsync_create_modes; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strncmp(e->name.data, value[1].data, value[1].len) == 0)
+        {
+            cslcf->create = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"crmsync_create\": "
+                       "identified, with_email, always or off is expected",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* crmsync_lifecycle <stage> | off */
+
+static char *
+ngx_http_crmsync_lifecycle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (cslcf->lifecycle.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        ngx_str_set(&cslcf->lifecycle, "");
+        return NGX_CONF_OK;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || value[1].len > 100
+        || p != value[1].data + value[1].len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid stage \"%V\" in \"crmsync_lifecycle\": "
+                           "HubSpot's internal value is expected (lower "
+                           "case and digits, such as lead or "
+                           "marketingqualifiedlead), or off", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cslcf->lifecycle = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_lookup_properties <property> ... */
+
+static char *
+ngx_http_crmsync_lookup_properties(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t   *value, *prop;
+    ngx_uint_t   i, j;
+    const char  *err;
+
+    if (cslcf->lookup_properties != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cslcf->lookup_properties = ngx_array_create(cf->pool,
+                                                cf->args->nelts - 1,
+                                                sizeof(ngx_str_t));
+    if (cslcf->lookup_properties == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        err = ngx_http_crmsync_property_error(&value[i]);
+
+        if (err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid property \"%V\" in "
+                               "\"crmsync_lookup_properties\": %s",
+                               &value[i], err);
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 1; j < i; j++) {
+            if (value[j].len == value[i].len
+                && ngx_strncmp(value[j].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate property \"%V\" in "
+                                   "\"crmsync_lookup_properties\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        prop = ngx_array_push(cslcf->lookup_properties);
+        if (prop == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *prop = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_array_t *
+ngx_http_crmsync_default_lookup(ngx_conf_t *cf)
+{
+    ngx_str_t    *prop;
+    ngx_uint_t    i;
+    ngx_array_t  *a;
+
+    static ngx_str_t  names[] = {
+        ngx_string("email"), ngx_string("firstname"), ngx_string("lastname"),
+        ngx_string("phone"), ngx_string("mobilephone"),
+        ngx_string("lifecyclestage"), ngx_string("hubspot_owner_id")
+    };
+
+    a = ngx_array_create(cf->pool, sizeof(names) / sizeof(names[0]),
+                         sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        prop = ngx_array_push(a);
+        *prop = names[i];
+    }
+
+    return a;
+}
+
+
+/*
+ * Every crmsync_id_property of a webhook location, once per portal: one
+ * property per identifier and portal, at most HubSpot's 10 unique
+ * properties per object.
+ */
+
+static char *
+ngx_http_crmsync_merge_props(ngx_conf_t *cf, ngx_http_crmsync_main_conf_t *mcf,
+    ngx_http_crmsync_loc_conf_t *conf)
+{
+    ngx_uint_t                       i, j, n, found;
+    ngx_http_crmsync_id_prop_t      *prop;
+    ngx_http_crmsync_portal_prop_t  *pp, *add;
+
+    if (conf->id_props == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    prop = conf->id_props->elts;
+
+    for (i = 0; i < conf->id_props->nelts; i++) {
+        pp = mcf->props.elts;
+        found = 0;
+        n = 0;
+
+        for (j = 0; j < mcf->props.nelts; j++) {
+            if (pp[j].portal != conf->portal) {
+                continue;
+            }
+
+            n++;
+
+            if (pp[j].kind == prop[i].kind
+                && pp[j].property.len == prop[i].property.len
+                && ngx_strncmp(pp[j].property.data, prop[i].property.data,
+                               prop[i].property.len)
+                   == 0)
+            {
+                found = 1;
+                break;
+            }
+
+            if (pp[j].kind == prop[i].kind) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"crmsync_id_property %V %V\" of location "
+                              "\"%V\": another location of portal \"%V\" "
+                              "keeps %V in \"%V\"; one property per "
+                              "identifier and portal",
+                              &ngx_http_crmsync_id_names[prop[i].kind],
+                              &prop[i].property, &conf->clcf->name,
+                              &conf->portal->label,
+                              &ngx_http_crmsync_id_names[prop[i].kind],
+                              &pp[j].property);
+                return NGX_CONF_ERROR;
+            }
+
+            if (pp[j].property.len == prop[i].property.len
+                && ngx_strncmp(pp[j].property.data, prop[i].property.data,
+                               prop[i].property.len)
+                   == 0)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"crmsync_id_property %V %V\" of location "
+                              "\"%V\": another location of portal \"%V\" "
+                              "keeps %V in it; one identifier per property",
+                              &ngx_http_crmsync_id_names[prop[i].kind],
+                              &prop[i].property, &conf->clcf->name,
+                              &conf->portal->label,
+                              &ngx_http_crmsync_id_names[pp[j].kind]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (found) {
+            continue;
+        }
+
+        if (n == NGX_HTTP_CRMSYNC_ID_PROPS_MAX) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"crmsync_id_property %V %V\" of location "
+                          "\"%V\": portal \"%V\" would have more than %d "
+                          "unique properties, HubSpot's limit",
+                          &ngx_http_crmsync_id_names[prop[i].kind],
+                          &prop[i].property, &conf->clcf->name,
+                          &conf->portal->label,
+                          NGX_HTTP_CRMSYNC_ID_PROPS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        add = ngx_array_push(&mcf->props);
+        if (add == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        add->portal = conf->portal;
+        add->kind = prop[i].kind;
+        add->property = prop[i].property;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The job payload's members that the location fixes (doc/matching.md):
+ * made once here, copied into every payload.  Property and stage names
+ * were checked to need no JSON escaping.
+ */
+
+static char *
+ngx_http_crmsync_merge_match(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_uint_t                   i, n, *rules, first, last;
+    ngx_http_crmsync_set_t      *set;
+    ngx_http_crmsync_id_prop_t  *prop;
+
+    if (conf->match) {
+        rules = conf->match->elts;
+        n = conf->match->nelts;
+
+    } else {
+        rules = ngx_http_crmsync_default_rules[conf->provider];
+
+        for (n = 0; rules[n] != NGX_HTTP_CRMSYNC_ID_MAX; n++) {
+            /* void */
+        }
+    }
+
+    /* "match":[...],"create":"...","lifecycle":"..." */
+
+    len = sizeof("\"match\":[],\"create\":\"with_email\",\"lifecycle\":\"\"")
+          + conf->lifecycle.len;
+
+    for (i = 0; i < n; i++) {
+        len += ngx_http_crmsync_id_names[rules[i]].len + 3;
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->payload_head.data = p;
+    p = ngx_cpymem(p, "\"match\":[", sizeof("\"match\":[") - 1);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_sprintf(p, "%s\"%V\"", i ? "," : "",
+                        &ngx_http_crmsync_id_names[rules[i]]);
+    }
+
+    p = ngx_sprintf(p, "],\"create\":\"%V\"",
+                    &ngx_http_crmsync_create_modes[conf->create].name);
+
+    if (conf->lifecycle.len) {
+        p = ngx_sprintf(p, ",\"lifecycle\":\"%V\"", &conf->lifecycle);
+    }
+
+    conf->payload_head.len = p - conf->payload_head.data;
+
+    /*
+     * ,"if_empty":[...]: the event's names never overwrite a name HubSpot
+     * holds, unless a crmsync_set without if_empty names the property;
+     * ,"idprops":{...} and ,"dry_run":true
+     */
+
+    n = conf->sets ? conf->sets->nelts : 0;
+    set = n ? conf->sets->elts : NULL;
+
+    first = 1;
+    last = 1;
+
+    len = sizeof(",\"if_empty\":[\"firstname\",\"lastname\"]")
+          + sizeof(",\"idprops\":{}") + sizeof(",\"dry_run\":true");
+
+    for (i = 0; i < n; i++) {
+        len += set[i].property.len + 3;
+
+        if (!set[i].if_empty) {
+            if (set[i].property.len == 9
+                && ngx_strncmp(set[i].property.data, "firstname", 9) == 0)
+            {
+                first = 0;
+            }
+
+            if (set[i].property.len == 8
+                && ngx_strncmp(set[i].property.data, "lastname", 8) == 0)
+            {
+                last = 0;
+            }
+        }
+    }
+
+    if (conf->id_props) {
+        prop = conf->id_props->elts;
+
+        for (i = 0; i < conf->id_props->nelts; i++) {
+            len += ngx_http_crmsync_id_names[prop[i].kind].len
+                   + prop[i].property.len + 6;
+        }
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->payload_tail.data = p;
+    p = ngx_cpymem(p, ",\"if_empty\":[", sizeof(",\"if_empty\":[") - 1);
+
+    if (first) {
+        p = ngx_cpymem(p, "\"firstname\",", sizeof("\"firstname\",") - 1);
+    }
+
+    if (last) {
+        p = ngx_cpymem(p, "\"lastname\",", sizeof("\"lastname\",") - 1);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!set[i].if_empty
+            || (set[i].property.len == 9
+                && ngx_strncmp(set[i].property.data, "firstname", 9) == 0)
+            || (set[i].property.len == 8
+                && ngx_strncmp(set[i].property.data, "lastname", 8) == 0))
+        {
+            continue;
+        }
+
+        p = ngx_sprintf(p, "\"%V\",", &set[i].property);
+    }
+
+    if (p[-1] == '[') {
+        p -= sizeof(",\"if_empty\":[") - 1;
+
+    } else {
+        p[-1] = ']';
+    }
+
+    if (conf->id_props) {
+        prop = conf->id_props->elts;
+        p = ngx_cpymem(p, ",\"idprops\":{", sizeof(",\"idprops\":{") - 1);
+
+        for (i = 0; i < conf->id_props->nelts; i++) {
+            p = ngx_sprintf(p, "%s\"%V\":\"%V\"", i ? "," : "",
+                            &ngx_http_crmsync_id_names[prop[i].kind],
+                            &prop[i].property);
+        }
+
+        *p++ = '}';
+    }
+
+    if (conf->dry_run) {
+        p = ngx_cpymem(p, ",\"dry_run\":true",
+                       sizeof(",\"dry_run\":true") - 1);
+    }
+
+    conf->payload_tail.len = p - conf->payload_tail.data;
 
     return NGX_CONF_OK;
 }

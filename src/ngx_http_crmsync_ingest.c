@@ -191,62 +191,170 @@ ngx_http_crmsync_json_copy(u_char *p, ngx_str_t *v)
 }
 
 
+/* the identifiers of an event, as the payload's "ids" and the job's keys */
+
+#define NGX_HTTP_CRMSYNC_IDS  10
+
+typedef struct {
+    ngx_str_t                   name;       /* in "ids" */
+    ngx_str_t                   kind;       /* in the key */
+    ngx_str_t                   value;
+} ngx_http_crmsync_ingest_id_t;
+
+
+static ngx_int_t
+ngx_http_crmsync_ids(ngx_http_request_t *r, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_ingest_id_t *ids)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_uint_t                    i, n;
+    const char                   *provider;
+    ngx_http_crmsync_str_t       *values[NGX_HTTP_CRMSYNC_IDS];
+    ngx_http_crmsync_identity_t  *id;
+
+    static ngx_str_t  names[NGX_HTTP_CRMSYNC_IDS] = {
+        ngx_string("email"), ngx_string("phone"), ngx_string("phone_alt"),
+        ngx_string("whatsapp_id"), ngx_string("telegram_id"),
+        ngx_string("telegram_username"), ngx_string("messenger_id"),
+        ngx_string("instagram_id"), ngx_string("platform_id"),
+        ngx_string("crm_id")
+    };
+
+    id = &ev->identity;
+
+    values[0] = &id->email;
+    values[1] = &id->phone;
+    values[2] = &id->phone_alt;
+    values[3] = &id->whatsapp_id;
+    values[4] = &id->telegram_id;
+    values[5] = &id->telegram_username;
+    values[6] = &id->messenger_psid;
+    values[7] = &id->instagram_id;
+    values[8] = &id->platform_id;
+    values[9] = &id->hubspot_id;
+
+    n = 0;
+
+    for (i = 0; i < NGX_HTTP_CRMSYNC_IDS; i++) {
+        if (values[i]->len == 0) {
+            continue;
+        }
+
+        ids[n].name = names[i];
+        ids[n].kind = names[i == 2 ? 1 : i];
+        ids[n].value.data = values[i]->data;
+        ids[n].value.len = values[i]->len;
+
+        if (i == 5) {
+            /* Telegram's usernames are case-insensitive */
+
+            p = ngx_pnalloc(r->pool, values[i]->len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_strlow(p, values[i]->data, values[i]->len);
+            ids[n].value.data = p;
+
+        } else if (i == 8) {
+            /* "<provider>:<the platform's id>" */
+
+            provider = ngx_http_crmsync_provider_names[ev->provider];
+            len = ngx_strlen(provider) + 1 + values[i]->len;
+
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ids[n].value.data = p;
+            p = ngx_cpymem(p, provider, len - 1 - values[i]->len);
+            *p++ = ':';
+            ngx_memcpy(p, values[i]->data, values[i]->len);
+            ids[n].value.len = len;
+        }
+
+        n++;
+    }
+
+    return n;
+}
+
+
 /*
- * The contact properties of one event: email, first and last name, and
- * the location's crmsync_set values (a set name overrides the event's).
- * An empty value is left out, so that it never clears what HubSpot holds.
+ * The job payload, version 2 (doc/matching.md): the event's identifiers,
+ * the location's members made at merge time, and the contact properties:
+ * first and last name, then the crmsync_set values (a set name overrides
+ * the event's).  An empty value is left out, so that it never clears what
+ * HubSpot holds.  Built by hand: this runs for every event on the request
+ * path.
  */
 
 static ngx_int_t
 ngx_http_crmsync_payload(ngx_http_request_t *r,
     ngx_http_crmsync_loc_conf_t *cslcf, ngx_http_crmsync_event_t *ev,
-    ngx_str_t *out)
+    ngx_http_crmsync_ingest_id_t *ids, ngx_uint_t nids, ngx_str_t *out)
 {
     u_char                  *p;
     size_t                   len;
     ngx_str_t               *key, *val;
-    ngx_uint_t               i, n;
+    ngx_uint_t               i, j, n, nprops;
     ngx_http_crmsync_set_t  *set;
 
     static ngx_str_t  names[] = {
-        ngx_string("email"), ngx_string("firstname"), ngx_string("lastname")
+        ngx_string("firstname"), ngx_string("lastname")
     };
 
     n = cslcf->sets ? cslcf->sets->nelts : 0;
     set = n ? cslcf->sets->elts : NULL;
 
-    key = ngx_palloc(r->pool, 2 * (3 + n) * sizeof(ngx_str_t));
+    key = ngx_palloc(r->pool, 2 * (2 + n) * sizeof(ngx_str_t));
     if (key == NULL) {
         return NGX_ERROR;
     }
 
-    val = key + 3 + n;
+    val = key + 2 + n;
 
-    for (i = 0; i < 3; i++) {
-        key[i] = names[i];
-    }
-
-    val[0].data = ev->identity.email.data;
-    val[0].len = ev->identity.email.len;
-    val[1].data = ev->first_name.data;
-    val[1].len = ev->first_name.len;
-    val[2].data = ev->last_name.data;
-    val[2].len = ev->last_name.len;
+    key[0] = names[0];
+    key[1] = names[1];
+    val[0].data = ev->first_name.data;
+    val[0].len = ev->first_name.len;
+    val[1].data = ev->last_name.data;
+    val[1].len = ev->last_name.len;
 
     for (i = 0; i < n; i++) {
-        key[3 + i] = set[i].property;
+        key[2 + i] = set[i].property;
 
-        if (ngx_http_complex_value(r, &set[i].value, &val[3 + i]) != NGX_OK) {
+        if (ngx_http_complex_value(r, &set[i].value, &val[2 + i]) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        for (j = 0; j < 2; j++) {
+            if (key[j].len == set[i].property.len
+                && ngx_strncmp(key[j].data, set[i].property.data,
+                               key[j].len)
+                   == 0)
+            {
+                val[j].len = 0;
+            }
         }
     }
 
-    len = sizeof("{}");
+    len = sizeof("{\"v\":2,\"ids\":{},,\"props\":{}}")
+          + cslcf->payload_head.len + cslcf->payload_tail.len;
 
-    for (i = 0; i < 3 + n; i++) {
+    for (i = 0; i < nids; i++) {
+        len += ids[i].name.len + ngx_http_crmsync_json_len(&ids[i].value) + 4;
+    }
+
+    nprops = 0;
+
+    for (i = 0; i < 2 + n; i++) {
         if (val[i].len) {
             len += ngx_http_crmsync_json_len(&key[i])
                    + ngx_http_crmsync_json_len(&val[i]) + 2;
+            nprops++;
         }
     }
 
@@ -256,26 +364,113 @@ ngx_http_crmsync_payload(ngx_http_request_t *r,
     }
 
     out->data = p;
-    *p++ = '{';
+    p = ngx_cpymem(p, "{\"v\":2,\"ids\":{", sizeof("{\"v\":2,\"ids\":{") - 1);
 
-    for (i = 0; i < 3 + n; i++) {
-        if (val[i].len == 0) {
-            continue;
-        }
-
-        if (p - out->data > 1) {
+    for (i = 0; i < nids; i++) {
+        if (i) {
             *p++ = ',';
         }
 
-        p = ngx_http_crmsync_json_copy(p, &key[i]);
+        /* the names need no escaping */
+
+        *p++ = '"';
+        p = ngx_cpymem(p, ids[i].name.data, ids[i].name.len);
+        *p++ = '"';
         *p++ = ':';
-        p = ngx_http_crmsync_json_copy(p, &val[i]);
+        p = ngx_http_crmsync_json_copy(p, &ids[i].value);
     }
 
     *p++ = '}';
+    *p++ = ',';
+    p = ngx_cpymem(p, cslcf->payload_head.data, cslcf->payload_head.len);
+
+    if (nprops) {
+        p = ngx_cpymem(p, ",\"props\":{", sizeof(",\"props\":{") - 1);
+        j = 0;
+
+        for (i = 0; i < 2 + n; i++) {
+            if (val[i].len == 0) {
+                continue;
+            }
+
+            if (j++) {
+                *p++ = ',';
+            }
+
+            p = ngx_http_crmsync_json_copy(p, &key[i]);
+            *p++ = ':';
+            p = ngx_http_crmsync_json_copy(p, &val[i]);
+        }
+
+        *p++ = '}';
+    }
+
+    p = ngx_cpymem(p, cslcf->payload_tail.data, cslcf->payload_tail.len);
+    *p++ = '}';
+
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/* the job's keys: "<kind>:<value>" for every identifier */
+
+static ngx_int_t
+ngx_http_crmsync_keys(ngx_http_request_t *r,
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_ingest_id_t *ids,
+    ngx_uint_t nids)
+{
+    u_char                  *p;
+    ngx_uint_t               i;
+    ngx_http_crmsync_str_t  *keys;
+
+    keys = ngx_palloc(r->pool, nids * sizeof(ngx_http_crmsync_str_t));
+    if (keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nids; i++) {
+        p = ngx_pnalloc(r->pool, ids[i].kind.len + 1 + ids[i].value.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        keys[i].data = p;
+        p = ngx_cpymem(p, ids[i].kind.data, ids[i].kind.len);
+        *p++ = ':';
+        p = ngx_cpymem(p, ids[i].value.data, ids[i].value.len);
+        keys[i].len = p - keys[i].data;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "crmsync job key: %V", &keys[i]);
+    }
+
+    row->keys = keys;
+    row->nkeys = nids;
+    row->match_key = keys[0];
+
+    return NGX_OK;
+}
+
+
+/* crmsync_filter: an empty value or "0" skips the delivery's events */
+
+static ngx_int_t
+ngx_http_crmsync_filtered(ngx_http_request_t *r,
+    ngx_http_crmsync_loc_conf_t *cslcf)
+{
+    ngx_str_t  v;
+
+    if (cslcf->filter == NULL) {
+        return 0;
+    }
+
+    if (ngx_http_complex_value(r, cslcf->filter, &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return v.len == 0 || (v.len == 1 && v.data[0] == '0');
 }
 
 
@@ -304,7 +499,8 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     u_char                        *p, hash[20];
     size_t                         i, n, len;
     const char                    *name;
-    ngx_uint_t                     hashed;
+    ngx_int_t                      rc, filtered;
+    ngx_uint_t                     hashed, nids;
     int64_t                        now;
     ngx_sha1_t                     sha1;
     ngx_table_elt_t               *h;
@@ -312,6 +508,7 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     ngx_http_crmsync_event_t      *ev;
     ngx_http_crmsync_loc_conf_t   *cslcf;
     ngx_http_crmsync_store_row_t  *rows, *row;
+    ngx_http_crmsync_ingest_id_t   ids[NGX_HTTP_CRMSYNC_IDS];
 
     cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
 
@@ -327,6 +524,11 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
 
     now = ngx_http_crmsync_now();
     hashed = 0;
+
+    filtered = ngx_http_crmsync_filtered(r, cslcf);
+    if (filtered == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     for (i = 0; i < ctx->nevents; i++) {
         ev = &ctx->events[i];
@@ -375,26 +577,59 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
         row->type = ngx_http_crmsync_event_type_names[ev->type];
         row->visible_at = now;
 
-        if (!ngx_http_crmsync_contact_event(ev)) {
+        rc = ngx_http_crmsync_ids(r, ev, ids);
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        nids = rc;
+
+        if (ev->type == NGX_HTTP_CRMSYNC_EV_CRM_CONTACT_MERGED
+            && ev->identity.hubspot_id.len)
+        {
+            /* HubSpot's contact.merge: the identity map follows the
+               survivor; nothing to write */
+            row->state = NGX_HTTP_CRMSYNC_JOB_DONE;
+            row->hold_reason = "merged";
+            row->merge_to = ev->identity.hubspot_id;
+            row->merge_from = ev->merged_ids;
+
+        } else if (!ngx_http_crmsync_contact_event(ev)) {
             /* kept as a record, pruned with the audit trail: what this
                version syncs of it is nothing yet */
             row->state = NGX_HTTP_CRMSYNC_JOB_DONE;
             row->hold_reason = "not_synced_yet";
 
-        } else if (ev->identity.email.len == 0) {
+        } else if (filtered) {
+            /* stored for dedup and to be seen, never synced */
+            row->state = NGX_HTTP_CRMSYNC_JOB_DONE;
+            row->hold_reason = "filtered";
+
+        } else if (nids == 0
+                   && (ev->first_name.len == 0 || ev->last_name.len == 0))
+        {
             row->state = NGX_HTTP_CRMSYNC_JOB_HELD;
-            row->hold_reason = "no_match_rule";
+            row->hold_reason = "no_identity";
 
         } else {
             row->state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
-            row->match_key = ev->identity.email;
+
+            if (nids
+                && ngx_http_crmsync_keys(r, row, ids, nids) != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
 
-        if (ngx_http_crmsync_payload(r, cslcf, ev, (ngx_str_t *) &row->payload)
+        if (ngx_http_crmsync_payload(r, cslcf, ev, ids, nids,
+                                     (ngx_str_t *) &row->payload)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "crmsync job payload: %V", &row->payload);
 
         /* one pass: the event's JSON is rarely over twice the body */
 

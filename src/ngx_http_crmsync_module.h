@@ -120,6 +120,12 @@ typedef struct {
     /* crmsync_lookup */
     ngx_array_t                *lookup_properties;  /* ngx_str_t */
 
+    /* the job payload's members that the configuration fixes, made at
+       merge time: "match", "create" and "lifecycle"; then "if_empty",
+       "idprops" and "dry_run" (each with its leading comma) */
+    ngx_str_t                   payload_head;
+    ngx_str_t                   payload_tail;
+
     ngx_http_crmsync_location_sh_t  *sh;     /* counters, with a zone */
 
     ngx_http_core_loc_conf_t   *clcf;
