@@ -312,6 +312,23 @@ subtest 'a client that goes away before HubSpot answers' => sub {
 };
 
 
+subtest 'a reload answers the lookups in flight first' => sub {
+    $sb->config(latency_ms => 1000);
+    my $calls = $ng->status->{portals}{default}{calls};
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port,
+                                  Proto => 'tcp') or die $!;
+    syswrite $s, "GET /lookup?crm_id=$ana HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ok $ng->wait_for(sub { $ng->status->{portals}{default}{calls} > $calls }, 10),
+       'the call is in flight';
+    $ng->reload;
+    local $/;
+    my $resp = <$s> // '';
+    like $resp, qr{^HTTP/1\.1 200 }, 'answered 200 by the old generation';
+    like $resp, qr/"id":"$ana"/, 'the card';
+    $sb->config(latency_ms => 0);
+};
+
+
 subtest 'HubSpot refusing the token, or not there: 502' => sub {
     $sb->revoke_token;
     my ($st, $c) = lookup("crm_id=$ana");
@@ -396,5 +413,7 @@ subtest 'status: the figures, and Prometheus text promtool accepts' => sub {
     }
 };
 
+
+$ng->stop;
 
 done_testing;
