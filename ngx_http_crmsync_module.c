@@ -69,6 +69,9 @@ static char *ngx_http_crmsync_merge_match(ngx_conf_t *cf,
     ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_merge_props(ngx_conf_t *cf,
     ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_loc_conf_t *conf);
+=======
+static char *ngx_http_crmsync_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name,
     const char *what, ngx_str_t *content);
 static ngx_int_t ngx_http_crmsync_init_module(ngx_cycle_t *cycle);
@@ -335,6 +338,13 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
     { ngx_string("crmsync_lookup_properties"),
       NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_crmsync_lookup_properties,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_lookup"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_crmsync_lookup,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -2271,6 +2281,22 @@ ngx_http_crmsync_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_crmsync_status_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_crmsync_lookup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_crmsync_lookup_handler;
+
+    cslcf->clcf = clcf;
 
     return NGX_CONF_OK;
 }

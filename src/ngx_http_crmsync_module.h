@@ -180,6 +180,9 @@ void ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
 /* status.c */
 ngx_int_t ngx_http_crmsync_status_handler(ngx_http_request_t *r);
 
+/* lookup.c: crmsync_lookup */
+ngx_int_t ngx_http_crmsync_lookup_handler(ngx_http_request_t *r);
+
 /* the worker's store (ingest.c opens it), NULL without crmsync_store */
 extern struct ngx_http_crmsync_store_s  *ngx_http_crmsync_store;
 extern int64_t                           ngx_http_crmsync_owner;

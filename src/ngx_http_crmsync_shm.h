@@ -3,10 +3,11 @@
  * Copyright (C) crmsync authors
  *
  * The shared zone (crmsync_zone): what all workers of all generations
- * agree on.  Each HubSpot portal's rate budget and pause, its auth state,
- * and the counters of portals and webhook locations.  Entries are found
- * by name, so counters survive a reload (nginx keeps a zone whose name
- * and size did not change).
+ * agree on.  Each HubSpot portal's rate budget and pause, its search
+ * budget, its auth state, the counters of portals and webhook locations,
+ * and the identity cache in front of the store's identity map.  Entries
+ * are found by name, so counters survive a reload (nginx keeps a zone
+ * whose name and size did not change).
  */
 
 
@@ -21,6 +22,12 @@
 #define NGX_HTTP_CRMSYNC_NAME_LEN      64
 #define NGX_HTTP_CRMSYNC_REASONS       24
 #define NGX_HTTP_CRMSYNC_REASON_LEN    32
+
+/* a HubSpot record id, NUL-terminated */
+#define NGX_HTTP_CRMSYNC_CONTACT_LEN   32
+
+/* identifiers longer than this are not cached */
+#define NGX_HTTP_CRMSYNC_ID_VALUE_MAX  512
 
 
 typedef struct {
@@ -51,6 +58,14 @@ typedef struct {
     ngx_uint_t                  daily_day;
     ngx_uint_t                  daily_used;
 
+    /* searches: a rolling window of their own, one second long */
+    int64_t                    *search_ring;
+    ngx_uint_t                  search_size;
+    ngx_uint_t                  search_head;
+    ngx_uint_t                  search_used;
+    int64_t                     search_pause_until;   /* ms: after a 429
+                                                         SECONDLY */
+
     ngx_uint_t                  auth_failed;    /* 1 after a 401 */
     uint32_t                    auth_token;     /* crc32 of the token that
                                                    failed */
@@ -61,6 +76,16 @@ typedef struct {
     ngx_atomic_t                errors;         /* 5xx and transport */
     ngx_atomic_t                synced;         /* jobs done */
     ngx_atomic_t                dead;           /* jobs dead-lettered */
+    ngx_atomic_t                searches;       /* search calls made */
+    ngx_atomic_t                dry_run;        /* jobs not written:
+                                                   crmsync_dry_run */
+    ngx_atomic_t                lookups;        /* crmsync_lookup answers */
+
+    /* the identity cache, the portal's part */
+    ngx_atomic_t                id_entries;
+    ngx_atomic_t                id_hits;
+    ngx_atomic_t                id_misses;
+    ngx_atomic_t                id_evictions;
 } ngx_http_crmsync_portal_sh_t;
 
 
@@ -72,6 +97,11 @@ typedef struct {
 
     ngx_atomic_t                     commits;    /* ingest transactions */
     ngx_atomic_t                     committed;  /* requests they carried */
+
+    /* the identity cache: (portal, kind, value) -> contact id */
+    ngx_rbtree_t                     ids;
+    ngx_rbtree_node_t                ids_sentinel;
+    ngx_queue_t                      ids_lru;    /* most recent first */
 } ngx_http_crmsync_sh_t;
 
 
@@ -114,6 +144,44 @@ ngx_uint_t ngx_http_crmsync_shm_in_use(ngx_http_crmsync_zone_ctx_t *ctx,
 
 void ngx_http_crmsync_shm_pause(ngx_http_crmsync_zone_ctx_t *ctx,
     ngx_http_crmsync_portal_sh_t *p, int64_t until);
+
+/*
+ * Takes one search from the portal's search budget: rate searches in any
+ * second (crmsync_hubspot search_rate=), counted apart from the budget of
+ * ngx_http_crmsync_shm_take (HubSpot exempts searches from its 10-second
+ * limit).  0 when the search may go now, otherwise the ms to wait.
+ */
+ngx_msec_t ngx_http_crmsync_shm_take_search(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, ngx_uint_t rate, int64_t now);
+
+/* after a 429 SECONDLY: no search before until (ms) */
+void ngx_http_crmsync_shm_pause_search(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_http_crmsync_portal_sh_t *p, int64_t until);
+
+/*
+ * The identity cache, in front of the store's identity map.  A key is the
+ * portal's label, the identifier's kind ("phone", "email", ...) and its
+ * normalized value; contact is a HubSpot record id (at most 31 bytes and
+ * a NUL).  The cache is bounded by the zone: when the zone is full, the
+ * least recently used entries make room.  A value longer than
+ * NGX_HTTP_CRMSYNC_ID_VALUE_MAX is never cached, nor an identity of a
+ * portal the zone does not know.  The figures (entries, hits, misses,
+ * evictions) are counted per portal.
+ *
+ * get: NGX_OK and contact set, or NGX_DECLINED.
+ * remap: every entry of the portal naming contact "from" names "to"
+ * instead (a merge), or is forgotten when "to" is "" (a deletion).
+ */
+ngx_int_t ngx_http_crmsync_shm_id_get(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_str_t *portal, const char *kind, u_char *value, size_t len,
+    char *contact);
+void ngx_http_crmsync_shm_id_put(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_str_t *portal, const char *kind, u_char *value, size_t len,
+    const char *contact);
+void ngx_http_crmsync_shm_id_remap(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_str_t *portal, const char *from, const char *to);
+void ngx_http_crmsync_shm_id_forget(ngx_http_crmsync_zone_ctx_t *ctx,
+    ngx_str_t *portal, const char *kind, u_char *value, size_t len);
 
 void ngx_http_crmsync_shm_refused(ngx_http_crmsync_zone_ctx_t *ctx,
     ngx_http_crmsync_location_sh_t *l, const char *reason);

@@ -2,9 +2,9 @@
 /*
  * Copyright (C) crmsync authors
  *
- * crmsync_status: the queue (from the store), the portals and the webhook
- * locations (from the shared zone), as JSON or, with ?format=prometheus,
- * in Prometheus' text format.
+ * crmsync_status: the queue (from the store), the portals (with their part
+ * of the identity cache) and the webhook locations (from the shared
+ * zone), as JSON or, with ?format=prometheus, in Prometheus' text format.
  */
 
 
@@ -132,7 +132,24 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
         { "jobs_synced_total", "Jobs written to HubSpot.",
           offsetof(ngx_http_crmsync_portal_sh_t, synced) },
         { "jobs_dead_total", "Jobs dead-lettered.",
-          offsetof(ngx_http_crmsync_portal_sh_t, dead) }
+          offsetof(ngx_http_crmsync_portal_sh_t, dead) },
+        { "jobs_dry_run_total",
+          "Jobs looked up but not written: crmsync_dry_run.",
+          offsetof(ngx_http_crmsync_portal_sh_t, dry_run) },
+        { "hubspot_searches_total",
+          "HubSpot search calls made (also counted in hubspot_calls_total).",
+          offsetof(ngx_http_crmsync_portal_sh_t, searches) },
+        { "lookups_total", "crmsync_lookup requests answered.",
+          offsetof(ngx_http_crmsync_portal_sh_t, lookups) },
+        { "identity_cache_hits_total",
+          "Identities the shared zone's cache knew.",
+          offsetof(ngx_http_crmsync_portal_sh_t, id_hits) },
+        { "identity_cache_misses_total",
+          "Identities the shared zone's cache did not know.",
+          offsetof(ngx_http_crmsync_portal_sh_t, id_misses) },
+        { "identity_cache_evictions_total",
+          "Identities the cache gave up to make room in the zone.",
+          offsetof(ngx_http_crmsync_portal_sh_t, id_evictions) }
     };
 
     static const struct {
@@ -195,6 +212,16 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
     }
 
     portal = mcf->portals.elts;
+
+    ngx_http_crmsync_metric(o, "identity_cache_entries", "gauge",
+                            "Identities in the shared zone's cache.");
+
+    for (i = 0; i < mcf->portals.nelts; i++) {
+        p = portal[i].sh;
+        ngx_http_crmsync_printf(o, "crmsync_identity_cache_entries{portal=");
+        ngx_http_crmsync_quoted(o, p->name);
+        ngx_http_crmsync_printf(o, "} %uA\n", p->id_entries);
+    }
 
     ngx_http_crmsync_metric(o, "hubspot_auth_ok", "gauge",
                             "1 while HubSpot accepts the portal's token.");
@@ -310,15 +337,20 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
         ngx_http_crmsync_quoted(o, p->name);
         ngx_http_crmsync_printf(o,
             ":{\"auth\":\"%s\",\"calls\":%uA,\"r429\":%uA,\"errors\":%uA,"
-            "\"synced\":%uA,\"dead\":%uA,\"budget\":%ui,"
-            "\"budget_in_use\":%ui,\"paused_for\":%L}",
+            "\"synced\":%uA,\"dead\":%uA,\"dry_run\":%uA,\"budget\":%ui,"
+            "\"budget_in_use\":%ui,\"paused_for\":%L,\"searches\":%uA,"
+            "\"search_budget\":%ui,\"lookups\":%uA,\"cache_entries\":%uA,"
+            "\"cache_hits\":%uA,\"cache_misses\":%uA,"
+            "\"cache_evictions\":%uA}",
             (p->auth_failed && p->auth_token == portal[i].token_crc)
             ? "failed" : "ok",
-            p->calls, p->r429, p->errors, p->synced, p->dead,
+            p->calls, p->r429, p->errors, p->synced, p->dead, p->dry_run,
             portal[i].rate,
             ngx_http_crmsync_shm_in_use(mcf->zone->data, p, portal[i].window,
                                         now),
-            p->pause_until > now ? p->pause_until - now : (int64_t) 0);
+            p->pause_until > now ? p->pause_until - now : (int64_t) 0,
+            p->searches, portal[i].search_rate, p->lookups, p->id_entries,
+            p->id_hits, p->id_misses, p->id_evictions);
     }
 
     ngx_http_crmsync_printf(o, "},\"locations\":{");
@@ -418,7 +450,7 @@ ngx_http_crmsync_status_handler(ngx_http_request_t *r)
                                                  &stats)
                     == NGX_HTTP_CRMSYNC_STORE_OK;
 
-    size = 4096 + mcf->portals.nelts * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
+    size = 8192 + mcf->portals.nelts * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
            + mcf->locations.nelts * NGX_HTTP_CRMSYNC_STATUS_LOCATION * 2;
 
     o.pos = ngx_pnalloc(r->pool, size);

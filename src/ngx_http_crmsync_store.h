@@ -251,6 +251,16 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(
     ngx_http_crmsync_store_t *st, int64_t deliveries_before,
     int64_t audit_before, int limit);
 
+/*
+ * The identity map: the contact that kind ("phone", "email", ...) and its
+ * normalized value belong to in the portal.  OK with contact "" when the
+ * map does not know it.
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_get(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *kind, ngx_http_crmsync_str_t *value, char *contact,
+    size_t size);
+
 extern const char  *ngx_http_crmsync_job_state_names[];
 
 
