@@ -23,6 +23,7 @@
 #include "ngx_http_crmsync_store.h"
 #include "ngx_http_crmsync_client.h"
 #include "ngx_http_crmsync_hubspot.h"
+#include "ngx_http_crmsync_match.h"
 
 
 #define NGX_HTTP_CRMSYNC_IN_FLIGHT      2       /* calls a portal, a worker */
@@ -34,41 +35,108 @@
 #define NGX_HTTP_CRMSYNC_RECORD_RETRY   5       /* ms */
 
 
+/* a unique id property the portal needs (crmsync_id_property) */
+typedef struct {
+    ngx_http_crmsync_portal_prop_t *prop;
+    ngx_http_crmsync_call_t         call;
+    ngx_event_t                     timer;
+    ngx_connection_t                dummy;
+    void                           *wp;
+    ngx_uint_t                      step;       /* PROP_* */
+    unsigned                        settled:1;
+} ngx_http_crmsync_wprop_t;
+
+
 typedef struct {
     ngx_http_crmsync_portal_t      *portal;
     ngx_event_t                     timer;
     ngx_connection_t                dummy;
     ngx_uint_t                      in_flight;
-    char                            path[128];
+    ngx_http_crmsync_plan_conf_t    conf;
+    ngx_http_crmsync_wprop_t       *props;
+    ngx_uint_t                      nprops;
+    ngx_uint_t                      props_pending;
 } ngx_http_crmsync_wportal_t;
 
 
+typedef struct ngx_http_crmsync_batch_s  ngx_http_crmsync_batch_t;
+
+
+/* one call of a plan's round */
 typedef struct {
     ngx_http_crmsync_call_t         call;
+    ngx_http_crmsync_batch_t       *batch;
+    size_t                          index;
+    unsigned                        search:1;
+} ngx_http_crmsync_bcall_t;
+
+
+/* one call, for the audit trail once the batch is recorded */
+typedef struct {
+    int64_t                         at;
+    const char                     *method;
+    char                            path[128];
+    int                             status;
+    char                            correlation[64];
+    char                            error[256];
+    int64_t                         duration;
+} ngx_http_crmsync_baudit_t;
+
+
+#define NGX_HTTP_CRMSYNC_AUDITS  24
+
+
+struct ngx_http_crmsync_batch_s {
     ngx_http_crmsync_wportal_t     *wp;
+    ngx_http_crmsync_plan_t        *plan;
 
     ngx_http_crmsync_store_job_t   *jobs;
     size_t                          claimed;    /* jobs to free */
-    size_t                          njobs;      /* jobs in the call */
-    size_t                          ninputs;
-    size_t                          input_of[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
-    ngx_http_crmsync_str_t          emails[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
+    size_t                          njobs;      /* jobs in the plan */
     ngx_http_crmsync_hs_result_t    results[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
     ngx_http_crmsync_hs_pace_e      pace;
     char                            correlation[64];
 
-    ngx_event_t                     record;     /* the store was busy */
+    /* the round under way */
+    ngx_http_crmsync_plan_call_t   *pcalls;
+    ngx_http_crmsync_bcall_t       *calls;
+    size_t                          ncalls;
+    size_t                          nsent;
+    size_t                          nanswered;
+    ngx_uint_t                      rounds;
+    int64_t                         taken_at;   /* a budget call taken for
+                                                   the first call, or 0 */
+
+    ngx_http_crmsync_baudit_t       audits[NGX_HTTP_CRMSYNC_AUDITS];
+    size_t                          naudits;
+
+    ngx_event_t                     timer;      /* budget, or the store
+                                                   was busy */
     ngx_connection_t                dummy;
     ngx_msec_t                      record_since;
-} ngx_http_crmsync_batch_t;
+    unsigned                        aborted:1;
+    unsigned                        recording:1;
+};
 
 
 static void ngx_http_crmsync_sync_handler(ngx_event_t *ev);
-static void ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call);
-static void ngx_http_crmsync_sync_record(ngx_event_t *ev);
+static void ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b);
+static void ngx_http_crmsync_batch_timer(ngx_event_t *ev);
+static void ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call);
+static void ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b);
+static void ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_prune_handler(ngx_event_t *ev);
 static void ngx_http_crmsync_drain_handler(ngx_event_t *ev);
+static void ngx_http_crmsync_prop_start(ngx_http_crmsync_wprop_t *wp);
+static void ngx_http_crmsync_prop_timer(ngx_event_t *ev);
+static void ngx_http_crmsync_prop_done(ngx_http_crmsync_call_t *call);
+static void ngx_http_crmsync_sync_pace(ngx_http_crmsync_portal_t *portal,
+    ngx_http_crmsync_hs_pace_e pace, long status);
+
+
+static ngx_int_t ngx_http_crmsync_sync_props(ngx_cycle_t *cycle,
+    ngx_http_crmsync_wportal_t *wp);
 
 
 static ngx_http_crmsync_wportal_t    *ngx_http_crmsync_wportals;
@@ -79,6 +147,62 @@ static ngx_event_t                    ngx_http_crmsync_prune_ev;
 static ngx_event_t                    ngx_http_crmsync_drain_ev;
 static ngx_connection_t               ngx_http_crmsync_sync_dummy;
 static ngx_uint_t                     ngx_http_crmsync_batches;
+
+
+/*
+ * The unique properties of crmsync_id_property: each worker checks them
+ * at start (and creates the missing ones), and claims no job of the
+ * portal before that is settled, so that a new contact is never created
+ * without the property that makes its creation idempotent.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_sync_props(ngx_cycle_t *cycle, ngx_http_crmsync_wportal_t *wp)
+{
+    ngx_uint_t                       i, n;
+    ngx_http_crmsync_wprop_t        *p;
+    ngx_http_crmsync_portal_prop_t  *prop;
+
+    prop = ngx_http_crmsync_mcf->props.elts;
+    n = 0;
+
+    for (i = 0; i < ngx_http_crmsync_mcf->props.nelts; i++) {
+        if (prop[i].portal == wp->portal) {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    wp->props = ngx_pcalloc(cycle->pool, n * sizeof(ngx_http_crmsync_wprop_t));
+    if (wp->props == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ngx_http_crmsync_mcf->props.nelts; i++) {
+        if (prop[i].portal != wp->portal) {
+            continue;
+        }
+
+        p = &wp->props[wp->nprops++];
+        p->prop = &prop[i];
+        p->wp = wp;
+        p->dummy.fd = (ngx_socket_t) -1;
+        p->dummy.data = p;
+        p->timer.handler = ngx_http_crmsync_prop_timer;
+        p->timer.data = &p->dummy;
+        p->timer.log = cycle->log;
+        p->timer.cancelable = 1;
+
+        wp->props_pending++;
+
+        ngx_add_timer(&p->timer, 1);
+    }
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
@@ -111,10 +235,9 @@ ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
         wp->portal = &portal[i];
         portal[i].worker = wp;
 
-        if (ngx_http_crmsync_hs_upsert_path((char *) portal[i].api.data,
-                                            wp->path, sizeof(wp->path))
-            == NULL)
-        {
+        wp->conf.api = (const char *) portal[i].api.data;
+
+        if (ngx_http_crmsync_sync_props(cycle, wp) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -152,7 +275,8 @@ ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
 void
 ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                   i, k;
+    ngx_http_crmsync_wportal_t  *wp;
 
     if (ngx_http_crmsync_mcf == NULL) {
         return;
@@ -163,8 +287,16 @@ ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle)
     ngx_http_crmsync_client_exit();
 
     for (i = 0; i < ngx_http_crmsync_nwportals; i++) {
-        if (ngx_http_crmsync_wportals[i].timer.timer_set) {
-            ngx_del_timer(&ngx_http_crmsync_wportals[i].timer);
+        wp = &ngx_http_crmsync_wportals[i];
+
+        if (wp->timer.timer_set) {
+            ngx_del_timer(&wp->timer);
+        }
+
+        for (k = 0; k < wp->nprops; k++) {
+            if (wp->props[k].timer.timer_set) {
+                ngx_del_timer(&wp->props[k].timer);
+            }
         }
     }
 
@@ -285,7 +417,7 @@ ngx_http_crmsync_auth_failed(ngx_http_crmsync_portal_t *portal, int64_t now)
 static void
 ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 {
-    size_t                         i, n, k;
+    size_t                         i, n;
     int64_t                        now, due;
     ngx_msec_t                     wait;
     ngx_connection_t              *c;
@@ -295,6 +427,9 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     ngx_http_crmsync_store_t      *st;
     ngx_http_crmsync_store_rc_e    rc;
     ngx_http_crmsync_store_job_t  *jobs;
+    const ngx_http_crmsync_plan_id_t  *ids;
+    char                           contact[32];
+    ngx_str_t                      kind;
     ngx_http_crmsync_str_t         payloads[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
 
     c = ev->data;
@@ -306,14 +441,15 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         return;
     }
 
-    if (st == NULL) {
-        /* the store is not open (yet): ingest.c tries again */
+    if (st == NULL || wp->props_pending) {
+        /* the store is not open (yet): ingest.c tries again; or the id
+           properties are still being checked */
         ngx_http_crmsync_sync_later(wp, NGX_HTTP_CRMSYNC_POLL);
         return;
     }
 
     if (wp->in_flight >= NGX_HTTP_CRMSYNC_IN_FLIGHT) {
-        return;     /* a call's end kicks again */
+        return;     /* a batch's end kicks again */
     }
 
     ngx_http_crmsync_auth_resume(portal);
@@ -379,6 +515,8 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         return;
     }
 
+    /* the first call's place in the budget */
+
     wait = ngx_http_crmsync_shm_take(ngx_http_crmsync_zctx, portal->sh,
                                      portal->rate, portal->window,
                                      portal->daily, now);
@@ -387,9 +525,12 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         return;
     }
 
+    /* a batch may take two rounds of calls, each waiting for the budget */
+
     rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
                                       &portal->label, now,
-                                      portal->timeout + 30000,
+                                      3 * portal->timeout
+                                      + 2 * portal->window + 30000,
                                       ngx_http_crmsync_owner,
                                       NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
                                       &jobs, &n);
@@ -413,6 +554,8 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 
     b = ngx_calloc(sizeof(ngx_http_crmsync_batch_t), ev->log);
     if (b == NULL) {
+        ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zctx, portal->sh,
+                                       now);
         (void) ngx_http_crmsync_store_release(st, ngx_http_crmsync_owner,
                                               now);
         ngx_http_crmsync_store_free_jobs(jobs, n);
@@ -424,6 +567,20 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     b->jobs = jobs;
     b->claimed = n;
     b->njobs = n;
+    b->taken_at = now;
+
+    b->dummy.fd = (ngx_socket_t) -1;
+    b->dummy.data = b;
+    b->timer.handler = ngx_http_crmsync_batch_timer;
+    b->timer.data = &b->dummy;
+    b->timer.log = ev->log;
+
+    wp->in_flight++;
+    ngx_http_crmsync_batches++;
+
+    if (!ngx_http_crmsync_drain_ev.timer_set) {
+        ngx_add_timer(&ngx_http_crmsync_drain_ev, portal->timeout + 1000);
+    }
 
     /*
      * A job refused with others is sent alone, to find the bad input;
@@ -456,88 +613,280 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         }
     }
 
-    b->dummy.fd = (ngx_socket_t) -1;
-    b->dummy.data = b;
-    b->record.handler = ngx_http_crmsync_sync_record;
-    b->record.data = &b->dummy;
-    b->record.log = ev->log;
-
     for (i = 0; i < b->njobs; i++) {
         payloads[i] = jobs[i].payload;
     }
 
-    b->call.body = (u_char *) ngx_http_crmsync_hs_upsert_body(payloads,
-                       b->njobs, b->input_of, &b->ninputs, b->results);
+    b->plan = ngx_http_crmsync_plan_create(&wp->conf, payloads, b->njobs,
+                                           b->results);
+    if (b->plan == NULL) {
+        for (i = 0; i < b->njobs; i++) {
+            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            ngx_cpystrn((u_char *) b->results[i].reason,
+                        (u_char *) "no memory", sizeof(b->results[i].reason));
+        }
 
-    for (i = 0; i < b->njobs; i++) {
-        k = b->input_of[i];
+        b->aborted = 1;
+        ngx_http_crmsync_sync_record(b);
+        return;
+    }
 
-        if (k < b->ninputs) {
-            b->emails[k] = jobs[i].match_key;
+    /* what the identity map knows: the shared zone, then the store */
+
+    n = ngx_http_crmsync_plan_identities(b->plan, &ids);
+
+    for (i = 0; i < n; i++) {
+        kind.data = (u_char *) ngx_http_crmsync_id_kind_names[ids[i].kind];
+        kind.len = ngx_strlen(kind.data);
+
+        if (ngx_http_crmsync_shm_id_get(ngx_http_crmsync_zctx, &portal->label,
+                                        (char *) kind.data, ids[i].value.data,
+                                        ids[i].value.len, contact)
+            == NGX_OK)
+        {
+            ngx_http_crmsync_plan_known(b->plan, i, contact);
+            continue;
+        }
+
+        if (ngx_http_crmsync_store_id_get(st, (ngx_http_crmsync_str_t *)
+                                          &portal->label, (char *) kind.data,
+                                          (ngx_http_crmsync_str_t *)
+                                          &ids[i].value, contact,
+                                          sizeof(contact))
+            != NGX_HTTP_CRMSYNC_STORE_OK)
+        {
+            /* unknown to this batch: the lookups and the upserts by
+               unique keys still keep one contact per person */
+            continue;
+        }
+
+        if (contact[0]) {
+            ngx_http_crmsync_plan_known(b->plan, i, contact);
+            ngx_http_crmsync_shm_id_put(ngx_http_crmsync_zctx, &portal->label,
+                                        (char *) kind.data, ids[i].value.data,
+                                        ids[i].value.len, contact);
         }
     }
 
-    if (b->call.body == NULL) {
-        /* nothing to send: the builder refused every payload */
-        b->call.status = -1;
-        ngx_http_crmsync_sync_record(&b->record);
-        ngx_http_crmsync_sync_later(wp, 0);
-        return;
-    }
-
-    b->call.method = "POST";
-    b->call.body_len = ngx_strlen(b->call.body);
-    b->call.token = portal->token;
-    b->call.ca_file = portal->ca_file;
-    b->call.timeout = portal->timeout;
-    b->call.handler = ngx_http_crmsync_sync_done;
-    b->call.data = b;
-
-    ngx_snprintf(b->call.url, sizeof(b->call.url) - 1, "%V%s%Z",
-                 &portal->url, wp->path);
-
-    if (ngx_http_crmsync_client_send(&b->call) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "crmsync: a call to portal \"%V\" could not start",
-                      &portal->label);
-        ngx_cpystrn((u_char *) b->call.error, (u_char *) "could not start",
-                    sizeof(b->call.error));
-        b->call.status = 0;
-        wp->in_flight++;
-        ngx_http_crmsync_batches++;
-        ngx_http_crmsync_sync_done(&b->call);
-        return;
-    }
-
-    wp->in_flight++;
-    ngx_http_crmsync_batches++;
-
-    if (!ngx_http_crmsync_drain_ev.timer_set) {
-        ngx_add_timer(&ngx_http_crmsync_drain_ev, portal->timeout + 1000);
-    }
-
-    (void) ngx_atomic_fetch_add(&portal->sh->calls, 1);
+    ngx_http_crmsync_batch_round(b);
 
     /* more may be due: the next batch goes out alongside */
     ngx_http_crmsync_sync_later(wp, 0);
 }
 
 
-static void
-ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call)
-{
-    size_t                          i;
-    int64_t                         now, until;
-    ngx_http_crmsync_batch_t       *b;
-    ngx_http_crmsync_portal_t      *portal;
-    ngx_http_crmsync_portal_sh_t   *sh;
+/* the plan's next round, or its end */
 
-    b = call->data;
+static void
+ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b)
+{
+    size_t                       i, n;
+    ngx_http_crmsync_plan_rc_e   rc;
+    ngx_http_crmsync_plan_call_t  *calls;
+
+    ngx_free(b->calls);
+    b->calls = NULL;
+    b->ncalls = 0;
+
+    if (ngx_exiting && !b->aborted) {
+        for (i = 0; i < b->njobs; i++) {
+            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            ngx_cpystrn((u_char *) b->results[i].reason,
+                        (u_char *) "worker exiting",
+                        sizeof(b->results[i].reason));
+        }
+
+        b->aborted = 1;
+    }
+
+    if (b->aborted) {
+        ngx_http_crmsync_sync_record(b);
+        return;
+    }
+
+    rc = ngx_http_crmsync_plan_next(b->plan, &calls, &n);
+
+    if (rc == NGX_HTTP_CRMSYNC_PLAN_CALLS && n && b->rounds < 8) {
+        b->calls = ngx_calloc(n * sizeof(ngx_http_crmsync_bcall_t),
+                              ngx_cycle->log);
+        if (b->calls != NULL) {
+            b->rounds++;
+            b->pcalls = calls;
+            b->ncalls = n;
+            b->nsent = 0;
+            b->nanswered = 0;
+
+            for (i = 0; i < n; i++) {
+                b->calls[i].batch = b;
+                b->calls[i].index = i;
+                b->calls[i].search = calls[i].search;
+            }
+
+            ngx_http_crmsync_batch_send(b);
+            return;
+        }
+
+        rc = NGX_HTTP_CRMSYNC_PLAN_ERROR;
+    }
+
+    if (rc != NGX_HTTP_CRMSYNC_PLAN_DONE) {
+        for (i = 0; i < b->njobs; i++) {
+            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            ngx_cpystrn((u_char *) b->results[i].reason,
+                        (u_char *) "no memory", sizeof(b->results[i].reason));
+        }
+
+        b->aborted = 1;
+    }
+
+    ngx_http_crmsync_sync_record(b);
+}
+
+
+static void
+ngx_http_crmsync_batch_timer(ngx_event_t *ev)
+{
+    size_t                     i;
+    ngx_connection_t          *c;
+    ngx_http_crmsync_batch_t  *b;
+
+    c = ev->data;
+    b = c->data;
+
+    if (b->recording) {
+        ngx_http_crmsync_sync_record(b);
+        return;
+    }
+
+    if (ngx_exiting) {
+
+        /* waiting for the budget at exit: the jobs go back, uncounted */
+
+        for (i = 0; i < b->njobs; i++) {
+            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            ngx_cpystrn((u_char *) b->results[i].reason,
+                        (u_char *) "worker exiting",
+                        sizeof(b->results[i].reason));
+        }
+
+        b->aborted = 1;
+        b->ncalls = b->nsent;
+
+        if (b->nanswered == b->nsent) {
+            ngx_http_crmsync_sync_record(b);
+        }
+
+        return;
+    }
+
+    ngx_http_crmsync_batch_send(b);
+}
+
+
+/* sends the round's calls that the budget allows now */
+
+static void
+ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
+{
+    int64_t                        now;
+    ngx_msec_t                     wait;
+    ngx_http_crmsync_bcall_t      *bc;
+    ngx_http_crmsync_portal_t     *portal;
+    ngx_http_crmsync_plan_call_t  *pc;
+
     portal = b->wp->portal;
-    sh = portal->sh;
-    now = ngx_http_crmsync_now();
+
+    while (b->nsent < b->ncalls) {
+        bc = &b->calls[b->nsent];
+        pc = &b->pcalls[b->nsent];
+        now = ngx_http_crmsync_now();
+
+        if (bc->search) {
+            wait = ngx_http_crmsync_shm_take_search(ngx_http_crmsync_zctx,
+                                                    portal->sh,
+                                                    portal->search_rate, now);
+
+        } else if (b->taken_at) {
+            b->taken_at = 0;
+            wait = 0;
+
+        } else {
+            wait = ngx_http_crmsync_shm_take(ngx_http_crmsync_zctx,
+                                             portal->sh, portal->rate,
+                                             portal->window, portal->daily,
+                                             now);
+        }
+
+        if (wait) {
+            ngx_add_timer(&b->timer, wait);
+            return;
+        }
+
+        b->nsent++;
+
+        bc->call.method = pc->method;
+        bc->call.body = (u_char *) pc->body;
+        bc->call.body_len = pc->body_len;
+        bc->call.token = portal->token;
+        bc->call.ca_file = portal->ca_file;
+        bc->call.timeout = portal->timeout;
+        bc->call.handler = ngx_http_crmsync_batch_call_done;
+        bc->call.data = bc;
+
+        ngx_snprintf(bc->call.url, sizeof(bc->call.url) - 1, "%V%s%Z",
+                     &portal->url, pc->path);
+
+        (void) ngx_atomic_fetch_add(&portal->sh->calls, 1);
+
+        if (ngx_http_crmsync_client_send(&bc->call) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "crmsync: a call to portal \"%V\" could not start",
+                          &portal->label);
+            ngx_cpystrn((u_char *) bc->call.error,
+                        (u_char *) "could not start",
+                        sizeof(bc->call.error));
+            bc->call.status = 0;
+            bc->call.body = NULL;
+
+            /* answered now, but the round goes on only from below */
+            b->nanswered++;
+            ngx_http_crmsync_plan_answer(b->plan, bc->index, 0, NULL, 0,
+                                         bc->call.error, &b->pace,
+                                         b->correlation,
+                                         sizeof(b->correlation));
+        }
+    }
+
+    if (b->nanswered == b->ncalls) {
+        ngx_http_crmsync_batch_round(b);
+    }
+}
+
+
+static void
+ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call)
+{
+    size_t                        i;
+    char                          correlation[64];
+    ngx_http_crmsync_bcall_t     *bc;
+    ngx_http_crmsync_batch_t     *b;
+    ngx_http_crmsync_portal_t    *portal;
+    ngx_http_crmsync_baudit_t    *a;
+    ngx_http_crmsync_hs_pace_e    pace;
+    ngx_http_crmsync_plan_call_t  *pc;
+
+    bc = call->data;
+    b = bc->batch;
+    pc = &b->pcalls[bc->index];
+    portal = b->wp->portal;
+
+    b->nanswered++;
+    pace = NGX_HTTP_CRMSYNC_HS_PACE_NONE;
+    correlation[0] = '\0';
 
     if (call->aborted) {
+        b->aborted = 1;
+
         for (i = 0; i < b->njobs; i++) {
             b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
             ngx_cpystrn((u_char *) b->results[i].reason,
@@ -546,41 +895,89 @@ ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call)
         }
 
     } else {
-        ngx_http_crmsync_hs_upsert_result((int) call->status, call->answer,
-                                          call->answer_len, call->error,
-                                          b->njobs, b->input_of, b->emails,
-                                          b->ninputs, b->results, &b->pace,
-                                          b->correlation,
-                                          sizeof(b->correlation));
+        ngx_http_crmsync_plan_answer(b->plan, bc->index, (int) call->status,
+                                     call->answer, call->answer_len,
+                                     call->error, &pace, correlation,
+                                     sizeof(correlation));
     }
 
-    if (call->correlation[0] == '\0' && b->correlation[0]) {
-        ngx_cpystrn((u_char *) call->correlation, (u_char *) b->correlation,
+    if (call->correlation[0] == '\0' && correlation[0]) {
+        ngx_cpystrn((u_char *) call->correlation, (u_char *) correlation,
                     sizeof(call->correlation));
     }
 
+    if (call->correlation[0]) {
+        ngx_cpystrn((u_char *) b->correlation, (u_char *) call->correlation,
+                    sizeof(b->correlation));
+    }
+
     if (call->status == 429) {
-        (void) ngx_atomic_fetch_add(&sh->r429, 1);
+        (void) ngx_atomic_fetch_add(&portal->sh->r429, 1);
     }
 
     if (!call->aborted && (call->status == 0 || call->status >= 500)) {
-        (void) ngx_atomic_fetch_add(&sh->errors, 1);
+        (void) ngx_atomic_fetch_add(&portal->sh->errors, 1);
 
         if (call->status) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: portal \"%V\": %s %s answered %l, "
                           "%uz jobs will be retried", &portal->label,
-                          call->method, b->wp->path, call->status, b->njobs);
+                          call->method, pc->path, call->status, b->njobs);
 
         } else {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: portal \"%V\": %s %s failed: %s, "
                           "%uz jobs will be retried", &portal->label,
-                          call->method, b->wp->path, call->error, b->njobs);
+                          call->method, pc->path, call->error, b->njobs);
         }
     }
 
-    switch (b->pace) {
+    if (pace > b->pace) {
+        b->pace = pace;
+    }
+
+    ngx_http_crmsync_sync_pace(portal, pace, call->status);
+
+    if (b->naudits < NGX_HTTP_CRMSYNC_AUDITS) {
+        a = &b->audits[b->naudits++];
+        a->at = ngx_http_crmsync_now() - call->duration;
+        a->method = call->method;
+        ngx_cpystrn((u_char *) a->path, (u_char *) pc->path, sizeof(a->path));
+        a->status = (int) call->status;
+        ngx_cpystrn((u_char *) a->correlation, (u_char *) call->correlation,
+                    sizeof(a->correlation));
+
+        if (call->status == 0) {
+            ngx_cpystrn((u_char *) a->error, (u_char *) call->error,
+                        sizeof(a->error));
+
+        } else if (call->status >= 400 && call->answer) {
+            ngx_cpystrn((u_char *) a->error, call->answer,
+                        ngx_min(sizeof(a->error), call->answer_len + 1));
+        }
+
+        a->duration = call->duration;
+    }
+
+    ngx_http_crmsync_call_free(call);
+
+    if (b->nanswered == b->ncalls) {
+        ngx_http_crmsync_batch_round(b);
+    }
+}
+
+
+/* what a 429 or a 423 asks of the portal: every worker pauses */
+
+static void
+ngx_http_crmsync_sync_pace(ngx_http_crmsync_portal_t *portal,
+    ngx_http_crmsync_hs_pace_e pace, long status)
+{
+    int64_t  now, until;
+
+    now = ngx_http_crmsync_now();
+
+    switch (pace) {
 
     case NGX_HTTP_CRMSYNC_HS_PACE_ROLLING:
         until = now + portal->window;
@@ -599,33 +996,14 @@ ngx_http_crmsync_sync_done(ngx_http_crmsync_call_t *call)
         break;
 
     default:
-        until = 0;
+        return;
     }
 
-    if (until) {
-        ngx_http_crmsync_shm_pause(ngx_http_crmsync_zctx, sh, until);
+    ngx_http_crmsync_shm_pause(ngx_http_crmsync_zctx, portal->sh, until);
 
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "crmsync: portal \"%V\" answered %l: calls pause for "
-                      "%L ms", &portal->label, call->status, until - now);
-    }
-
-    for (i = 0; i < b->njobs; i++) {
-        if (b->results[i].outcome == NGX_HTTP_CRMSYNC_HS_AUTH) {
-            if (!sh->auth_failed || sh->auth_token != portal->token_crc) {
-                sh->auth_token = portal->token_crc;
-                sh->auth_logged = 0;
-                sh->auth_failed = 1;
-            }
-
-            (void) ngx_http_crmsync_auth_failed(portal, now);
-            break;
-        }
-    }
-
-    b->record_since = ngx_current_msec;
-
-    ngx_http_crmsync_sync_record(&b->record);
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "crmsync: portal \"%V\" answered %l: calls pause for %L ms",
+                  &portal->label, status, until - now);
 }
 
 
@@ -651,27 +1029,87 @@ ngx_http_crmsync_backoff(ngx_http_crmsync_store_job_t *job)
 }
 
 
-static void
-ngx_http_crmsync_sync_record(ngx_event_t *ev)
+/* what crmsync_jobs shows of a job written, or not written on purpose */
+
+static const char *
+ngx_http_crmsync_done_note(ngx_http_crmsync_hs_result_t *r)
 {
-    size_t                          i;
+    if (ngx_strncmp(r->reason, "dry_run", 7) == 0) {
+        return "dry_run";
+    }
+
+    if (r->reason[0]) {
+        return r->reason;
+    }
+
+    return r->created ? "created" : "updated";
+}
+
+
+static void
+ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
+{
+    size_t                          i, n;
     int64_t                         now, at, ids[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
-    ngx_uint_t                      synced, dead;
-    ngx_connection_t               *c;
-    ngx_http_crmsync_batch_t       *b;
+    ngx_str_t                       kind;
+    ngx_uint_t                      synced, dead, uncount, auth;
+    const char                     *log, *reason;
     ngx_http_crmsync_store_t       *st;
     ngx_http_crmsync_portal_t      *portal;
+    ngx_http_crmsync_portal_sh_t   *sh;
     ngx_http_crmsync_store_rc_e     rc;
     ngx_http_crmsync_store_job_t   *job;
     ngx_http_crmsync_store_call_t   audit;
     ngx_http_crmsync_hs_result_t   *r;
+    ngx_http_crmsync_baudit_t      *a;
+    const ngx_http_crmsync_plan_map_t    *maps;
+    const ngx_http_crmsync_plan_remap_t  *remaps;
     char                            error[320];
 
-    c = ev->data;
-    b = c->data;
     portal = b->wp->portal;
+    sh = portal->sh;
     st = ngx_http_crmsync_store;
     now = ngx_http_crmsync_now();
+
+    if (!b->recording) {
+        b->recording = 1;
+        b->record_since = ngx_current_msec;
+
+        if (b->taken_at) {
+            /* no call took the budget's place taken for the first */
+            ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zctx, sh,
+                                           b->taken_at);
+            b->taken_at = 0;
+        }
+
+        auth = 0;
+
+        for (i = 0; i < b->njobs; i++) {
+            if (b->results[i].outcome == NGX_HTTP_CRMSYNC_HS_AUTH) {
+                auth = 1;
+            }
+        }
+
+        if (auth) {
+            if (!sh->auth_failed || sh->auth_token != portal->token_crc) {
+                sh->auth_token = portal->token_crc;
+                sh->auth_logged = 0;
+                sh->auth_failed = 1;
+            }
+
+            (void) ngx_http_crmsync_auth_failed(portal, now);
+        }
+
+        if (b->plan && !b->aborted) {
+            for (log = ngx_http_crmsync_plan_log(b->plan); *log;
+                 log += ngx_strlen(log) + 1)
+            {
+                ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                              "crmsync: portal \"%V\": %s", &portal->label,
+                              log);
+            }
+        }
+    }
 
     synced = 0;
     dead = 0;
@@ -681,13 +1119,15 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY
         && ngx_current_msec - b->record_since < 3000)
     {
-        ngx_add_timer(&b->record, NGX_HTTP_CRMSYNC_RECORD_RETRY);
+        ngx_add_timer(&b->timer, NGX_HTTP_CRMSYNC_RECORD_RETRY);
         return;
     }
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         goto failed;
     }
+
+    uncount = b->aborted || b->pace != NGX_HTTP_CRMSYNC_HS_PACE_NONE;
 
     for (i = 0; i < b->njobs; i++) {
         job = &b->jobs[i];
@@ -698,8 +1138,16 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
 
         case NGX_HTTP_CRMSYNC_HS_DONE:
             rc = ngx_http_crmsync_store_done(st, job->id, job->lease, now,
-                                             r->id, NULL);
+                                             r->id[0] ? r->id : NULL,
+                                             ngx_http_crmsync_done_note(r));
             synced++;
+
+            if (ngx_strncmp(r->reason, "dry_run", 7) == 0) {
+                ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                              "crmsync: job %L of portal \"%V\": %s",
+                              job->id, &portal->label, r->reason);
+            }
+
             break;
 
         case NGX_HTTP_CRMSYNC_HS_SOLO:
@@ -714,17 +1162,23 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
 
         case NGX_HTTP_CRMSYNC_HS_RETRY:
 
-            if (b->call.aborted || b->pace != NGX_HTTP_CRMSYNC_HS_PACE_NONE) {
+            if (uncount) {
                 /* not the job's fault: no attempt counted */
                 at = (b->pace == NGX_HTTP_CRMSYNC_HS_PACE_NONE)
-                     ? now : portal->sh->pause_until;
+                     ? now : sh->pause_until;
 
                 rc = ngx_http_crmsync_store_retry(st, job->id, job->lease,
                                                   at, r->reason, 0, 1);
                 break;
             }
 
-            at = now + ngx_http_crmsync_backoff(job);
+            if (ngx_strncmp(r->reason, "unconfirmed_create", 18) == 0) {
+                /* it may exist: wait until a search can see it */
+                at = now + NGX_HTTP_CRMSYNC_PLAN_LAG;
+
+            } else {
+                at = now + ngx_http_crmsync_backoff(job);
+            }
 
             if (at <= job->received_at
                       + (int64_t) ngx_http_crmsync_mcf->retry_for)
@@ -745,15 +1199,15 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
         default: /* NGX_HTTP_CRMSYNC_HS_DEAD */
             rc = ngx_http_crmsync_store_dead(st, job->id, job->lease, now,
                                              r->reason, r->category,
-                                             b->call.correlation);
+                                             b->correlation);
             dead++;
 
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: job %L of portal \"%V\" dead-lettered: "
                           "%s%s%s%s%s", job->id, &portal->label, r->reason,
                           r->category[0] ? ", category " : "", r->category,
-                          b->call.correlation[0] ? ", correlationId " : "",
-                          b->call.correlation);
+                          b->correlation[0] ? ", correlationId " : "",
+                          b->correlation);
         }
 
         if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
@@ -761,20 +1215,52 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
         }
     }
 
-    if (b->call.status != -1) {
+    /* what the identity map learnt, and the merges it follows */
+
+    if (b->plan && !b->aborted) {
+        n = ngx_http_crmsync_plan_remaps(b->plan, &remaps);
+
+        for (i = 0; i < n; i++) {
+            rc = ngx_http_crmsync_store_id_remap(st,
+                                                 (ngx_http_crmsync_str_t *)
+                                                 &portal->label,
+                                                 remaps[i].from, remaps[i].to,
+                                                 now);
+            if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+                goto failed;
+            }
+        }
+
+        n = ngx_http_crmsync_plan_maps(b->plan, &maps);
+
+        for (i = 0; i < n; i++) {
+            rc = ngx_http_crmsync_store_id_put(st, (ngx_http_crmsync_str_t *)
+                                               &portal->label,
+                                               ngx_http_crmsync_id_kind_names
+                                               [maps[i].kind],
+                                               (ngx_http_crmsync_str_t *)
+                                               &maps[i].value,
+                                               maps[i].contact, now);
+            if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+                goto failed;
+            }
+        }
+    }
+
+    for (i = 0; i < b->naudits; i++) {
+        a = &b->audits[i];
+
         ngx_memzero(&audit, sizeof(ngx_http_crmsync_store_call_t));
 
-        audit.at = now - b->call.duration;
+        audit.at = a->at;
         audit.portal.data = portal->label.data;
         audit.portal.len = portal->label.len;
-        audit.method = b->call.method;
-        audit.path = b->wp->path;
-        audit.status = (int) b->call.status;
-        audit.correlation = b->call.correlation;
-        audit.error = (b->call.status == 0) ? b->call.error
-                      : (b->call.status >= 400 && b->njobs)
-                        ? b->results[0].reason : NULL;
-        audit.duration = b->call.duration;
+        audit.method = a->method;
+        audit.path = a->path;
+        audit.status = a->status;
+        audit.correlation = a->correlation;
+        audit.error = a->error[0] ? a->error : NULL;
+        audit.duration = a->duration;
         audit.jobs = ids;
         audit.njobs = b->njobs;
 
@@ -789,8 +1275,31 @@ ngx_http_crmsync_sync_record(ngx_event_t *ev)
         goto failed;
     }
 
-    (void) ngx_atomic_fetch_add(&portal->sh->synced, synced);
-    (void) ngx_atomic_fetch_add(&portal->sh->dead, dead);
+    /* the shared zone follows the store once it is committed */
+
+    if (b->plan && !b->aborted) {
+        n = ngx_http_crmsync_plan_remaps(b->plan, &remaps);
+
+        for (i = 0; i < n; i++) {
+            ngx_http_crmsync_shm_id_remap(ngx_http_crmsync_zctx,
+                                          &portal->label, remaps[i].from,
+                                          remaps[i].to);
+        }
+
+        n = ngx_http_crmsync_plan_maps(b->plan, &maps);
+
+        for (i = 0; i < n; i++) {
+            kind.data = (u_char *) ngx_http_crmsync_id_kind_names
+                                   [maps[i].kind];
+            ngx_http_crmsync_shm_id_put(ngx_http_crmsync_zctx, &portal->label,
+                                        (char *) kind.data,
+                                        maps[i].value.data, maps[i].value.len,
+                                        maps[i].contact);
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&sh->synced, synced);
+    (void) ngx_atomic_fetch_add(&sh->dead, dead);
 
     ngx_http_crmsync_sync_free(b);
     return;
@@ -799,18 +1308,19 @@ failed:
 
     /*
      * The outcomes are lost, not the jobs: their leases run out and they
-     * are sent again, which the idempotent upsert makes harmless.
+     * are sent again; the upserts by unique keys and the identity map's
+     * lookups keep that from creating a second contact.
      */
 
     ngx_http_crmsync_store_rollback_drain(st);
 
+    reason = (rc == NGX_HTTP_CRMSYNC_STORE_BUSY)
+             ? "the store stayed locked" : ngx_http_crmsync_store_error(st);
+
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "crmsync: the outcomes of %uz jobs of portal \"%V\" could "
                   "not be stored: %s; they are sent again once their lease "
-                  "runs out", b->njobs, &portal->label,
-                  rc == NGX_HTTP_CRMSYNC_STORE_BUSY
-                  ? "the store stayed locked"
-                  : ngx_http_crmsync_store_error(st));
+                  "runs out", b->njobs, &portal->label, reason);
 
     ngx_http_crmsync_sync_free(b);
 }
@@ -823,18 +1333,20 @@ ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b)
 
     wp = b->wp;
 
-    if (b->call.status != -1) {
-        wp->in_flight--;
-        ngx_http_crmsync_batches--;
-    }
+    wp->in_flight--;
+    ngx_http_crmsync_batches--;
 
-    if (b->record.timer_set) {
-        ngx_del_timer(&b->record);
+    if (b->timer.timer_set) {
+        ngx_del_timer(&b->timer);
     }
 
     ngx_http_crmsync_store_free_jobs(b->jobs, b->claimed);
-    ngx_http_crmsync_call_free(&b->call);
-    free(b->call.body);
+
+    if (b->plan) {
+        ngx_http_crmsync_plan_free(b->plan);
+    }
+
+    ngx_free(b->calls);
     ngx_free(b);
 
     if (ngx_http_crmsync_batches == 0 && ngx_http_crmsync_drain_ev.timer_set)
@@ -843,6 +1355,221 @@ ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b)
     }
 
     ngx_http_crmsync_sync_kick(wp->portal, 0);
+}
+
+
+/*
+ * crmsync_id_property: GET the property; create it when it is missing
+ * (hasUniqueValue, so that upserts through it are idempotent); a
+ * property that exists without unique values is refused, loudly.
+ */
+
+#define NGX_HTTP_CRMSYNC_PROP_GET     0
+#define NGX_HTTP_CRMSYNC_PROP_CREATE  1
+
+
+static void
+ngx_http_crmsync_prop_timer(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    c = ev->data;
+
+    ngx_http_crmsync_prop_start(c->data);
+}
+
+
+static void
+ngx_http_crmsync_prop_start(ngx_http_crmsync_wprop_t *p)
+{
+    u_char                      *last;
+    ngx_http_crmsync_wportal_t  *wp;
+    ngx_http_crmsync_portal_t   *portal;
+
+    wp = p->wp;
+    portal = wp->portal;
+
+    ngx_memzero(&p->call, sizeof(ngx_http_crmsync_call_t));
+
+    last = p->call.url + sizeof(p->call.url) - 1;
+
+    if (ngx_strcmp(portal->api.data, "v3") == 0) {
+        last = ngx_snprintf(p->call.url, last - p->call.url,
+                            "%V/crm/v3/properties/contacts", &portal->url);
+
+    } else {
+        last = ngx_snprintf(p->call.url, last - p->call.url,
+                            "%V/crm/properties/%V/contacts", &portal->url,
+                            &portal->api);
+    }
+
+    if (p->step == NGX_HTTP_CRMSYNC_PROP_GET) {
+        last = ngx_snprintf(last, p->call.url + sizeof(p->call.url) - 1
+                                  - last, "/%V", &p->prop->property);
+        p->call.method = "GET";
+
+    } else {
+        p->call.method = "POST";
+        p->call.body = ngx_alloc(p->prop->property.len * 2 + 256,
+                                 ngx_cycle->log);
+        if (p->call.body == NULL) {
+            ngx_add_timer(&p->timer, 5000);
+            return;
+        }
+
+        p->call.body_len = ngx_sprintf(p->call.body,
+                                  "{\"name\":\"%V\",\"label\":\"crmsync %s\","
+                                  "\"type\":\"string\",\"fieldType\":\"text\","
+                                  "\"groupName\":\"contactinformation\","
+                                  "\"hasUniqueValue\":true,"
+                                  "\"description\":\"Kept by crmsync: one "
+                                  "contact per %s\"}",
+                                  &p->prop->property,
+                                  ngx_http_crmsync_id_kind_names
+                                  [p->prop->kind],
+                                  ngx_http_crmsync_id_kind_names
+                                  [p->prop->kind])
+                           - p->call.body;
+    }
+
+    *last = '\0';
+
+    p->call.token = portal->token;
+    p->call.ca_file = portal->ca_file;
+    p->call.timeout = portal->timeout;
+    p->call.handler = ngx_http_crmsync_prop_done;
+    p->call.data = p;
+
+    (void) ngx_atomic_fetch_add(&portal->sh->calls, 1);
+
+    if (ngx_http_crmsync_client_send(&p->call) != NGX_OK) {
+        ngx_free(p->call.body);
+        p->call.body = NULL;
+        ngx_add_timer(&p->timer, 5000);
+    }
+}
+
+
+static void
+ngx_http_crmsync_prop_settled(ngx_http_crmsync_wprop_t *p, ngx_uint_t ready)
+{
+    ngx_http_crmsync_wportal_t  *wp;
+
+    wp = p->wp;
+
+    if (ready) {
+        wp->conf.idprop_ready[p->prop->kind] = 1;
+    }
+
+    if (!p->settled && wp->props_pending) {
+        p->settled = 1;
+        wp->props_pending--;
+
+        if (wp->props_pending == 0) {
+            ngx_http_crmsync_sync_kick(wp->portal, 0);
+        }
+    }
+}
+
+
+static void
+ngx_http_crmsync_prop_done(ngx_http_crmsync_call_t *call)
+{
+    long                         status;
+    ngx_uint_t                   unique;
+    ngx_http_crmsync_wprop_t    *p;
+    ngx_http_crmsync_portal_t   *portal;
+
+    p = call->data;
+    portal = ((ngx_http_crmsync_wportal_t *) p->wp)->portal;
+    status = call->status;
+
+    unique = (status == 200 && call->answer
+              && ngx_strstr(call->answer, "\"hasUniqueValue\":true") != NULL);
+
+    ngx_http_crmsync_call_free(call);
+    ngx_free(call->body);
+    call->body = NULL;
+
+    if (call->aborted) {
+        return;
+    }
+
+    if (p->step == NGX_HTTP_CRMSYNC_PROP_GET && status == 200) {
+
+        if (!unique) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "crmsync: contact property \"%V\" of portal \"%V\" "
+                          "(crmsync_id_property %s) exists without unique "
+                          "values: it is written but never used to match; "
+                          "name another property", &p->prop->property,
+                          &portal->label,
+                          ngx_http_crmsync_id_kind_names[p->prop->kind]);
+        }
+
+        ngx_http_crmsync_prop_settled(p, unique);
+        return;
+    }
+
+    if (p->step == NGX_HTTP_CRMSYNC_PROP_GET && status == 404) {
+        p->step = NGX_HTTP_CRMSYNC_PROP_CREATE;
+        ngx_http_crmsync_prop_start(p);
+        return;
+    }
+
+    if (p->step == NGX_HTTP_CRMSYNC_PROP_CREATE
+        && (status == 200 || status == 201))
+    {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "crmsync: created the unique contact property \"%V\" "
+                      "in portal \"%V\" for crmsync_id_property %s",
+                      &p->prop->property, &portal->label,
+                      ngx_http_crmsync_id_kind_names[p->prop->kind]);
+
+        ngx_http_crmsync_prop_settled(p, 1);
+        return;
+    }
+
+    if (p->step == NGX_HTTP_CRMSYNC_PROP_CREATE && status == 409) {
+        /* another worker or edge created it meanwhile: check it */
+        p->step = NGX_HTTP_CRMSYNC_PROP_GET;
+        ngx_http_crmsync_prop_start(p);
+        return;
+    }
+
+    if (status == 403) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "crmsync: the token of portal \"%V\" may not %s the "
+                      "contact property \"%V\" (crmsync_id_property %s): "
+                      "grant the scope crm.schemas.contacts.%s, or create "
+                      "the property in HubSpot with unique values; %s is "
+                      "matched without it meanwhile", &portal->label,
+                      p->step == NGX_HTTP_CRMSYNC_PROP_GET ? "read" : "create",
+                      &p->prop->property,
+                      ngx_http_crmsync_id_kind_names[p->prop->kind],
+                      p->step == NGX_HTTP_CRMSYNC_PROP_GET ? "read" : "write",
+                      ngx_http_crmsync_id_kind_names[p->prop->kind]);
+
+        ngx_http_crmsync_prop_settled(p, 0);
+
+        p->step = NGX_HTTP_CRMSYNC_PROP_GET;
+        ngx_add_timer(&p->timer, 300000);
+        return;
+    }
+
+    /* 401, 429, 5xx, no answer: the jobs wait, the check is tried again */
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "crmsync: checking the contact property \"%V\" of portal "
+                  "\"%V\" failed (%l%s%s); tried again in 5 s",
+                  &p->prop->property, &portal->label, status,
+                  call->error[0] ? ": " : "", call->error);
+
+    ngx_add_timer(&p->timer, 5000);
 }
 
 
