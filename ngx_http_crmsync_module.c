@@ -69,7 +69,6 @@ static char *ngx_http_crmsync_merge_match(ngx_conf_t *cf,
     ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_merge_props(ngx_conf_t *cf,
     ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_loc_conf_t *conf);
-=======
 static char *ngx_http_crmsync_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name,

@@ -65,14 +65,6 @@ typedef struct {
     ngx_http_crmsync_str_t      payload;        /* JSON: contact properties */
     ngx_http_crmsync_str_t      event;          /* JSON: the event */
     int64_t                     visible_at;     /* ms: due from then on */
-    ngx_http_crmsync_str_t     *keys;           /* "<kind>:<value>", every
-                                                   identifier of the job */
-    size_t                      nkeys;
-    ngx_http_crmsync_str_t      merge_to;       /* contact.merge: the
-                                                   survivor's id */
-    ngx_http_crmsync_str_t      merge_from;     /* the merged ids, comma
-                                                   separated */
-
     /* a contact.merge: the portal's identities of any contact in
        merge_from (ids, comma-separated) now belong to merge_to */
     ngx_http_crmsync_str_t      merge_to;
