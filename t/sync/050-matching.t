@@ -16,6 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use File::Temp qw(tempdir);
+use Time::HiRes ();
 use JSON::PP ();
 use List::Util qw(shuffle first);
 use Crmsync::Nginx;
@@ -276,13 +277,12 @@ scenario 'a contact already in HubSpot, phone written "(0151) 2345-678": found, 
 scenario 'two existing contacts with one phone: the older wins, logged masked' => sub {
     my ($ng, $sb) = start(props => ['chat_topic'], wa => 'crmsync_set chat_topic $arg_topic;');
     my $old = create_contact($sb, firstname => 'Eva', lastname => 'Klein', phone => '+49 151 2345678');
-    my $t = contact($sb, $old)->{properties}{createdate};
-    my $new;
-    # a later createdate than the first one's
-    ok $sb->wait_for(sub {
-        $new //= create_contact($sb, firstname => 'Eva', lastname => 'K', phone => '0151 2345678');
-        contact($sb, $new)->{properties}{createdate} gt $t;
-    }, 5), 'the second contact is younger';
+    # the sandbox stamps createdate in ms: the second one a few ms later
+    my $after = Time::HiRes::time();
+    $ng->wait_for(sub { Time::HiRes::time() > $after + 0.005 }, 1, 0.001);
+    my $new = create_contact($sb, firstname => 'Eva', lastname => 'K', phone => '0151 2345678');
+    cmp_ok contact($sb, $new)->{properties}{createdate}, 'gt', contact($sb, $old)->{properties}{createdate},
+           'the second contact is younger';
     $sb->flush_index;
     my $before = contact($sb, $new)->{properties};
 
@@ -537,7 +537,11 @@ scenario 'crmsync_set if_empty keeps what HubSpot holds; without it overwrites; 
 # ---- 13: crmsync_lifecycle
 
 scenario 'crmsync_lifecycle: lead for new contacts, forward only' => sub {
-    my ($ng, $sb) = start(std => 'crmsync_match email phone platform_id;');
+    my $std = "crmsync_webhook standard; crmsync_secret $Crmsync::Nginx::Secret;"
+            . ' crmsync_match email phone platform_id;';
+    my ($ng, $sb) = start(std => 'crmsync_match email phone platform_id;',
+                          server => "location = /hooks/mql { $std crmsync_lifecycle marketingqualifiedlead; }\n"
+                                  . "location = /hooks/nolc { $std crmsync_lifecycle off; }\n");
     my $cust = create_contact($sb, email => 'cust@example.com', lifecyclestage => 'customer');
     my $sub = create_contact($sb, email => 'sub@example.com', lifecyclestage => 'subscriber');
     $sb->flush_index;
@@ -551,6 +555,20 @@ scenario 'crmsync_lifecycle: lead for new contacts, forward only' => sub {
     my ($fresh) = grep { ($_->{properties}{email} // '') eq 'fresh@example.com' } @{contacts($sb)};
     is $fresh && $fresh->{properties}{lifecyclestage}, 'lead', 'a new contact gets lead';
     is scalar @{contacts($sb)}, 3, 'three contacts';
+
+    # crmsync_lifecycle marketingqualifiedlead: forward from lead, never
+    # back from customer; off: no stage for a new contact
+    std($ng, 'e13-4', { id => 'b', email => 'sub@example.com' }, path => '/hooks/mql');
+    std($ng, 'e13-5', { id => 'a', email => 'cust@example.com' }, path => '/hooks/mql');
+    std($ng, 'e13-6', { id => 'e', email => 'nostage@example.com', name => 'No Stage' }, path => '/hooks/nolc');
+    drained($ng, 'other stages');
+    is contact($sb, $sub)->{properties}{lifecyclestage}, 'marketingqualifiedlead',
+       'crmsync_lifecycle marketingqualifiedlead moves a lead forward';
+    is contact($sb, $cust)->{properties}{lifecyclestage}, 'customer', 'and never a customer back';
+    my ($none) = grep { ($_->{properties}{email} // '') eq 'nostage@example.com' } @{contacts($sb)};
+    ok $none, 'crmsync_lifecycle off: the contact is created';
+    ok !defined(($none // {})->{properties}{lifecyclestage}), 'without a stage';
+    is scalar @{contacts($sb)}, 4, 'four contacts';
     no_duplicates($sb, 'lifecycle');
 };
 
