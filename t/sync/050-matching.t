@@ -404,6 +404,38 @@ scenario 'a contact merged in HubSpot keeps receiving its events' => sub {
 };
 
 
+scenario "a merge reported by HubSpot's webhook (crmsync_webhook hubspot) is followed at once" => sub {
+    my $hs = 'yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy';
+    my ($ng, $sb) = start(props => ['chat_topic'], wa => 'crmsync_set chat_topic $arg_topic;',
+                          server => "location = /hooks/hs { crmsync_webhook hubspot; crmsync_secret $hs; }\n");
+    $sb->webhooks(url => $ng->url . '/hooks/hs', secret => $hs, batch_ms => 50, retry_base => 0.2,
+                  subscriptions => ['contact.merge']);
+    wa($ng, '4915112345619', 'Uwe Lind', path => '/hooks/wa?topic=one');
+    drained($ng, 'WhatsApp');
+    my $mine = contacts($sb)->[0]{id};
+    ok defined $mine, 'crmsync made the contact' or return;
+
+    my $form = create_contact($sb, email => 'uwe.lind@example.com', firstname => 'Uwe');
+    my $since = $sb->requests(limit => 0)->{last_seq};
+    my $survivor = $sb->ui(POST => 'contacts/merge', { primaryObjectId => $form, objectIdToMerge => $mine })->{id};
+    ok $sb->wait_for(sub { grep { $_->{ok} } @{$sb->webhooks->{deliveries}} }, 10),
+       'the contact.merge webhook was acknowledged'
+        or diag(JSON::PP->new->canonical->encode($sb->webhooks->{deliveries}));
+    drained($ng, 'the webhook');
+
+    wa($ng, '4915112345619', 'Uwe Lind', path => '/hooks/wa?topic=two');
+    drained($ng, 'after the merge');
+    my $c = contacts($sb);
+    is scalar @$c, 1, 'no new contact';
+    is $c->[0]{id}, $survivor, 'the survivor';
+    is $c->[0]{properties}{chat_topic}, 'two', 'got the update';
+    my @old = grep { ($_->{body} // '') =~ /"$mine"/ } @{$sb->requests(since => $since, limit => 100000)->{log}};
+    is scalar @old, 0, 'no call named the merged id: the map followed the webhook'
+        or diag(JSON::PP->new->canonical->encode(\@old));
+    no_duplicates($sb, 'merge webhook');
+};
+
+
 # ---- 10: crmsync_id_property
 
 scenario 'crmsync_id_property: created unique at start, carried, idempotent under faults' => sub {
