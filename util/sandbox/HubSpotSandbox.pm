@@ -106,8 +106,22 @@ sub set_limits ($self, %a) {
 
 has 'rt';    # runtime: tokens, rate windows, faults, request log, counters
 
+# "--token TOKEN" or "--token TOKEN:scope1,scope2": a token with a list
+# of scopes is refused (403 MISSING_SCOPES) the calls that need a scope
+# it lacks; a token without a list has every scope
+sub parse_token ($spec) {
+    my ($tok, $scopes) = $spec =~ /^([^:]*):(.*)$/s ? ($1, $2) : ($spec, undef);
+    return ($tok, {}) unless defined $scopes;
+    return ($tok, { scopes => _scope_list($scopes) });
+}
+
+sub _scope_list ($v) {
+    my @s = ref $v eq 'ARRAY' ? @$v : split /[,\s]+/, ($v // '');
+    return [grep { length } @s];
+}
+
 sub reset_runtime ($self) {
-    my %tok = map { $_ => {} } @{$self->cfg->{tokens}};
+    my %tok = map { parse_token($_) } @{$self->cfg->{tokens}};
     $self->rt({
         any_token => !@{$self->cfg->{tokens}},
         tokens    => \%tok,        # token => {expires_at => epoch}
@@ -178,6 +192,17 @@ sub handler ($self, $tx) {
               message => 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
               correlationId => $hdr{'X-HubSpot-Correlation-Id'}, category => 'INVALID_AUTHENTICATION' };
         return $self->finish($tx, $entry, 401, $body, \%hdr);
+    }
+
+    # --- scopes (tokens given with a scope list only)
+    if (my $need = $self->missing_scope($tok, $method, $path)) {
+        my $body = { status => 'error',
+                     message => "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+                     correlationId => $hdr{'X-HubSpot-Correlation-Id'},
+                     errors => [{ message => 'One or more of the following scopes are required.',
+                                  context => { requiredGranularScopes => [$need] } }],
+                     category => 'MISSING_SCOPES' };
+        return $self->finish($tx, $entry, 403, $body, \%hdr);
     }
 
     # --- rate limits
@@ -310,6 +335,18 @@ sub auth_failure ($self, $tok) {
         return;
     }
     return $rt->{any_token} ? undef : 'invalid';
+}
+
+# the scope a call needs and the token lacks, or undef.  Modelled: the
+# schema writes (creating, changing or deleting a property of a type need
+# crm.schemas.<type>.write); every other call needs no scope here.
+sub missing_scope ($self, $tok, $method, $path) {
+    my $t = $self->rt->{tokens}{$tok // ''} or return;
+    my $have = $t->{scopes} or return;
+    return unless $method ne 'GET' && $path =~ m{^/crm/v3/properties/([^/]+)};
+    my $type = eval { HubSpotSandbox::Store::norm_type($1) } // return;
+    my $need = "crm.schemas.$type.write";
+    return (grep { $_ eq $need } @$have) ? undef : $need;
 }
 
 # ---------------------------------------------------------------- rate limits
@@ -510,7 +547,8 @@ sub control ($self, $method, $path, $tx) {
         if ($p eq 'tokens' && $method eq 'POST') {
             my $b = _json_body($tx);
             my $t = $b->{token} // die [400, { status => 'error', message => 'token required' }];
-            $self->rt->{tokens}{$t} = { $b->{expires_in} ? (expires_at => time + $b->{expires_in}) : () };
+            $self->rt->{tokens}{$t} = { $b->{expires_in} ? (expires_at => time + $b->{expires_in}) : (),
+                                        defined $b->{scopes} ? (scopes => _scope_list($b->{scopes})) : () };
             delete $self->rt->{revoked}{$t};
             $self->rt->{any_token} = 0;
             return [201, { token => $t }];
@@ -524,6 +562,9 @@ sub control ($self, $method, $path, $tx) {
         if ($p eq 'tokens' && $method eq 'GET') {
             return [200, { any_token => $self->rt->{any_token} ? true : false,
                            tokens => [sort keys %{$self->rt->{tokens}}],
+                           scopes => { map { $_->[0] => $_->[1]{scopes} }
+                                       grep { $_->[1]{scopes} }
+                                       map { [$_, $self->rt->{tokens}{$_}] } sort keys %{$self->rt->{tokens}} },
                            revoked => [sort keys %{$self->rt->{revoked}}] }];
         }
         if ($p eq 'config' && $method eq 'GET') {

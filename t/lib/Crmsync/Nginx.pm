@@ -508,6 +508,175 @@ sub sql {
 }
 
 
+# ---- deliveries of the chat platforms, for the matching suites (t/sync/
+# 050-matching.t, t/bench/match-bench).  Each *_request builds a signed
+# delivery as [path, body, {headers}]; deliver() posts one, send_all() many
+# at once.
+
+my $Json = JSON::PP->new->canonical;
+
+
+# a WhatsApp Cloud API inbound text from wa_id (digits) with the profile
+# name (X-Hub-Signature-256 with the app secret).  Options: id (the wamid,
+# the delivery's dedup key), text, ts (Unix seconds), from (the sender as
+# written when it is not wa_id)
+sub whatsapp_request {
+    my ($class, $path, $secret, $wa_id, $name, %o) = @_;
+    require Crmsync::Sign;
+    my $id = $o{id} // 'wamid.' . _uniq();
+    my $body = $Json->encode({
+        object => 'whatsapp_business_account',
+        entry => [{ id => '102290129340398', changes => [{ field => 'messages', value => {
+            messaging_product => 'whatsapp',
+            metadata => { display_phone_number => '15550783881',
+                          phone_number_id => '106540352242922' },
+            contacts => [{ profile => { name => $name // '' }, wa_id => $wa_id }],
+            messages => [{ from => $o{from} // $wa_id, id => $id,
+                           timestamp => '' . ($o{ts} // int time), type => 'text',
+                           text => { body => $o{text} // 'Hello' } }],
+        } }] }],
+    });
+    return [$path, $body, { 'content-type' => 'application/json',
+                            'x-hub-signature-256' => Crmsync::Sign::meta_sig($secret, $body) }];
+}
+
+
+# an Intercom contact notification (topic contact.user.created unless
+# topic => ...): the contact item with id, email, phone (as Intercom
+# holds it: national or international) and name; X-Hub-Signature (sha1).
+# Options: notif (the notification id, the dedup key)
+sub intercom_request {
+    my ($class, $path, $secret, $contact, %o) = @_;
+    require Crmsync::Sign;
+    my $now = int time;
+    my $body = $Json->encode({
+        type => 'notification_event', app_id => 'abc123def',
+        id => $o{notif} // 'notif_' . _uniq(),
+        topic => $o{topic} // 'contact.user.created',
+        created_at => $now, first_sent_at => $now,
+        delivery_status => 'pending', delivery_attempts => 1, delivered_at => 0,
+        data => { type => 'notification_event_data', item => {
+            type => 'contact', role => 'user', workspace_id => 'abc123def',
+            created_at => $now, updated_at => $now,
+            map { defined $contact->{$_} ? ($_ => $contact->{$_}) : () } qw(id email phone name) } },
+        links => {},
+    });
+    return [$path, $body, { 'content-type' => 'application/json',
+                            'x-hub-signature' => Crmsync::Sign::intercom_sig($secret, $body) }];
+}
+
+
+# a Telegram message update from a user (from_id, username, first, last;
+# phone: a shared contact of the sender's own); X-Telegram-Bot-Api-
+# Secret-Token.  Options: update_id (the dedup key), text
+sub telegram_request {
+    my ($class, $path, $secret, $from, %o) = @_;
+    my $update = $o{update_id} // (int(time * 1000) % 1_000_000_000) * 100 + int rand 100;
+    my %msg = (message_id => $update % 100000, date => int time,
+               chat => { id => $from->{id} + 0, type => 'private' },
+               from => { id => $from->{id} + 0, is_bot => JSON::PP::false(),
+                         first_name => $from->{first} // 'T',
+                         defined $from->{last} ? (last_name => $from->{last}) : (),
+                         defined $from->{username} ? (username => $from->{username}) : () });
+    if (defined $from->{phone}) {
+        $msg{contact} = { phone_number => $from->{phone}, first_name => $from->{first} // 'T',
+                          user_id => $from->{id} + 0 };
+    } else {
+        $msg{text} = $o{text} // 'Hello';
+    }
+    my $body = $Json->encode({ update_id => $update + 0, message => \%msg });
+    return [$path, $body, { 'content-type' => 'application/json',
+                            'x-telegram-bot-api-secret-token' => $secret }];
+}
+
+
+# a Standard Webhooks delivery of data.contact (see standard()) as a
+# request; type => 'message.inbound' etc.
+sub standard_request {
+    my ($class, $path, $secret, $id, $contact, %o) = @_;
+    require Crmsync::Sign;
+    my $body = $Json->encode({
+        type => $o{type} // 'contact.updated', timestamp => time_iso(),
+        data => { contact => $contact, %{$o{data} // {}} },
+    });
+    my $ts = int time;
+    return [$path, $body, { 'content-type' => 'application/json', 'webhook-id' => $id,
+                            'webhook-timestamp' => $ts,
+                            'webhook-signature' => Crmsync::Sign::standard_sig($secret, $id, $ts, $body) }];
+}
+
+
+# posts one [path, body, headers]: (status, body, headers)
+sub deliver {
+    my ($self, $req) = @_;
+    return $self->post(@$req);
+}
+
+
+# $conc processes post the requests (in the order given, each process
+# every $conc-th); returns { ok => count of 200, statuses => {code =>
+# count}, answers => [[index, status, body]...] }
+sub send_all {
+    my ($self, $reqs, $conc) = @_;
+    $conc ||= 4;
+    my $dir = tempdir(CLEANUP => 1);
+    my @kids;
+    for my $k (0 .. $conc - 1) {
+        my $pid = fork;
+        croak "fork: $!" unless defined $pid;
+        if (!$pid) {
+            $self->{owner} = -1;
+            delete $self->{conn};
+            open my $out, '>', "$dir/$k" or POSIX::_exit(1);
+            for (my $i = $k; $i < @$reqs; $i += $conc) {
+                my ($st, $body) = eval { $self->post(@{$reqs->[$i]}) };
+                $st //= 599;
+                $body //= '';
+                $body =~ s/\n//g;
+                print $out "$i $st $body\n";
+            }
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    waitpid $_, 0 for @kids;
+    my %r = (ok => 0, statuses => {}, answers => []);
+    for my $k (0 .. $conc - 1) {
+        open my $in, '<', "$dir/$k" or next;
+        while (<$in>) {
+            chomp;
+            my ($i, $st, $body) = split / /, $_, 3;
+            $r{ok}++ if $st == 200;
+            $r{statuses}{$st}++;
+            push @{$r{answers}}, [$i, $st, $body];
+        }
+        close $in;
+    }
+    return \%r;
+}
+
+
+my $uniq = 0;
+sub _uniq { return sprintf '%x.%x.%x', $$, int(time * 1000), ++$uniq }
+
+
+# the crmsync_jobs view's rows (every column) for a WHERE clause, as
+# hashes, in the order of the jobs
+sub jobs {
+    my ($self, $where, $db) = @_;
+    $db //= "$self->{prefix}/crmsync.db";
+    my $q = 'SELECT * FROM crmsync_jobs' . ($where ? " WHERE $where" : '') . ' ORDER BY id';
+    open my $fh, '-|', 'sqlite3', '-json', '-cmd', '.timeout 5000', $db, $q
+        or croak "sqlite3: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return [] unless $out =~ /\S/;
+    return JSON::PP::decode_json($out);
+}
+
+
 sub DESTROY { local ($., $@, $!, $^E, $?); $_[0]->stop }
 
 
