@@ -1281,7 +1281,7 @@ ngx_http_crmsync_parse_rate(ngx_str_t *v, ngx_uint_t *n, ngx_msec_t *window)
 /*
  * crmsync_hubspot [name=<portal>] [url=<base url>] token_file=<path>
  *     [api=<version>] [rate=<n>r/10s] [search_rate=<n>r/s] [daily=<n>]
- *     [timeout=<time>] [ca_file=<path>]
+ *     [timeout=<time>] [ca_file=<path>] [hub=<hub id>]
  */
 
 static char *
@@ -1292,7 +1292,7 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                     *p;
     ngx_int_t                   n;
     ngx_str_t                  *value, v, content, api;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, k;
     ngx_msec_t                  window;
     ngx_file_info_t             fi;
     ngx_http_crmsync_portal_t  *portal;
@@ -1416,6 +1416,19 @@ ngx_http_crmsync_hubspot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             {
                 goto invalid;
             }
+
+        } else if (ngx_strncmp(value[i].data, "hub=", 4) == 0) {
+            if (v.len == 0 || v.len > 20) {
+                goto invalid;
+            }
+
+            for (k = 0; k < v.len; k++) {
+                if (v.data[k] < '0' || v.data[k] > '9') {
+                    goto invalid;
+                }
+            }
+
+            portal->hub = v;
 
         } else if (ngx_strncmp(value[i].data, "ca_file=", 8) == 0) {
             if (v.len == 0) {

@@ -33,6 +33,8 @@ static void ngx_http_crmsync_reopen_handler(ngx_event_t *ev);
 static void ngx_http_crmsync_ingest_cleanup(void *data);
 static void ngx_http_crmsync_ingest_fail(const char *why);
 static void ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx);
+static void ngx_http_crmsync_ingest_remap(ngx_http_crmsync_loc_conf_t *cslcf,
+    ngx_http_crmsync_store_row_t *row);
 
 
 ngx_http_crmsync_store_t  *ngx_http_crmsync_store;
@@ -878,6 +880,52 @@ ngx_http_crmsync_ingest_fail(const char *why)
 }
 
 
+/*
+ * A contact.merge: the store's identity map followed it in the commit;
+ * the shared zone's cache follows it now, so that no worker sends the
+ * merged ids again.
+ */
+
+static void
+ngx_http_crmsync_ingest_remap(ngx_http_crmsync_loc_conf_t *cslcf,
+    ngx_http_crmsync_store_row_t *row)
+{
+    u_char                        *p, *last, *comma;
+    char                           from[32], to[32];
+    ngx_http_crmsync_main_conf_t  *mcf;
+
+    if (row->merge_to.len >= sizeof(to) || cslcf->portal == NULL) {
+        return;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                              ngx_http_crmsync_module);
+
+    ngx_memcpy(to, row->merge_to.data, row->merge_to.len);
+    to[row->merge_to.len] = '\0';
+
+    p = row->merge_from.data;
+    last = p + row->merge_from.len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        if (comma - p > 0 && (size_t) (comma - p) < sizeof(from)) {
+            ngx_memcpy(from, p, comma - p);
+            from[comma - p] = '\0';
+
+            ngx_http_crmsync_shm_id_remap(mcf->zone->data,
+                                          &cslcf->portal->label, from, to);
+        }
+
+        p = comma + 1;
+    }
+}
+
+
 static void
 ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx)
 {
@@ -890,16 +938,20 @@ ngx_http_crmsync_ingest_answer(ngx_http_crmsync_ctx_t *ctx)
     r = ctx->request;
     rows = ctx->rows;
 
+    cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
+
     for (i = 0; i < ctx->nevents; i++) {
         if (rows[i].duplicate) {
             ctx->duplicates++;
+            continue;
+        }
 
-        } else {
-            ctx->stored++;
+        ctx->stored++;
+
+        if (rows[i].merge_to.len) {
+            ngx_http_crmsync_ingest_remap(cslcf, &rows[i]);
         }
     }
-
-    cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
 
     if (cslcf->sh) {
         (void) ngx_atomic_fetch_add(&cslcf->sh->stored, ctx->stored);

@@ -1142,9 +1142,8 @@ done:
  * goes into the cache (the store's map learns it from sync.c); an id other
  * than the one asked for is a merge, which the cache follows.
  *
- * A link to the record (https://app.hubspot.com/contacts/<hub id>/record/
- * 0-1/<id>) needs the portal's hub id, which crmsync_hubspot does not
- * take yet: "url" is left out.
+ * With the portal's hub id (crmsync_hubspot hub=), "url" links to the
+ * record in HubSpot's app.
  */
 
 static ngx_int_t
@@ -1200,6 +1199,17 @@ ngx_http_crmsync_lookup_card(ngx_http_crmsync_lookup_t *lk, json_t *root)
 
     if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (lk->portal->hub.len) {
+        ngx_snprintf((u_char *) name, sizeof(name) - 1,
+                     "https://app.hubspot.com/contacts/%V/record/0-1/%s%Z",
+                     &lk->portal->hub, id);
+
+        if (json_object_set_new(out, "url", json_string(name)) != 0) {
+            json_decref(out);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     for (i = 0; i < lk->nprops; i++) {

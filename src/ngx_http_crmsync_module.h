@@ -28,6 +28,7 @@ typedef struct {
     ngx_str_t                   token;       /* never logged */
     ngx_str_t                   token_file;
     ngx_str_t                   api;         /* "2026-03", "v3" */
+    ngx_str_t                   hub;         /* hub id, for links; or "" */
     ngx_str_t                   ca_file;     /* NUL-terminated, or empty */
     ngx_uint_t                  rate;        /* calls per window */
     ngx_msec_t                  window;

@@ -838,6 +838,10 @@ ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
 
         (void) ngx_atomic_fetch_add(&portal->sh->calls, 1);
 
+        if (bc->search) {
+            (void) ngx_atomic_fetch_add(&portal->sh->searches, 1);
+        }
+
         if (ngx_http_crmsync_client_send(&bc->call) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "crmsync: a call to portal \"%V\" could not start",
@@ -936,7 +940,14 @@ ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call)
         b->pace = pace;
     }
 
-    ngx_http_crmsync_sync_pace(portal, pace, call->status);
+    if (bc->search && pace == NGX_HTTP_CRMSYNC_HS_PACE_SECONDLY) {
+        /* the search limit: searches pause, the other calls go on */
+        ngx_http_crmsync_shm_pause_search(ngx_http_crmsync_zctx, portal->sh,
+                                          ngx_http_crmsync_now() + 1000);
+
+    } else {
+        ngx_http_crmsync_sync_pace(portal, pace, call->status);
+    }
 
     if (b->naudits < NGX_HTTP_CRMSYNC_AUDITS) {
         a = &b->audits[b->naudits++];
@@ -1052,7 +1063,7 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
     size_t                          i, n;
     int64_t                         now, at, ids[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
     ngx_str_t                       kind;
-    ngx_uint_t                      synced, dead, uncount, auth;
+    ngx_uint_t                      synced, dead, drun, uncount, auth;
     const char                     *log, *reason;
     ngx_http_crmsync_store_t       *st;
     ngx_http_crmsync_portal_t      *portal;
@@ -1113,6 +1124,7 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
 
     synced = 0;
     dead = 0;
+    drun = 0;
 
     rc = ngx_http_crmsync_store_begin_drain(st);
 
@@ -1143,6 +1155,8 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
             synced++;
 
             if (ngx_strncmp(r->reason, "dry_run", 7) == 0) {
+                drun++;
+
                 ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                               "crmsync: job %L of portal \"%V\": %s",
                               job->id, &portal->label, r->reason);
@@ -1298,8 +1312,9 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
         }
     }
 
-    (void) ngx_atomic_fetch_add(&sh->synced, synced);
+    (void) ngx_atomic_fetch_add(&sh->synced, synced - drun);
     (void) ngx_atomic_fetch_add(&sh->dead, dead);
+    (void) ngx_atomic_fetch_add(&sh->dry_run, drun);
 
     ngx_http_crmsync_sync_free(b);
     return;

@@ -114,7 +114,7 @@ main::several(['msg_a'], ['msg_a'], "GET /status")
 --- http_config
     crmsync_zone crmsync:64k;
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db sync=normal keep_deliveries=1d;
-    crmsync_hubspot name=eu url=http://127.0.0.1:9/ token_file=$TEST_NGINX_SERVER_ROOT/html/token api=v3 rate=50r/10s search_rate=2r/s daily=250000 timeout=5s ca_file=/etc/ssl/certs/ca-certificates.crt;
+    crmsync_hubspot name=eu url=http://127.0.0.1:9/ token_file=$TEST_NGINX_SERVER_ROOT/html/token api=v3 rate=50r/10s search_rate=2r/s daily=250000 timeout=5s ca_file=/etc/ssl/certs/ca-certificates.crt hub=12345678;
     crmsync_retry_for 1h;
     crmsync_audit_for 2d;
     crmsync_batch_linger 0;
@@ -606,6 +606,19 @@ main::emerg('invalid parameter "name=" in "crmsync_hubspot"')
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "name=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" in "crmsync_hubspot"')
+
+
+
+=== TEST 32b: crmsync_hubspot: a hub id is digits
+--- http_config
+    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
+    crmsync_zone crmsync:1m;
+    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token hub=12ab;
+--- config
+    location = /t { return 204; }
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "hub=12ab" in "crmsync_hubspot"')
 
 
 

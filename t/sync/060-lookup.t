@@ -26,7 +26,7 @@ Crmsync::Nginx::write_file("$dir/token", $sb->token . "\n");
 
 my ($ng) = Crmsync::Nginx->with_sandbox(
     sb => $sb,
-    hubspot => 'search_rate=50r/s',
+    hubspot => 'search_rate=50r/s hub=12345678',
     http => "crmsync_hubspot name=tight url=${\ $sb->url} token_file=$dir/token"
           . " api=v3 rate=2r/10s search_rate=1r/s;",
     server => "location = /lookup { crmsync_lookup; crmsync_default_region DE; }\n"
@@ -75,6 +75,8 @@ subtest 'by email: trimmed, lower-cased, read by idProperty' => sub {
     like $h->{'content-type'}, qr{^application/json}, 'JSON';
     is $h->{'cache-control'}, 'no-store', 'not kept by caches on the way';
     is $c->{id}, $ana, 'the contact';
+    is $c->{url}, "https://app.hubspot.com/contacts/12345678/record/0-1/$ana",
+       'a link to its record (crmsync_hubspot hub=)';
     is $c->{properties}{firstname}, 'Ana', 'its first name';
     is $c->{properties}{email}, 'ana@example.com', 'its email';
     is $c->{properties}{lifecyclestage}, 'lead', 'its stage';

@@ -343,7 +343,7 @@ sub auth_failure ($self, $tok) {
 sub missing_scope ($self, $tok, $method, $path) {
     my $t = $self->rt->{tokens}{$tok // ''} or return;
     my $have = $t->{scopes} or return;
-    return unless $method ne 'GET' && $path =~ m{^/crm/v3/properties/([^/]+)};
+    return unless $method ne 'GET' && $path =~ m{^/crm/(?:v3/properties|properties/\d{4}-\d\d)/([^/]+)};
     my $type = eval { HubSpotSandbox::Store::norm_type($1) } // return;
     my $need = "crm.schemas.$type.write";
     return (grep { $_ eq $need } @$have) ? undef : $need;

@@ -826,7 +826,7 @@ sub dispatch ($self, $method, $path, $req) {
         my ($ft, $tt, $op) = (norm_type($1), norm_type($2), $3);
         return ($self->api_v4_batch($ft, $tt, $op, _json($req)), "POST /crm/v4/associations/$ft/$tt/batch/$op");
     }
-    if ($path =~ m{^/crm/v3/properties/([^/]+)(?:/([^/]+))?/?$}) {
+    if ($path =~ m{^/crm/(?:v3/properties|properties/\d{4}-\d\d)/([^/]+)(?:/([^/]+))?/?$}) {
         my ($type, $name) = (norm_type($1), $2);
         my $ep = "$method /crm/v3/properties/$type" . (defined $name ? '/{name}' : '');
         return ($self->api_props_list($type, $q), $ep) if $method eq 'GET' && !defined $name;
