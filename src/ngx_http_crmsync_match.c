@@ -2157,6 +2157,23 @@ m_region(json_t *props)
  * Returns 0, -1 on no memory.
  */
 
+/* 1 when a read found the unique value of kind on another contact */
+
+static int
+m_elsewhere(m_person_t *ps, int kind, size_t contact)
+{
+    size_t  i;
+
+    for (i = 0; i < ps->found[kind].n; i++) {
+        if (ps->found[kind].c[i] != contact) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
     json_t *out)
@@ -2177,7 +2194,9 @@ m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
     }
 
     if (ps->email != M_NONE
-        && (cprops == NULL || m_prop(cprops, "email") == NULL)
+        && (cprops == NULL
+            || (m_prop(cprops, "email") == NULL
+                && !m_elsewhere(ps, NGX_HTTP_CRMSYNC_ID_EMAIL, ps->contact)))
         && json_object_set_new(out, "email",
                json_string((char *) plan->ids[ps->email].value.data)) != 0)
     {
@@ -2235,7 +2254,8 @@ m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
         prop = json_string_value(v);
 
         if (r == NGX_HTTP_CRMSYNC_ID_MAX || !plan->conf.idprop_ready[r]
-            || r == NGX_HTTP_CRMSYNC_ID_EMAIL)
+            || r == NGX_HTTP_CRMSYNC_ID_EMAIL
+            || (cprops && m_elsewhere(ps, r, ps->contact)))
         {
             continue;
         }

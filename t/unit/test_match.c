@@ -174,8 +174,10 @@ static const t_case_t  cases[] = {
       { T_P(T_DE, T_WA ",'props':{'lastname':'Diaz'}") },
       { NULL },
       { { T_SRCH, NULL, 200,
-          T_SEARCH("2", T_C("2001", "2025-01-01T00:00:00.000Z",
+          T_SEARCH("3", T_C("2001", "2025-01-01T00:00:00.000Z",
                             ",'phone':'+4915199999999'") ","
+                        T_C("2000", "2024-01-01T00:00:00.000Z",
+                            ",'phone':'0151 2345678','country':'AT'") ","
                         T_C("2002", "2025-06-01T00:00:00.000Z",
                             ",'phone':'(0151) 2345-678','country':'DE',"
                             "'lifecyclestage':'lead'")),
@@ -185,7 +187,7 @@ static const t_case_t  cases[] = {
       { "DONE 2002|" },
       2,
       { "{'inputs':[{'id':'2002','properties':{'lastname':'Diaz'}}]}" },
-      { "'phone':'+491512345678'}", "2001" },
+      { "'phone':'+491512345678'}", "2001", "2000" },
       "phone:+491512345678=2002", "", NULL, 0 },
 
     { "several_contacts_the_oldest_wins", NULL, NULL,
@@ -426,6 +428,8 @@ static const t_case_t  cases[] = {
     { "phone_added_as_mobile_when_phone_is_taken", NULL, NULL,
       { T_P(T_DE ",'email':'ana@example.com'", ",'match':['email']"),
         T_P("'phone':'+5511912345678','email':'bo@example.com'",
+            ",'match':['email']"),
+        T_P("'phone':'+491701234567','email':'cy@example.com'",
             ",'match':['email']") },
       { NULL },
       { { T_READ, NULL, 200,
@@ -433,14 +437,19 @@ static const t_case_t  cases[] = {
                    ",'email':'ana@example.com','phone':'+3312345678'")
                "," T_C("52", "2025-01-01T00:00:00.000Z",
                    ",'email':'bo@example.com','phone':'+33123456789',"
-                   "'mobilephone':'(11) 91234-5678','country':'BR'")),
+                   "'mobilephone':'(11) 91234-5678','country':'BR'")
+               "," T_C("53", "2025-01-01T00:00:00.000Z",
+                   ",'email':'cy@example.com','phone':'0170 1234567',"
+                   "'country':'AT'")),
           NULL },
         { T_UPD, NULL, 200,
-          T_OK(T_C("51", "2025-01-01T00:00:00.000Z", "")), NULL } },
-      { "DONE 51|", "DONE 52|unchanged" },
+          T_OK(T_C("51", "2025-01-01T00:00:00.000Z", "") ","
+               T_C("53", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 51|", "DONE 52|unchanged", "DONE 53|" },
       2,
       { "{'inputs':[{'id':'51','properties':{'mobilephone':"
-        "'+491512345678'}}]}" },
+        "'+491512345678'}},{'id':'53','properties':{'mobilephone':"
+        "'+491701234567'}}]}" },
       { NULL },
       NULL, "", NULL, 0 },
 
@@ -543,13 +552,16 @@ static const t_case_t  cases[] = {
 
     { "bad_payloads_and_version_1", NULL, NULL,
       { "not json", "{'v':3,'ids':{}}", "{'v':2,'ids':{'email':5}}",
-        "{'email':'ana@example.com','firstname':'Ana'}", "[1]" },
+        "{'email':'ana@example.com','firstname':'Ana'}", "[1]",
+        "{'email':'','firstname':'Ana'}", "{'v':2,'ids':[]}",
+        "{'v':2,'ids':{},'props':['x']}" },
       { NULL },
       { { T_READ, NULL, 207, T_MISSING("", "'ana@example.com'"), NULL },
         { T_UPS, NULL, 200,
           T_OK(T_NEWC("81", ",'email':'ana@example.com'")), NULL } },
       { "DEAD -|bad_payload", "DEAD -|bad_payload", "DEAD -|bad_payload",
-        "DONE 81 new|", "DEAD -|bad_payload" },
+        "DONE 81 new|", "DEAD -|bad_payload", "DEAD -|bad_payload",
+        "DEAD -|bad_payload", "DEAD -|bad_payload" },
       2,
       { "{'inputs':[{'idProperty':'email','id':'ana@example.com',"
         "'properties':{'firstname':'Ana','email':'ana@example.com'}}]}" },
@@ -558,14 +570,124 @@ static const t_case_t  cases[] = {
 
     { "dry_run_update_is_not_sent", NULL, NULL,
       { T_P("'crm_id':'1'", ",'match':['crm_id'],'dry_run':true,"
-            "'props':{'lastname':'X'}") },
+            "'props':{'lastname':'X'}"),
+        T_P("'crm_id':'1'", ",'match':['crm_id'],"
+            "'props':{'firstname':'Y'}") },
       { NULL },
       { { T_READ, NULL, 200,
+          T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "")), NULL },
+        { T_UPD, NULL, 200,
           T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "")), NULL } },
       { "DONE 1|dry_run: would POST /crm/objects/2026-03/contacts/"
-        "batch/update {'id':'1','properties':{'lastname':'X'}}" },
+        "batch/update {'id':'1','properties':{'lastname':'X'}}",
+        "DONE 1|" },
+      2,
+      { "batch/update {'inputs':[{'id':'1','properties':"
+        "{'firstname':'Y'}}]}" },
+      { "'X'" },
+      "crm_id:1=1", "", NULL, 0 },
+
+    { "later_rule_decides_when_the_first_finds_nothing", NULL, NULL,
+      { T_P(T_DE ",'email':'ana@example.com'",
+            ",'match':['phone','email'],'props':{'lastname':'Diaz'}") },
+      { NULL },
+      { { T_SRCH, NULL, 200, T_NONE_FOUND, NULL },
+        { T_READ, "'idProperty':'email'", 200,
+          T_OK(T_C("91", "2025-01-01T00:00:00.000Z",
+                   ",'email':'ana@example.com','phone':'+3312345678',"
+                   "'mobilephone':'+3312345679'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("91", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 91|" },
+      3,
+      { "{'inputs':[{'id':'91','properties':{'lastname':'Diaz'}}]}" },
+      { NULL },
+      "phone:+491512345678=91 email:ana@example.com=91", "", NULL, 0 },
+
+    { "first_rule_with_a_contact_wins", NULL, NULL,
+      { T_P(T_DE ",'email':'ana@example.com'",
+            ",'match':['phone','email'],'props':{'lastname':'Diaz'}") },
+      { NULL },
+      { { T_SRCH, NULL, 200,
+          T_SEARCH("1", T_C("92", "2025-06-01T00:00:00.000Z",
+                            ",'phone':'+491512345678'")), NULL },
+        { T_READ, "'idProperty':'email'", 200,
+          T_OK(T_C("93", "2024-01-01T00:00:00.000Z",
+                   ",'email':'ana@example.com'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("92", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 92|" },
+      3,
+      { "{'inputs':[{'id':'92','properties':{'lastname':'Diaz'}}]}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "a_read_is_fresher_than_the_search_index", NULL, NULL,
+      { T_P("'email':'ana@example.com'",
+            ",'match':['email'],'props':{'lastname':'Diaz'}"),
+        T_P(T_DE, ",'match':['phone'],'props':{'city':'Bonn'}") },
+      { NULL },
+      { { T_READ, NULL, 200,
+          T_OK(T_C("41", "2025-01-01T00:00:00.000Z",
+                   ",'phone':'+491512345678','lastname':'Diaz',"
+                   "'email':'ana@example.com'")), NULL },
+        { T_SRCH, NULL, 200,
+          T_SEARCH("1", T_C("41", "2025-01-01T00:00:00.000Z",
+                            ",'phone':'+491512345678'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("41", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 41|", "DONE 41|" },
+      3,
+      { "{'inputs':[{'id':'41','properties':{'city':'Bonn'}}]}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "two_id_properties_for_one_kind_are_read_apart", NULL,
+      "whatsapp_id",
+      { T_P("'whatsapp_id':'491512345678'",
+            ",'match':['whatsapp_id'],'create':'always',"
+            "'idprops':{'whatsapp_id':'wa_one'}"),
+        T_P("'whatsapp_id':'5511912345678'",
+            ",'match':['whatsapp_id'],'create':'always',"
+            "'idprops':{'whatsapp_id':'wa_two'}") },
+      { NULL },
+      { { T_READ, "'idProperty':'wa_one'", 207,
+          T_MISSING("", "'491512345678'"), NULL },
+        { T_READ, "'idProperty':'wa_two'", 207,
+          T_MISSING("", "'5511912345678'"), NULL },
+        { T_UPS, "wa_one", 200,
+          T_OK(T_NEWC("95", ",'wa_one':'491512345678'")), NULL },
+        { T_UPS, "wa_two", 200,
+          T_OK(T_NEWC("96", ",'wa_two':'5511912345678'")), NULL } },
+      { "DONE 95 new|", "DONE 96 new|" },
+      4,
+      { "'inputs':[{'id':'491512345678'}],'idProperty':'wa_one'}",
+        "'inputs':[{'id':'5511912345678'}],'idProperty':'wa_two'}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "created_results_in_order_when_values_differ", NULL, NULL,
+      { T_P("'telegram_id':'1'", ",'match':['telegram_id'],"
+            "'create':'always','props':{'firstname':'one'}"),
+        T_P("'telegram_id':'2'", ",'match':['telegram_id'],"
+            "'create':'always','props':{'firstname':'two'}") },
+      { NULL },
+      { { T_CRE, NULL, 201,
+          T_OK("{'id':'97','properties':{'firstname':'One'}},"
+               "{'id':'98','properties':{'firstname':'Two'}}"), NULL } },
+      { "DONE 97 new|", "DONE 98 new|" },
       1,
-      { NULL }, { "update" },
+      { NULL }, { NULL },
+      "telegram_id:1=97 telegram_id:2=98", "", NULL, 0 },
+
+    { "create_answered_5xx_is_unconfirmed", NULL, NULL,
+      { T_P("'telegram_id':'1'", ",'match':['telegram_id'],"
+            "'create':'always'") },
+      { NULL },
+      { { T_CRE, NULL, 503, "{'message':'Service Unavailable'}", NULL } },
+      { "RETRY -|unconfirmed_create: HTTP 503: Service Unavailable" },
+      1,
+      { NULL }, { NULL },
       "", "", NULL, 0 },
 };
 
@@ -995,6 +1117,9 @@ test_phones(void **state)
     assert_int_equal(ngx_http_crmsync_phone_national("+2348031234567", nat,
                                                      sizeof(nat)), 0);
     assert_string_equal(nat, "8031234567");
+    assert_int_equal(ngx_http_crmsync_phone_national("+390612345678", nat,
+                                                     sizeof(nat)), 0);
+    assert_string_equal(nat, "612345678");
     assert_int_equal(ngx_http_crmsync_phone_national("491512345678", nat,
                                                      sizeof(nat)), -1);
     assert_int_equal(ngx_http_crmsync_phone_national("+49", nat,
