@@ -1471,7 +1471,9 @@ m_reads(ngx_http_crmsync_plan_t *plan)
             continue;
         }
 
-        if (m_needs(plan, ps, &need) == 0 && need == 0) {
+        (void) m_needs(plan, ps, &need);
+
+        if (need == 0) {
             continue;
         }
 
@@ -2942,6 +2944,14 @@ m_write_answer(ngx_http_crmsync_plan_t *plan, size_t c, int status,
 
         if (m->kind == M_UPDATE) {
             r->created = 0;
+
+            if (r->outcome == NGX_HTTP_CRMSYNC_HS_DEAD
+                && strcmp(r->category, "OBJECT_NOT_FOUND") == 0)
+            {
+                /* deleted since it was read: forget it, look again */
+                m_remap(plan, m->keys[m->input_of[j]], "");
+                r->outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            }
 
         } else if (m->kind == M_CREATE) {
             if (r->outcome == NGX_HTTP_CRMSYNC_HS_DONE) {

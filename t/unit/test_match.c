@@ -680,6 +680,23 @@ static const t_case_t  cases[] = {
       { NULL }, { NULL },
       "telegram_id:1=97 telegram_id:2=98", "", NULL, 0 },
 
+    { "contact_deleted_before_its_update_is_retried", NULL, NULL,
+      { T_P("'crm_id':'1'", ",'match':['crm_id'],"
+            "'props':{'lastname':'X'}"),
+        T_P("'crm_id':'2'", ",'match':['crm_id'],"
+            "'props':{'lastname':'Y'}") },
+      { NULL },
+      { { T_READ, NULL, 200,
+          T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "") ","
+               T_C("2", "2025-01-01T00:00:00.000Z", "")), NULL },
+        { T_UPD, NULL, 207,
+          T_MISSING(T_C("2", "2025-01-01T00:00:00.000Z",
+                        ",'lastname':'Y'"), "'1'"), NULL } },
+      { "RETRY -|Could not get some", "DONE 2|" },
+      2,
+      { NULL }, { NULL },
+      "crm_id:2=2", "1>", NULL, 0 },
+
     { "create_answered_5xx_is_unconfirmed", NULL, NULL,
       { T_P("'telegram_id':'1'", ",'match':['telegram_id'],"
             "'create':'always'") },
