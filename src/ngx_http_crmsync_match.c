@@ -876,9 +876,24 @@ ngx_http_crmsync_plan_create(const ngx_http_crmsync_plan_conf_t *conf,
     for (i = 0; i < n; i++) {
         p = NULL;
 
-        if (payloads[i].data && payloads[i].len) {
+        /* jansson reports some failed allocations as syntax errors:
+           a payload is bad only if a second parse says so too */
+
+        for (rc = 0; payloads[i].data && payloads[i].len && rc < 2; rc++) {
+            memset(&err, 0, sizeof(json_error_t));
+
             p = json_loadb((const char *) payloads[i].data, payloads[i].len,
                            0, &err);
+
+            if (p != NULL) {
+                break;
+            }
+
+            if (json_error_code(&err) == json_error_out_of_memory
+                || err.text[0] == '\0')
+            {
+                goto failed;
+            }
         }
 
         rc = m_job_read(plan, i, p);

@@ -1146,6 +1146,166 @@ test_phones(void **state)
 }
 
 
+static long  t_budget = -1;
+
+
+static void *
+t_malloc(size_t size)
+{
+    if (t_budget == 0) {
+        return NULL;
+    }
+
+    if (t_budget > 0) {
+        t_budget--;
+    }
+
+    return malloc(size);
+}
+
+
+/*
+ * jansson runs out of memory at every point of a batch in turn: the plan
+ * ends, in ERROR with every job to retry, or in DONE as with memory
+ */
+
+static void
+test_no_memory(void **state)
+{
+    int                            done, failed;
+    char                          *p[4], *answer, corr[40];
+    long                           budget;
+    size_t                         i, n, nc;
+    ngx_http_crmsync_plan_t       *plan;
+    ngx_http_crmsync_str_t         payloads[4];
+    ngx_http_crmsync_hs_pace_e     pace;
+    ngx_http_crmsync_plan_rc_e     rc;
+    ngx_http_crmsync_plan_call_t  *calls;
+    ngx_http_crmsync_plan_conf_t   conf;
+    ngx_http_crmsync_hs_result_t   results[4];
+
+    (void) state;
+
+    p[0] = t_q(T_P(T_DE ",'email':'ana@example.com'",
+                   ",'match':['phone','email'],'props':{'lastname':'D'}"));
+    p[1] = t_q(T_P("'telegram_id':'7'", ",'match':['telegram_id'],"
+                   "'create':'always','props':{'firstname':'T'}"));
+    p[2] = t_q(T_P("'crm_id':'5'", ",'match':['crm_id'],"
+                   "'props':{'city':'Bonn'}"));
+    p[3] = t_q("not json");
+    n = 4;
+
+    for (i = 0; i < n; i++) {
+        payloads[i].data = (u_char *) p[i];
+        payloads[i].len = strlen(p[i]);
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.api = "2026-03";
+
+    json_set_alloc_funcs(t_malloc, free);
+
+    pace = NGX_HTTP_CRMSYNC_HS_PACE_NONE;
+    done = 0;
+    failed = 0;
+
+    for (budget = 0; budget < 3000 && !done; budget++) {
+        t_budget = budget;
+
+        plan = ngx_http_crmsync_plan_create(&conf, payloads, n, results);
+
+        if (plan == NULL) {
+            t_budget = -1;
+            failed++;
+
+            for (i = 0; i < n; i++) {
+                assert_int_equal(results[i].outcome,
+                                 NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+            continue;
+        }
+
+        while ((rc = ngx_http_crmsync_plan_next(plan, &calls, &nc))
+               == NGX_HTTP_CRMSYNC_PLAN_CALLS)
+        {
+            for (i = 0; i < nc; i++) {
+                if (strstr(calls[i].path, "/search")) {
+                    answer = t_q(T_SEARCH("1",
+                                 T_C("8", "2025-01-01T00:00:00.000Z",
+                                     ",'phone':'+491512345678'")));
+
+                } else if (strstr(calls[i].path, "/batch/read")) {
+                    answer = t_q(T_OK(T_C("5", "2025-01-01T00:00:00.000Z",
+                                          "")));
+
+                } else if (strstr(calls[i].path, "/batch/create")) {
+                    answer = t_q(T_OK("{'id':'9','properties':"
+                                      "{'firstname':'T'}}"));
+
+                } else {
+                    answer = t_q(T_OK(T_C("8", "2025-01-01T00:00:00.000Z",
+                                          "") ","
+                                      T_C("5", "2025-01-01T00:00:00.000Z",
+                                          "")));
+                }
+
+                ngx_http_crmsync_plan_answer(plan, i, 200,
+                                             (u_char *) answer,
+                                             strlen(answer), NULL, &pace,
+                                             corr, sizeof(corr));
+                free(answer);
+            }
+        }
+
+        t_budget = -1;
+
+        assert_true(rc == NGX_HTTP_CRMSYNC_PLAN_DONE
+                    || rc == NGX_HTTP_CRMSYNC_PLAN_ERROR);
+
+        assert_int_equal(results[3].outcome, NGX_HTTP_CRMSYNC_HS_DEAD);
+
+        if (rc == NGX_HTTP_CRMSYNC_PLAN_ERROR) {
+            failed++;
+
+            for (i = 0; i < 3; i++) {
+                assert_int_equal(results[i].outcome,
+                                 NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+        } else {
+            for (i = 0; i < 3; i++) {
+                assert_true(results[i].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                            || results[i].outcome
+                               == NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+            if (results[0].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                && results[1].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                && results[2].outcome == NGX_HTTP_CRMSYNC_HS_DONE)
+            {
+                assert_string_equal(results[0].id, "8");
+                assert_string_equal(results[1].id, "9");
+                assert_true(results[1].created);
+                assert_string_equal(results[2].id, "5");
+                done = 1;
+            }
+        }
+
+        ngx_http_crmsync_plan_free(plan);
+    }
+
+    json_set_alloc_funcs(malloc, free);
+
+    assert_true(done);
+    assert_true(failed > 10);
+
+    for (i = 0; i < n; i++) {
+        free(p[i]);
+    }
+}
+
+
 int
 main(void)
 {
@@ -1155,7 +1315,7 @@ main(void)
 
     n = sizeof(cases) / sizeof(cases[0]);
 
-    tests = calloc(n + 3, sizeof(struct CMUnitTest));
+    tests = calloc(n + 4, sizeof(struct CMUnitTest));
     if (tests == NULL) {
         return 1;
     }
@@ -1172,8 +1332,10 @@ main(void)
     tests[n + 1].test_func = test_kinds_and_masks;
     tests[n + 2].name = "phones";
     tests[n + 2].test_func = test_phones;
+    tests[n + 3].name = "no_memory";
+    tests[n + 3].test_func = test_no_memory;
 
-    rc = _cmocka_run_group_tests("match", tests, n + 3, NULL, NULL);
+    rc = _cmocka_run_group_tests("match", tests, n + 4, NULL, NULL);
 
     free(tests);
     ngx_http_crmsync_phone_cleanup();
