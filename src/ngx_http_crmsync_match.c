@@ -876,9 +876,24 @@ ngx_http_crmsync_plan_create(const ngx_http_crmsync_plan_conf_t *conf,
     for (i = 0; i < n; i++) {
         p = NULL;
 
-        if (payloads[i].data && payloads[i].len) {
+        /* jansson reports some failed allocations as syntax errors:
+           a payload is bad only if a second parse says so too */
+
+        for (rc = 0; payloads[i].data && payloads[i].len && rc < 2; rc++) {
+            memset(&err, 0, sizeof(json_error_t));
+
             p = json_loadb((const char *) payloads[i].data, payloads[i].len,
                            0, &err);
+
+            if (p != NULL) {
+                break;
+            }
+
+            if (json_error_code(&err) == json_error_out_of_memory
+                || err.text[0] == '\0')
+            {
+                goto failed;
+            }
         }
 
         rc = m_job_read(plan, i, p);
@@ -1471,7 +1486,9 @@ m_reads(ngx_http_crmsync_plan_t *plan)
             continue;
         }
 
-        if (m_needs(plan, ps, &need) == 0 && need == 0) {
+        (void) m_needs(plan, ps, &need);
+
+        if (need == 0) {
             continue;
         }
 
@@ -2157,6 +2174,23 @@ m_region(json_t *props)
  * Returns 0, -1 on no memory.
  */
 
+/* 1 when a read found the unique value of kind on another contact */
+
+static int
+m_elsewhere(m_person_t *ps, int kind, size_t contact)
+{
+    size_t  i;
+
+    for (i = 0; i < ps->found[kind].n; i++) {
+        if (ps->found[kind].c[i] != contact) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
     json_t *out)
@@ -2177,7 +2211,9 @@ m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
     }
 
     if (ps->email != M_NONE
-        && (cprops == NULL || m_prop(cprops, "email") == NULL)
+        && (cprops == NULL
+            || (m_prop(cprops, "email") == NULL
+                && !m_elsewhere(ps, NGX_HTTP_CRMSYNC_ID_EMAIL, ps->contact)))
         && json_object_set_new(out, "email",
                json_string((char *) plan->ids[ps->email].value.data)) != 0)
     {
@@ -2235,7 +2271,8 @@ m_props(ngx_http_crmsync_plan_t *plan, m_person_t *ps, json_t *cprops,
         prop = json_string_value(v);
 
         if (r == NGX_HTTP_CRMSYNC_ID_MAX || !plan->conf.idprop_ready[r]
-            || r == NGX_HTTP_CRMSYNC_ID_EMAIL)
+            || r == NGX_HTTP_CRMSYNC_ID_EMAIL
+            || (cprops && m_elsewhere(ps, r, ps->contact)))
         {
             continue;
         }
@@ -2922,6 +2959,14 @@ m_write_answer(ngx_http_crmsync_plan_t *plan, size_t c, int status,
 
         if (m->kind == M_UPDATE) {
             r->created = 0;
+
+            if (r->outcome == NGX_HTTP_CRMSYNC_HS_DEAD
+                && strcmp(r->category, "OBJECT_NOT_FOUND") == 0)
+            {
+                /* deleted since it was read: forget it, look again */
+                m_remap(plan, m->keys[m->input_of[j]], "");
+                r->outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+            }
 
         } else if (m->kind == M_CREATE) {
             if (r->outcome == NGX_HTTP_CRMSYNC_HS_DONE) {

@@ -136,14 +136,19 @@ typedef struct {
  * outlive the plan; each gets its final outcome by PLAN_DONE:
  *
  *   DONE   written (id: the contact; created: it is new), or nothing to
- *          write (the contact already holds every value: id set), or not
- *          written on purpose (id "", reason "not_created: <why>",
- *          "dry_run: <what would be sent>")
+ *          write (the contact already holds every value: id set, reason
+ *          "unchanged"), or not written on purpose (id "", reason
+ *          "not_created: crmsync_create off", "not_created: no email",
+ *          "not_created: not identified"; or "dry_run: would POST <path>
+ *          <the input as JSON>", id set when the contact exists)
  *   RETRY  a call failed (reason), or a create may have been committed
  *          without an answer: reason starts with "unconfirmed_create",
  *          and the job should wait out the search index's lag (see
  *          ngx_http_crmsync_plan_retry_after) before it runs again
- *   SOLO, DEAD, AUTH as for the upsert (hubspot.h)
+ *   SOLO, DEAD, AUTH as for the upsert (hubspot.h); a failed read makes
+ *          only the persons that needed it RETRY (AUTH on 401); a create
+ *          refused with "Existing ID: N" and an update of a contact
+ *          deleted meanwhile (the map forgets it) RETRY
  *
  * *pace is raised to the strongest pace any answer asked for.
  */
@@ -172,14 +177,18 @@ void ngx_http_crmsync_plan_answer(ngx_http_crmsync_plan_t *plan,
     const char *transport, ngx_http_crmsync_hs_pace_e *pace,
     char *correlation, size_t correlation_size);
 
-/* after PLAN_DONE */
+/* after PLAN_DONE; maps: every identifier of each person whose jobs are
+   DONE with a contact (dry runs teach nothing) */
 size_t ngx_http_crmsync_plan_maps(ngx_http_crmsync_plan_t *plan,
     const ngx_http_crmsync_plan_map_t **maps);
 size_t ngx_http_crmsync_plan_remaps(ngx_http_crmsync_plan_t *plan,
     const ngx_http_crmsync_plan_remap_t **remaps);
 
 /* info-level lines worth logging (several contacts matched, the oldest
-   won; identifiers masked), NUL-separated, "" when none */
+   won; identifiers masked), each NUL-terminated, an empty string after
+   the last ("" when none):
+   "crmsync: 3 contacts match phone +49151*****78: 3002 chosen (oldest),
+   left 3003 3001" */
 const char *ngx_http_crmsync_plan_log(ngx_http_crmsync_plan_t *plan);
 
 /* ms a job answered "unconfirmed_create" waits before it runs again */
@@ -188,8 +197,9 @@ const char *ngx_http_crmsync_plan_log(ngx_http_crmsync_plan_t *plan);
 
 /*
  * Masks for logs at info and above: "+49151*****78", "j***@example.com";
- * other ids keep their first 2 and last 2 characters.  Writes at most
- * size - 1 bytes and a NUL; returns buf.
+ * other ids keep their first 2 and last 2 characters (a star for each
+ * hidden one); values too short for that keep at most their first and
+ * last.  Writes at most size - 1 bytes and a NUL; returns buf.
  */
 char *ngx_http_crmsync_mask(ngx_http_crmsync_id_kind_e kind,
     const u_char *value, size_t len, char *buf, size_t size);
@@ -203,8 +213,9 @@ int ngx_http_crmsync_phone_same(const char *e164, const u_char *stored,
     size_t len, const char *region);
 
 /* the national significant number of an E.164 ("+491512345678" ->
-   "1512345678"), as HubSpot's searchable phone properties hold it;
-   0, or -1 when e164 is not a number */
+   "1512345678"), as HubSpot's searchable phone properties hold it
+   (without leading zeros: "+390612345678" -> "612345678"); 0, or -1
+   when e164 is not a number or buf is too small */
 int ngx_http_crmsync_phone_national(const char *e164, char *buf,
     size_t size);
 

@@ -174,8 +174,10 @@ static const t_case_t  cases[] = {
       { T_P(T_DE, T_WA ",'props':{'lastname':'Diaz'}") },
       { NULL },
       { { T_SRCH, NULL, 200,
-          T_SEARCH("2", T_C("2001", "2025-01-01T00:00:00.000Z",
+          T_SEARCH("3", T_C("2001", "2025-01-01T00:00:00.000Z",
                             ",'phone':'+4915199999999'") ","
+                        T_C("2000", "2024-01-01T00:00:00.000Z",
+                            ",'phone':'0151 2345678','country':'AT'") ","
                         T_C("2002", "2025-06-01T00:00:00.000Z",
                             ",'phone':'(0151) 2345-678','country':'DE',"
                             "'lifecyclestage':'lead'")),
@@ -185,7 +187,7 @@ static const t_case_t  cases[] = {
       { "DONE 2002|" },
       2,
       { "{'inputs':[{'id':'2002','properties':{'lastname':'Diaz'}}]}" },
-      { "'phone':'+491512345678'}", "2001" },
+      { "'phone':'+491512345678'}", "2001", "2000" },
       "phone:+491512345678=2002", "", NULL, 0 },
 
     { "several_contacts_the_oldest_wins", NULL, NULL,
@@ -426,6 +428,8 @@ static const t_case_t  cases[] = {
     { "phone_added_as_mobile_when_phone_is_taken", NULL, NULL,
       { T_P(T_DE ",'email':'ana@example.com'", ",'match':['email']"),
         T_P("'phone':'+5511912345678','email':'bo@example.com'",
+            ",'match':['email']"),
+        T_P("'phone':'+491701234567','email':'cy@example.com'",
             ",'match':['email']") },
       { NULL },
       { { T_READ, NULL, 200,
@@ -433,14 +437,19 @@ static const t_case_t  cases[] = {
                    ",'email':'ana@example.com','phone':'+3312345678'")
                "," T_C("52", "2025-01-01T00:00:00.000Z",
                    ",'email':'bo@example.com','phone':'+33123456789',"
-                   "'mobilephone':'(11) 91234-5678','country':'BR'")),
+                   "'mobilephone':'(11) 91234-5678','country':'BR'")
+               "," T_C("53", "2025-01-01T00:00:00.000Z",
+                   ",'email':'cy@example.com','phone':'0170 1234567',"
+                   "'country':'AT'")),
           NULL },
         { T_UPD, NULL, 200,
-          T_OK(T_C("51", "2025-01-01T00:00:00.000Z", "")), NULL } },
-      { "DONE 51|", "DONE 52|unchanged" },
+          T_OK(T_C("51", "2025-01-01T00:00:00.000Z", "") ","
+               T_C("53", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 51|", "DONE 52|unchanged", "DONE 53|" },
       2,
       { "{'inputs':[{'id':'51','properties':{'mobilephone':"
-        "'+491512345678'}}]}" },
+        "'+491512345678'}},{'id':'53','properties':{'mobilephone':"
+        "'+491701234567'}}]}" },
       { NULL },
       NULL, "", NULL, 0 },
 
@@ -543,13 +552,16 @@ static const t_case_t  cases[] = {
 
     { "bad_payloads_and_version_1", NULL, NULL,
       { "not json", "{'v':3,'ids':{}}", "{'v':2,'ids':{'email':5}}",
-        "{'email':'ana@example.com','firstname':'Ana'}", "[1]" },
+        "{'email':'ana@example.com','firstname':'Ana'}", "[1]",
+        "{'email':'','firstname':'Ana'}", "{'v':2,'ids':[]}",
+        "{'v':2,'ids':{},'props':['x']}" },
       { NULL },
       { { T_READ, NULL, 207, T_MISSING("", "'ana@example.com'"), NULL },
         { T_UPS, NULL, 200,
           T_OK(T_NEWC("81", ",'email':'ana@example.com'")), NULL } },
       { "DEAD -|bad_payload", "DEAD -|bad_payload", "DEAD -|bad_payload",
-        "DONE 81 new|", "DEAD -|bad_payload" },
+        "DONE 81 new|", "DEAD -|bad_payload", "DEAD -|bad_payload",
+        "DEAD -|bad_payload", "DEAD -|bad_payload" },
       2,
       { "{'inputs':[{'idProperty':'email','id':'ana@example.com',"
         "'properties':{'firstname':'Ana','email':'ana@example.com'}}]}" },
@@ -558,14 +570,141 @@ static const t_case_t  cases[] = {
 
     { "dry_run_update_is_not_sent", NULL, NULL,
       { T_P("'crm_id':'1'", ",'match':['crm_id'],'dry_run':true,"
-            "'props':{'lastname':'X'}") },
+            "'props':{'lastname':'X'}"),
+        T_P("'crm_id':'1'", ",'match':['crm_id'],"
+            "'props':{'firstname':'Y'}") },
       { NULL },
       { { T_READ, NULL, 200,
+          T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "")), NULL },
+        { T_UPD, NULL, 200,
           T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "")), NULL } },
       { "DONE 1|dry_run: would POST /crm/objects/2026-03/contacts/"
-        "batch/update {'id':'1','properties':{'lastname':'X'}}" },
+        "batch/update {'id':'1','properties':{'lastname':'X'}}",
+        "DONE 1|" },
+      2,
+      { "batch/update {'inputs':[{'id':'1','properties':"
+        "{'firstname':'Y'}}]}" },
+      { "'X'" },
+      "crm_id:1=1", "", NULL, 0 },
+
+    { "later_rule_decides_when_the_first_finds_nothing", NULL, NULL,
+      { T_P(T_DE ",'email':'ana@example.com'",
+            ",'match':['phone','email'],'props':{'lastname':'Diaz'}") },
+      { NULL },
+      { { T_SRCH, NULL, 200, T_NONE_FOUND, NULL },
+        { T_READ, "'idProperty':'email'", 200,
+          T_OK(T_C("91", "2025-01-01T00:00:00.000Z",
+                   ",'email':'ana@example.com','phone':'+3312345678',"
+                   "'mobilephone':'+3312345679'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("91", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 91|" },
+      3,
+      { "{'inputs':[{'id':'91','properties':{'lastname':'Diaz'}}]}" },
+      { NULL },
+      "phone:+491512345678=91 email:ana@example.com=91", "", NULL, 0 },
+
+    { "first_rule_with_a_contact_wins", NULL, NULL,
+      { T_P(T_DE ",'email':'ana@example.com'",
+            ",'match':['phone','email'],'props':{'lastname':'Diaz'}") },
+      { NULL },
+      { { T_SRCH, NULL, 200,
+          T_SEARCH("1", T_C("92", "2025-06-01T00:00:00.000Z",
+                            ",'phone':'+491512345678'")), NULL },
+        { T_READ, "'idProperty':'email'", 200,
+          T_OK(T_C("93", "2024-01-01T00:00:00.000Z",
+                   ",'email':'ana@example.com'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("92", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 92|" },
+      3,
+      { "{'inputs':[{'id':'92','properties':{'lastname':'Diaz'}}]}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "a_read_is_fresher_than_the_search_index", NULL, NULL,
+      { T_P("'email':'ana@example.com'",
+            ",'match':['email'],'props':{'lastname':'Diaz'}"),
+        T_P(T_DE, ",'match':['phone'],'props':{'city':'Bonn'}") },
+      { NULL },
+      { { T_READ, NULL, 200,
+          T_OK(T_C("41", "2025-01-01T00:00:00.000Z",
+                   ",'phone':'+491512345678','lastname':'Diaz',"
+                   "'email':'ana@example.com'")), NULL },
+        { T_SRCH, NULL, 200,
+          T_SEARCH("1", T_C("41", "2025-01-01T00:00:00.000Z",
+                            ",'phone':'+491512345678'")), NULL },
+        { T_UPD, NULL, 200,
+          T_OK(T_C("41", "2025-01-01T00:00:00.000Z", "")), NULL } },
+      { "DONE 41|", "DONE 41|" },
+      3,
+      { "{'inputs':[{'id':'41','properties':{'city':'Bonn'}}]}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "two_id_properties_for_one_kind_are_read_apart", NULL,
+      "whatsapp_id",
+      { T_P("'whatsapp_id':'491512345678'",
+            ",'match':['whatsapp_id'],'create':'always',"
+            "'idprops':{'whatsapp_id':'wa_one'}"),
+        T_P("'whatsapp_id':'5511912345678'",
+            ",'match':['whatsapp_id'],'create':'always',"
+            "'idprops':{'whatsapp_id':'wa_two'}") },
+      { NULL },
+      { { T_READ, "'idProperty':'wa_one'", 207,
+          T_MISSING("", "'491512345678'"), NULL },
+        { T_READ, "'idProperty':'wa_two'", 207,
+          T_MISSING("", "'5511912345678'"), NULL },
+        { T_UPS, "wa_one", 200,
+          T_OK(T_NEWC("95", ",'wa_one':'491512345678'")), NULL },
+        { T_UPS, "wa_two", 200,
+          T_OK(T_NEWC("96", ",'wa_two':'5511912345678'")), NULL } },
+      { "DONE 95 new|", "DONE 96 new|" },
+      4,
+      { "'inputs':[{'id':'491512345678'}],'idProperty':'wa_one'}",
+        "'inputs':[{'id':'5511912345678'}],'idProperty':'wa_two'}" },
+      { NULL },
+      NULL, "", NULL, 0 },
+
+    { "created_results_in_order_when_values_differ", NULL, NULL,
+      { T_P("'telegram_id':'1'", ",'match':['telegram_id'],"
+            "'create':'always','props':{'firstname':'one'}"),
+        T_P("'telegram_id':'2'", ",'match':['telegram_id'],"
+            "'create':'always','props':{'firstname':'two'}") },
+      { NULL },
+      { { T_CRE, NULL, 201,
+          T_OK("{'id':'97','properties':{'firstname':'One'}},"
+               "{'id':'98','properties':{'firstname':'Two'}}"), NULL } },
+      { "DONE 97 new|", "DONE 98 new|" },
       1,
-      { NULL }, { "update" },
+      { NULL }, { NULL },
+      "telegram_id:1=97 telegram_id:2=98", "", NULL, 0 },
+
+    { "contact_deleted_before_its_update_is_retried", NULL, NULL,
+      { T_P("'crm_id':'1'", ",'match':['crm_id'],"
+            "'props':{'lastname':'X'}"),
+        T_P("'crm_id':'2'", ",'match':['crm_id'],"
+            "'props':{'lastname':'Y'}") },
+      { NULL },
+      { { T_READ, NULL, 200,
+          T_OK(T_C("1", "2025-01-01T00:00:00.000Z", "") ","
+               T_C("2", "2025-01-01T00:00:00.000Z", "")), NULL },
+        { T_UPD, NULL, 207,
+          T_MISSING(T_C("2", "2025-01-01T00:00:00.000Z",
+                        ",'lastname':'Y'"), "'1'"), NULL } },
+      { "RETRY -|Could not get some", "DONE 2|" },
+      2,
+      { NULL }, { NULL },
+      "crm_id:2=2", "1>", NULL, 0 },
+
+    { "create_answered_5xx_is_unconfirmed", NULL, NULL,
+      { T_P("'telegram_id':'1'", ",'match':['telegram_id'],"
+            "'create':'always'") },
+      { NULL },
+      { { T_CRE, NULL, 503, "{'message':'Service Unavailable'}", NULL } },
+      { "RETRY -|unconfirmed_create: HTTP 503: Service Unavailable" },
+      1,
+      { NULL }, { NULL },
       "", "", NULL, 0 },
 };
 
@@ -995,12 +1134,175 @@ test_phones(void **state)
     assert_int_equal(ngx_http_crmsync_phone_national("+2348031234567", nat,
                                                      sizeof(nat)), 0);
     assert_string_equal(nat, "8031234567");
+    assert_int_equal(ngx_http_crmsync_phone_national("+390612345678", nat,
+                                                     sizeof(nat)), 0);
+    assert_string_equal(nat, "612345678");
     assert_int_equal(ngx_http_crmsync_phone_national("491512345678", nat,
                                                      sizeof(nat)), -1);
     assert_int_equal(ngx_http_crmsync_phone_national("+49", nat,
                                                      sizeof(nat)), -1);
     assert_int_equal(ngx_http_crmsync_phone_national("+491512345678", nat,
                                                      5), -1);
+}
+
+
+static long  t_budget = -1;
+
+
+static void *
+t_malloc(size_t size)
+{
+    if (t_budget == 0) {
+        return NULL;
+    }
+
+    if (t_budget > 0) {
+        t_budget--;
+    }
+
+    return malloc(size);
+}
+
+
+/*
+ * jansson runs out of memory at every point of a batch in turn: the plan
+ * ends, in ERROR with every job to retry, or in DONE as with memory
+ */
+
+static void
+test_no_memory(void **state)
+{
+    int                            done, failed;
+    char                          *p[4], *answer, corr[40];
+    long                           budget;
+    size_t                         i, n, nc;
+    ngx_http_crmsync_plan_t       *plan;
+    ngx_http_crmsync_str_t         payloads[4];
+    ngx_http_crmsync_hs_pace_e     pace;
+    ngx_http_crmsync_plan_rc_e     rc;
+    ngx_http_crmsync_plan_call_t  *calls;
+    ngx_http_crmsync_plan_conf_t   conf;
+    ngx_http_crmsync_hs_result_t   results[4];
+
+    (void) state;
+
+    p[0] = t_q(T_P(T_DE ",'email':'ana@example.com'",
+                   ",'match':['phone','email'],'props':{'lastname':'D'}"));
+    p[1] = t_q(T_P("'telegram_id':'7'", ",'match':['telegram_id'],"
+                   "'create':'always','props':{'firstname':'T'}"));
+    p[2] = t_q(T_P("'crm_id':'5'", ",'match':['crm_id'],"
+                   "'props':{'city':'Bonn'}"));
+    p[3] = t_q("not json");
+    n = 4;
+
+    for (i = 0; i < n; i++) {
+        payloads[i].data = (u_char *) p[i];
+        payloads[i].len = strlen(p[i]);
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.api = "2026-03";
+
+    json_set_alloc_funcs(t_malloc, free);
+
+    pace = NGX_HTTP_CRMSYNC_HS_PACE_NONE;
+    done = 0;
+    failed = 0;
+
+    for (budget = 0; budget < 3000 && !done; budget++) {
+        t_budget = budget;
+
+        plan = ngx_http_crmsync_plan_create(&conf, payloads, n, results);
+
+        if (plan == NULL) {
+            t_budget = -1;
+            failed++;
+
+            for (i = 0; i < n; i++) {
+                assert_int_equal(results[i].outcome,
+                                 NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+            continue;
+        }
+
+        while ((rc = ngx_http_crmsync_plan_next(plan, &calls, &nc))
+               == NGX_HTTP_CRMSYNC_PLAN_CALLS)
+        {
+            for (i = 0; i < nc; i++) {
+                if (strstr(calls[i].path, "/search")) {
+                    answer = t_q(T_SEARCH("1",
+                                 T_C("8", "2025-01-01T00:00:00.000Z",
+                                     ",'phone':'+491512345678'")));
+
+                } else if (strstr(calls[i].path, "/batch/read")) {
+                    answer = t_q(T_OK(T_C("5", "2025-01-01T00:00:00.000Z",
+                                          "")));
+
+                } else if (strstr(calls[i].path, "/batch/create")) {
+                    answer = t_q(T_OK("{'id':'9','properties':"
+                                      "{'firstname':'T'}}"));
+
+                } else {
+                    answer = t_q(T_OK(T_C("8", "2025-01-01T00:00:00.000Z",
+                                          "") ","
+                                      T_C("5", "2025-01-01T00:00:00.000Z",
+                                          "")));
+                }
+
+                ngx_http_crmsync_plan_answer(plan, i, 200,
+                                             (u_char *) answer,
+                                             strlen(answer), NULL, &pace,
+                                             corr, sizeof(corr));
+                free(answer);
+            }
+        }
+
+        t_budget = -1;
+
+        assert_true(rc == NGX_HTTP_CRMSYNC_PLAN_DONE
+                    || rc == NGX_HTTP_CRMSYNC_PLAN_ERROR);
+
+        assert_int_equal(results[3].outcome, NGX_HTTP_CRMSYNC_HS_DEAD);
+
+        if (rc == NGX_HTTP_CRMSYNC_PLAN_ERROR) {
+            failed++;
+
+            for (i = 0; i < 3; i++) {
+                assert_int_equal(results[i].outcome,
+                                 NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+        } else {
+            for (i = 0; i < 3; i++) {
+                assert_true(results[i].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                            || results[i].outcome
+                               == NGX_HTTP_CRMSYNC_HS_RETRY);
+            }
+
+            if (results[0].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                && results[1].outcome == NGX_HTTP_CRMSYNC_HS_DONE
+                && results[2].outcome == NGX_HTTP_CRMSYNC_HS_DONE)
+            {
+                assert_string_equal(results[0].id, "8");
+                assert_string_equal(results[1].id, "9");
+                assert_true(results[1].created);
+                assert_string_equal(results[2].id, "5");
+                done = 1;
+            }
+        }
+
+        ngx_http_crmsync_plan_free(plan);
+    }
+
+    json_set_alloc_funcs(malloc, free);
+
+    assert_true(done);
+    assert_true(failed > 10);
+
+    for (i = 0; i < n; i++) {
+        free(p[i]);
+    }
 }
 
 
@@ -1013,7 +1315,7 @@ main(void)
 
     n = sizeof(cases) / sizeof(cases[0]);
 
-    tests = calloc(n + 3, sizeof(struct CMUnitTest));
+    tests = calloc(n + 4, sizeof(struct CMUnitTest));
     if (tests == NULL) {
         return 1;
     }
@@ -1030,8 +1332,10 @@ main(void)
     tests[n + 1].test_func = test_kinds_and_masks;
     tests[n + 2].name = "phones";
     tests[n + 2].test_func = test_phones;
+    tests[n + 3].name = "no_memory";
+    tests[n + 3].test_func = test_no_memory;
 
-    rc = _cmocka_run_group_tests("match", tests, n + 3, NULL, NULL);
+    rc = _cmocka_run_group_tests("match", tests, n + 4, NULL, NULL);
 
     free(tests);
     ngx_http_crmsync_phone_cleanup();
