@@ -237,8 +237,8 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_stats(
 
 /*
  * Forgets deliveries received before deliveries_before, and done jobs
- * (with their keys) and audit rows older than audit_before; at most limit rows of each
- * per call, so that a prune never stalls the loop.
+ * (with their keys) and audit rows older than audit_before; at most
+ * limit rows of each per call, so that a prune never stalls the loop.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(
     ngx_http_crmsync_store_t *st, int64_t deliveries_before,
