@@ -3,7 +3,8 @@
  * Copyright (C) crmsync authors
  *
  * The durable store: deliveries remembered for deduplication, the job
- * queue with leases, and the audit trail of HubSpot calls.  SQLite in
+ * queue with leases (serialized on each job's keys), the identity map of
+ * identifiers to contacts, and the audit trail of HubSpot calls.  SQLite in
  * WAL mode.  Pure: no nginx header; the nginx glue (store glue in
  * webhook.c and sync.c) calls it from the event loop, so nothing here
  * ever sleeps: a lock held by another process answers BUSY at once.
