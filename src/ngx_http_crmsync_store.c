@@ -830,10 +830,20 @@ typedef struct {
 } ngx_http_crmsync_held_key_t;
 
 
+typedef struct ngx_http_crmsync_held_chunk_s  ngx_http_crmsync_held_chunk_t;
+
+struct ngx_http_crmsync_held_chunk_s {
+    ngx_http_crmsync_held_chunk_t  *next;
+    size_t                          used;
+    size_t                          size;       /* the bytes follow */
+};
+
+
 typedef struct {
-    ngx_http_crmsync_held_key_t  *slot;
-    size_t                        size;         /* a power of 2, or 0 */
-    size_t                        n;
+    ngx_http_crmsync_held_key_t    *slot;
+    size_t                          size;       /* a power of 2, or 0 */
+    size_t                          n;
+    ngx_http_crmsync_held_chunk_t  *chunk;      /* the keys' bytes */
 } ngx_http_crmsync_held_t;
 
 
@@ -898,9 +908,10 @@ static int
 ngx_http_crmsync_held_add(ngx_http_crmsync_held_t *held, const u_char *key,
     size_t len, int64_t job)
 {
-    size_t                        i, size;
-    uint64_t                      hash;
-    ngx_http_crmsync_held_key_t  *k, *old;
+    size_t                          i, size;
+    uint64_t                        hash;
+    ngx_http_crmsync_held_key_t    *k, *old;
+    ngx_http_crmsync_held_chunk_t  *c;
 
     if ((held->n + 1) * 2 > held->size) {
         size = held->size ? held->size * 2 : 64;
@@ -935,10 +946,24 @@ ngx_http_crmsync_held_add(ngx_http_crmsync_held_t *held, const u_char *key,
         return 0;
     }
 
-    k->key = malloc(len ? len : 1);
-    if (k->key == NULL) {
-        return -1;
+    c = held->chunk;
+
+    if (c == NULL || c->size - c->used < len) {
+        size = len > 4096 ? len : 4096;
+
+        c = malloc(sizeof(ngx_http_crmsync_held_chunk_t) + size);
+        if (c == NULL) {
+            return -1;
+        }
+
+        c->next = held->chunk;
+        c->used = 0;
+        c->size = size;
+        held->chunk = c;
     }
+
+    k->key = (u_char *) (c + 1) + c->used;
+    c->used += len;
 
     if (len) {
         memcpy(k->key, key, len);
@@ -956,13 +981,15 @@ ngx_http_crmsync_held_add(ngx_http_crmsync_held_t *held, const u_char *key,
 static void
 ngx_http_crmsync_held_free(ngx_http_crmsync_held_t *held)
 {
-    size_t  i;
+    ngx_http_crmsync_held_chunk_t  *c, *next;
 
-    for (i = 0; i < held->size; i++) {
-        free(held->slot[i].key);
+    for (c = held->chunk; c; c = next) {
+        next = c->next;
+        free(c);
     }
 
     free(held->slot);
+    memset(held, 0, sizeof(ngx_http_crmsync_held_t));
 }
 
 
@@ -984,11 +1011,11 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     size_t *n)
 {
     int                            rc, blocked;
-    size_t                         i, found, nkeys, keys_size, len;
+    size_t                         i, found, len, used, size;
     int64_t                        token, id, cur;
+    u_char                        *buf, *more;
     sqlite3_stmt                  *s;
     const u_char                  *key;
-    ngx_http_crmsync_str_t        *keys, *more;
     ngx_http_crmsync_held_t        held;
     ngx_http_crmsync_store_job_t  *j, *all;
 
@@ -1007,9 +1034,9 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     }
 
     memset(&held, 0, sizeof(ngx_http_crmsync_held_t));
-    keys = NULL;
-    nkeys = 0;
-    keys_size = 0;
+    buf = NULL;
+    used = 0;
+    size = 0;
     found = 0;
 
     if (max == 0) {
@@ -1068,9 +1095,12 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
                 all[found++].id = cur;
 
             } else {
-                for (i = 0; i < nkeys; i++) {
-                    if (ngx_http_crmsync_held_add(&held, keys[i].data,
-                                                  keys[i].len, cur)
+                for (i = 0; i < used; i += sizeof(size_t) + len) {
+                    memcpy(&len, &buf[i], sizeof(size_t));
+
+                    if (ngx_http_crmsync_held_add(&held,
+                                                  &buf[i + sizeof(size_t)],
+                                                  len, cur)
                         != 0)
                     {
                         rc = SQLITE_NOMEM;
@@ -1079,11 +1109,7 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
                 }
             }
 
-            for (i = 0; i < nkeys; i++) {
-                free(keys[i].data);
-            }
-
-            nkeys = 0;
+            used = 0;
             blocked = 0;
 
             if (rc == SQLITE_NOMEM || found == max) {
@@ -1108,40 +1134,34 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
             blocked = 1;
         }
 
-        if (nkeys == keys_size) {
-            keys_size = keys_size ? keys_size * 2 : 8;
-            more = realloc(keys, keys_size * sizeof(ngx_http_crmsync_str_t));
+        /* kept: the job's keys, each after its length */
+
+        if (size - used < sizeof(size_t) + len) {
+            size = 2 * (size + sizeof(size_t) + len);
+
+            more = realloc(buf, size);
             if (more == NULL) {
                 rc = SQLITE_NOMEM;
                 break;
             }
 
-            keys = more;
+            buf = more;
         }
 
-        keys[nkeys].data = malloc(len ? len : 1);
-        if (keys[nkeys].data == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
+        memcpy(&buf[used], &len, sizeof(size_t));
+        used += sizeof(size_t);
 
         if (len) {
-            memcpy(keys[nkeys].data, key, len);
+            memcpy(&buf[used], key, len);
+            used += len;
         }
-
-        keys[nkeys++].len = len;
     }
 
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 
-    for (i = 0; i < nkeys; i++) {
-        free(keys[i].data);
-    }
-
-    free(keys);
+    free(buf);
     ngx_http_crmsync_held_free(&held);
-    memset(&held, 0, sizeof(ngx_http_crmsync_held_t));
 
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         goto failed;

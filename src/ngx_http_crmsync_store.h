@@ -3,7 +3,8 @@
  * Copyright (C) crmsync authors
  *
  * The durable store: deliveries remembered for deduplication, the job
- * queue with leases, and the audit trail of HubSpot calls.  SQLite in
+ * queue with leases (serialized on each job's keys), the identity map of
+ * identifiers to contacts, and the audit trail of HubSpot calls.  SQLite in
  * WAL mode.  Pure: no nginx header; the nginx glue (store glue in
  * webhook.c and sync.c) calls it from the event loop, so nothing here
  * ever sleeps: a lock held by another process answers BUSY at once.
@@ -236,8 +237,8 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_stats(
 
 /*
  * Forgets deliveries received before deliveries_before, and done jobs
- * (with their keys) and audit rows older than audit_before; at most limit rows of each
- * per call, so that a prune never stalls the loop.
+ * (with their keys) and audit rows older than audit_before; at most
+ * limit rows of each per call, so that a prune never stalls the loop.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(
     ngx_http_crmsync_store_t *st, int64_t deliveries_before,

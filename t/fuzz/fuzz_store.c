@@ -5,11 +5,17 @@
  * The store against a model of its leases: random sequences of adds,
  * claims, outcomes under fresh or stale tokens, releases, unholds,
  * prunes and time passing, on a fresh store in /dev/shm each run.
+ * Each job has some of 4 keys (2 emails, 2 phones), in sets that link
+ * one person's jobs through each other.
  * Checked after every step: a job is in flight exactly while the model
  * holds a live lease on it, under that lease's token; no job is claimed
- * while another claim's lease on it (or on a job of the same person)
- * runs; a claim's jobs come in ascending ids; an add is a duplicate
- * exactly when it adds no job; stats count what the table holds.
+ * while another claim's lease on it (or on a job of the portal that
+ * shares a key with it) runs; a claim takes exactly the jobs the model
+ * of the rule takes (the due jobs in id order, but for those that share
+ * a key with a job in flight, with an earlier one not due, or with an
+ * earlier one held back so), in ascending ids; an add is a duplicate
+ * exactly when it adds no job, and stores its keys only then; stats
+ * count what the table holds.
  */
 
 
@@ -45,10 +51,23 @@ typedef struct {
 
 static char        path[64], wal[80], shm[80];
 static f_lease_t   lease[F_JOBS];
-static int         person[F_JOBS];
+static unsigned    keys[F_JOBS];       /* bit i: key i of f_key_names */
+static int         portal_of[F_JOBS];
 static f_token_t   tokens[F_TOKENS];
 static size_t      ntokens;
 static sqlite3    *db;
+
+
+static const char  *f_key_names[8] = {
+    "email:m0@x", "email:m1@x", "email:m2@x", "email:m3@x",
+    "phone:+490", "phone:+491", "phone:+492", "phone:+493"
+};
+
+
+/* e0; e0 p0; p0; p0 e1; e1; none; e0 p1; p1 */
+static const unsigned  f_key_sets[8] = {
+    0x01, 0x11, 0x10, 0x12, 0x02, 0x00, 0x21, 0x20
+};
 
 
 #define CHECK(c)                                                            \
@@ -136,11 +155,141 @@ f_check_stats(ngx_http_crmsync_store_t *st)
 }
 
 
+/* the jobs a claim of max jobs of portal at now must take, from the
+   table as it is before the claim; *n of them in want[] */
+static void
+f_model_claim(int portal, int64_t now, size_t max, int64_t *want,
+    size_t *n)
+{
+    int            k;
+    int64_t        id, state, visible, held[8];
+    unsigned       mask;
+    sqlite3_stmt  *s;
+
+    for (k = 0; k < 8; k++) {
+        held[k] = INT64_MAX;
+    }
+
+    CHECK(sqlite3_prepare_v2(db, "SELECT id, state, visible_at FROM job"
+                             " WHERE portal = 'p' || ?1 AND state < 3"
+                             " AND visible_at > ?2",
+                             -1, &s, NULL) == SQLITE_OK);
+    sqlite3_bind_int(s, 1, portal);
+    sqlite3_bind_int64(s, 2, now);
+
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        state = sqlite3_column_int64(s, 1);
+
+        for (k = 0; k < 8; k++) {
+            if ((keys[id] & (1u << k))
+                && (state == 2 ? 0 : id) < held[k])
+            {
+                held[k] = (state == 2) ? 0 : id;
+            }
+        }
+    }
+
+    sqlite3_finalize(s);
+
+    *n = 0;
+
+    CHECK(sqlite3_prepare_v2(db, "SELECT id, visible_at FROM job"
+                             " WHERE portal = 'p' || ?1 AND state < 3"
+                             " AND visible_at <= ?2 ORDER BY id",
+                             -1, &s, NULL) == SQLITE_OK);
+    sqlite3_bind_int(s, 1, portal);
+    sqlite3_bind_int64(s, 2, now);
+
+    while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        visible = sqlite3_column_int64(s, 1);
+        mask = keys[id];
+
+        CHECK(visible <= now);
+
+        for (k = 0; k < 8; k++) {
+            if ((mask & (1u << k)) && held[k] < id) {
+                break;
+            }
+        }
+
+        if (k == 8) {
+            want[(*n)++] = id;
+            continue;
+        }
+
+        for (k = 0; k < 8; k++) {
+            if ((mask & (1u << k)) && id < held[k]) {
+                held[k] = id;
+            }
+        }
+    }
+
+    sqlite3_finalize(s);
+}
+
+
+/* job_key holds the keys of the jobs there are, no more */
+static void
+f_check_keys(void)
+{
+    int64_t        sum;
+    sqlite3_stmt  *s;
+
+    sum = 0;
+
+    CHECK(sqlite3_prepare_v2(db, "SELECT id FROM job", -1, &s, NULL)
+          == SQLITE_OK);
+
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        sum += __builtin_popcount(keys[sqlite3_column_int64(s, 0)]);
+    }
+
+    sqlite3_finalize(s);
+
+    CHECK(f_int("SELECT count(*) FROM job_key WHERE ?1", 1) == sum);
+}
+
+
+/* the keys the table holds for a job, as a mask */
+static unsigned
+f_stored_keys(int64_t id)
+{
+    int            k;
+    unsigned       mask;
+    sqlite3_stmt  *s;
+
+    mask = 0;
+
+    CHECK(sqlite3_prepare_v2(db, "SELECT key FROM job_key WHERE job = ?1",
+                             -1, &s, NULL) == SQLITE_OK);
+    sqlite3_bind_int64(s, 1, id);
+
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        for (k = 0; k < 8; k++) {
+            if (strcmp((const char *) sqlite3_column_text(s, 0),
+                       f_key_names[k]) == 0)
+            {
+                mask |= 1u << k;
+            }
+        }
+    }
+
+    sqlite3_finalize(s);
+
+    return mask;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char                           err[256], key[16], mk[16];
-    size_t                         i, k, n, max;
+    char                           err[256], key[16];
+    size_t                         i, k, n, max, nwant;
+    unsigned                       mask;
+    int64_t                        want[8];
+    ngx_http_crmsync_str_t         row_keys[8];
     int64_t                        now, owner, id, jobs_before, claims, next,
                                    held, got;
     uint8_t                        op, a, b;
@@ -181,6 +330,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (i = 0; i + 3 <= size && i < 3 * 200; i += 3) {
         op = data[i] % 8;
+
+        /* adds are twice as likely as next_due: persons' jobs pile up */
+        if (op == 7 && (data[i] & 0x80)) {
+            op = 0;
+        }
         a = data[i + 1];
         b = data[i + 2];
         portal.data = (u_char *) portals[a & 1];
@@ -194,7 +348,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
             snprintf(key, sizeof(key), "k%d", b % 48);
-            snprintf(mk, sizeof(mk), "m%d@x", (a >> 1) % 4);
+
+            /* the keys: one of 8 sets over two emails and two phones,
+               chained so that a person's jobs link through each other */
+            mask = f_key_sets[(a >> 1) & 7];
+            n = 0;
+
+            for (k = 0; k < 8; k++) {
+                if (mask & (1u << k)) {
+                    row_keys[n].data = (u_char *) f_key_names[k];
+                    row_keys[n].len = strlen(f_key_names[k]);
+                    n++;
+                }
+            }
 
             memset(&row, 0, sizeof(row));
             row.key.data = (u_char *) key;
@@ -203,8 +369,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             row.portal = portal;
             row.provider = "standard";
             row.type = "message";
-            row.match_key.data = (u_char *) mk;
-            row.match_key.len = strlen(mk);
+            row.keys = row_keys;
+            row.nkeys = n;
+            row.match_key = n ? row_keys[0] : portal;
             row.state = (a & 0x30) == 0x30 ? NGX_HTTP_CRMSYNC_JOB_HELD
                                            : NGX_HTTP_CRMSYNC_JOB_QUEUED;
             row.hold_reason = row.state == NGX_HTTP_CRMSYNC_JOB_HELD ? "r"
@@ -220,7 +387,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(ngx_http_crmsync_store_add(st, &row, now)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
 
-            if (a & 0x40) {
+            if ((a & 0xc0) == 0xc0) {
                 ngx_http_crmsync_store_rollback(st);
                 CHECK(f_int("SELECT count(*) FROM job WHERE ?1", 1)
                       == jobs_before);
@@ -237,8 +404,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    one is the newest */
                 id = f_int("SELECT max(id) FROM job WHERE ?1", 1);
                 CHECK(id > 0 && id < F_JOBS);
-                person[id] = (a >> 1) % 4;
+                keys[id] = mask;
+                portal_of[id] = a & 1;
             }
+
+            /* the new job has its keys; a duplicate stores none */
+            if (!row.duplicate) {
+                CHECK(f_stored_keys(id) == mask);
+            }
+
+            f_check_keys();
 
             break;
 
@@ -246,11 +421,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             owner = a % 3;
             max = b % 5;
 
+            f_model_claim(a & 1, now, max, want, &nwant);
+
             CHECK(ngx_http_crmsync_store_claim(st, &portal, now, F_LEASE,
                                                owner, max, &jobs, &n)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
             CHECK(n <= max);
             CHECK(n > 0 || jobs == NULL);
+            CHECK(n == nwant);
             claims++;
 
             for (k = 0; k < n; k++) {
@@ -258,15 +436,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(id > 0 && id < F_JOBS);
                 CHECK(k == 0 || jobs[k - 1].id < id);
                 CHECK(jobs[k].lease == jobs[0].lease);
+                CHECK(id == want[k]);
 
                 /* nobody else holds it */
                 CHECK(!lease[id].live || lease[id].until <= now);
 
-                /* nor a job of the same person, under another claim */
+                /* nor a job of the portal that shares a key with it,
+                   under another claim */
                 for (next = 1; next < F_JOBS; next++) {
                     CHECK(!(lease[next].live && lease[next].until > now
                             && lease[next].claim != claims
-                            && person[next] == person[id]));
+                            && portal_of[next] == portal_of[id]
+                            && (keys[next] & keys[id])));
                 }
             }
 
@@ -314,7 +495,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 case 0:
                     (void) ngx_http_crmsync_store_done(st, id,
                                                        tokens[k].token, now,
-                                                       "h");
+                                                       "h", NULL);
                     expect = NGX_HTTP_CRMSYNC_JOB_DONE;
                     break;
                 case 1:
@@ -382,6 +563,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(ngx_http_crmsync_store_prune(st, now - a * 20,
                                                now - b * 20, a % 5)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
+            f_check_keys();
             break;
 
         default:    /* next due */

@@ -20,6 +20,16 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND  0
+#endif
+
 #include "ngx_http_crmsync_store.h"
 
 
@@ -2024,22 +2034,50 @@ test_merge(void **state)
 }
 
 
+/* the best CPU time (us) of 5 claims of 100 in a portal; each claim is
+   released again, so that every one finds the same queue */
+static int64_t
+t_claim_cpu(const char *portal)
+{
+    int                            i;
+    int64_t                        us, best;
+    struct timespec                t0, t1;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    best = INT64_MAX;
+
+    for (i = 0; i < 5; i++) {
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        assert_int_equal(t_claim(portal, 20000, 1, 100, &jobs), 100);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        ngx_http_crmsync_store_free_jobs(jobs, 100);
+
+        assert_int_equal(ngx_http_crmsync_store_release(T.st, 1, 20000),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+
+        us = (t1.tv_sec - t0.tv_sec) * 1000000
+             + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        best = us < best ? us : best;
+    }
+
+    return best;
+}
+
+
 static void
 test_claim_speed(void **state)
 {
-    int       i;
-    int64_t   ms, best_small, best_big;
-    struct timespec                t0, t1;
+    int64_t                        big, small;
     ngx_http_crmsync_store_job_t  *jobs;
 
     (void) state;
 
     /*
-     * 10,000 jobs queued in "big" (3,000 persons, each job with an email
-     * and a phone), 500 in "small"; 200 of big in flight.  A claim of 100
-     * costs about the same in both: it reads no further than it takes.
-     * Measured in CPU time, the best of 5: other processes on a busy
-     * machine would make wall time say nothing.
+     * 10,000 jobs queued in "big", 500 in "small", each job with an email
+     * and a phone (3,000 persons); in each, 200 jobs in flight, whose
+     * keys the claim holds back.  A claim of 100 costs about the same
+     * in both: it reads no further than it takes.  In CPU time: other
+     * processes on a busy machine would make wall time say nothing.
      */
     t_exec("BEGIN;"
            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
@@ -2055,39 +2093,26 @@ test_claim_speed(void **state)
            " SELECT id, 'phone:+49' || (id % 3000) FROM job;"
            "COMMIT;");
 
-    assert_int_equal(t_claim("big", 20000, 9, 100, &jobs), 100);
-    ngx_http_crmsync_store_free_jobs(jobs, 100);
-    assert_int_equal(t_claim("big", 20000, 9, 100, &jobs), 100);
-    ngx_http_crmsync_store_free_jobs(jobs, 100);
+    assert_int_equal(t_claim("big", 20000, 9, 200, &jobs), 200);
+    ngx_http_crmsync_store_free_jobs(jobs, 200);
+    assert_int_equal(t_claim("small", 20000, 9, 200, &jobs), 200);
+    ngx_http_crmsync_store_free_jobs(jobs, 200);
 
-    best_small = best_big = INT64_MAX;
+    big = t_claim_cpu("big");
+    small = t_claim_cpu("small");
 
-    for (i = 0; i < 5; i++) {
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-        assert_int_equal(t_claim("big", 20000, 1, 100, &jobs), 100);
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-        ngx_http_crmsync_store_free_jobs(jobs, 100);
+    print_message("claim of 100: %.2f ms of CPU with 10,000 queued, %.2f ms"
+                  " with 500\n", big / 1000.0, small / 1000.0);
 
-        ms = (t1.tv_sec - t0.tv_sec) * 1000000
-             + (t1.tv_nsec - t0.tv_nsec) / 1000;
-        best_big = ms < best_big ? ms : best_big;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-        assert_int_equal(t_claim("small", 20000, 1, 100, &jobs), 100);
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-        ngx_http_crmsync_store_free_jobs(jobs, 100);
-
-        ms = (t1.tv_sec - t0.tv_sec) * 1000000
-             + (t1.tv_nsec - t0.tv_nsec) / 1000;
-        best_small = ms < best_small ? ms : best_small;
+    /*
+     * About 1 here; reading the whole queue (with no index to read it in
+     * order) makes it 20.  Not under valgrind: there the UBSan build's
+     * claims in the larger file cost 3 times as much, which neither build
+     * shows without valgrind.
+     */
+    if (!RUNNING_ON_VALGRIND) {
+        assert_true(big < 2 * small);
     }
-
-    print_message("claim of 100: %.2f ms of CPU with 10,000 queued, %.2f ms with"
-                  " 500\n", best_big / 1000.0, best_small / 1000.0);
-
-    /* 1.2 times here; reading the whole queue (no index to read it in
-       order) is 20 times */
-    assert_true(best_big < 3 * best_small);
 }
 
 
