@@ -2026,7 +2026,10 @@ ngx_http_crmsync_merge_props(ngx_conf_t *cf, ngx_http_crmsync_main_conf_t *mcf,
     ngx_http_crmsync_id_prop_t      *prop;
     ngx_http_crmsync_portal_prop_t  *pp, *add;
 
-    if (conf->id_props == NULL) {
+    if (conf->id_props == NULL
+        || conf->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT)
+    {
+        /* HubSpot's own events create no contact */
         return NGX_CONF_OK;
     }
 

@@ -499,7 +499,7 @@ GET /contact
 
 
 
-=== TEST 5: a HubSpot webhook location under an http-level crmsync_match: not applicable, not refused
+=== TEST 5: a HubSpot webhook location under an http-level crmsync_match, and with an id property of its own: not applicable, neither refused nor counted against the portal's
 --- store_http
     crmsync_batch_linger 1h;
     crmsync_match phone email;
@@ -507,6 +507,12 @@ GET /contact
     location = /hooks/hs {
         crmsync_webhook hubspot;
         crmsync_secret yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy;
+        crmsync_id_property whatsapp_id wa_b;
+    }
+    location = /hooks/wa {
+        crmsync_webhook whatsapp;
+        crmsync_secret wa-app-secret-1;
+        crmsync_id_property whatsapp_id wa_a;
     }
     location = /t { return 204; }
 --- request
