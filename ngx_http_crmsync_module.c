@@ -1995,18 +1995,27 @@ ngx_http_crmsync_lookup_properties(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* the default list, made once a configuration and shared by locations */
+
 static ngx_array_t *
 ngx_http_crmsync_default_lookup(ngx_conf_t *cf)
 {
-    ngx_str_t    *prop;
-    ngx_uint_t    i;
-    ngx_array_t  *a;
+    ngx_str_t                     *prop;
+    ngx_uint_t                     i;
+    ngx_array_t                   *a;
+    ngx_http_crmsync_main_conf_t  *mcf;
 
     static ngx_str_t  names[] = {
         ngx_string("email"), ngx_string("firstname"), ngx_string("lastname"),
         ngx_string("phone"), ngx_string("mobilephone"),
         ngx_string("lifecyclestage"), ngx_string("hubspot_owner_id")
     };
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_crmsync_module);
+
+    if (mcf->lookup_default) {
+        return mcf->lookup_default;
+    }
 
     a = ngx_array_create(cf->pool, sizeof(names) / sizeof(names[0]),
                          sizeof(ngx_str_t));
@@ -2018,6 +2027,8 @@ ngx_http_crmsync_default_lookup(ngx_conf_t *cf)
         prop = ngx_array_push(a);
         *prop = names[i];
     }
+
+    mcf->lookup_default = a;
 
     return a;
 }
@@ -2037,7 +2048,10 @@ ngx_http_crmsync_merge_props(ngx_conf_t *cf, ngx_http_crmsync_main_conf_t *mcf,
     ngx_http_crmsync_id_prop_t      *prop;
     ngx_http_crmsync_portal_prop_t  *pp, *add;
 
-    if (conf->id_props == NULL) {
+    if (conf->id_props == NULL
+        || conf->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT)
+    {
+        /* HubSpot's own events create no contact */
         return NGX_CONF_OK;
     }
 

@@ -57,6 +57,8 @@ typedef struct {
     ngx_array_t                 props;       /* ngx_http_crmsync_portal_prop_t:
                                                 every crmsync_id_property,
                                                 once per portal */
+    ngx_array_t                *lookup_default;  /* ngx_str_t: the default
+                                                crmsync_lookup_properties */
 } ngx_http_crmsync_main_conf_t;
 
 

@@ -3,12 +3,14 @@
 # if_empty, crmsync_filter, crmsync_dry_run and crmsync_lookup_properties.
 # A bad value fails the configuration with an [emerg] that names the
 # directive.  After the blocks, one nginx with a store receives WhatsApp,
-# Intercom, Telegram, Standard Webhooks and HubSpot deliveries, and the
-# jobs they leave in the store are read back with sqlite3: the job
-# payload (version 2, doc/matching.md), the job's first key, the filter,
-# dry_run, if_empty, the create mode and each provider's default rules.
-# The HubSpot URL is a closed local port and the batch linger an hour:
-# nothing syncs, and no test waits for a sync.
+# Intercom, Telegram, Messenger, Twilio, Standard Webhooks and HubSpot
+# deliveries, and the jobs they leave are read back from the store with
+# sqlite3: the job payload (version 2, doc/matching.md), the job's first
+# key, the filter, dry_run, if_empty, the create mode, each provider's
+# default rules and HubSpot's merges.  Every key of a job is read from
+# the debug log ("crmsync job key:"), which prints what ingest hands the
+# store.  The HubSpot URL is a closed local port and the batch linger an
+# hour: nothing syncs, and no test waits for a sync.
 
 use Test::Nginx::Socket 'no_plan';
 use Crmsync::Sign;
@@ -95,6 +97,15 @@ CONF
         location = /hooks/tg {
             crmsync_webhook telegram;
             crmsync_secret tg-Secret_Token-42;
+        }
+        location = /hooks/fb {
+            crmsync_webhook messenger;
+            crmsync_secret fb-app-secret-1;
+        }
+        location = /hooks/tw {
+            crmsync_webhook twilio;
+            crmsync_secret 12345;
+            crmsync_public_url https://example.com\$request_uri;
         }
         location = /hooks/std {
             crmsync_webhook standard;
@@ -204,6 +215,45 @@ CONF
          [qw(telegram_id telegram_username phone email)]],
         'store: Telegram job: its ids, and the default rules';
 
+    # Messenger: the page-scoped id first
+
+    my $fb = sample('messenger/messages_text_event.json');
+    $fb =~ s/\n\z//;
+    $fb =~ s/<PSID>/6857492367652313/g;
+    $fb =~ s/<PAGE_ID>/107295098946427/g;
+    $fb = qq({"object":"page","entry":[{"id":"107295098946427","time":)
+          . int(time * 1000) . qq(,"messaging":[$fb]}]});
+    ($code, $body) = $ng->post('/hooks/fb', $fb, {
+        'content-type' => 'application/json',
+        'x-hub-signature-256' => meta_sig('fb-app-secret-1', $fb) });
+    is "$code $body", "200 $ok", 'store: Messenger delivery stored';
+
+    $t = $job->("location = '/hooks/fb'");
+    is_deeply [$t->{key}, $t->{payload}{ids}, $t->{payload}{match}],
+        ['messenger_id:6857492367652313',
+         { messenger_id => '6857492367652313' },
+         [qw(messenger_id email phone)]],
+        'store: Messenger job: its id, and the default rules';
+
+    # WhatsApp through Twilio: the phone first
+
+    my $tw = sample('twilio/CONSTRUCTED_whatsapp_inbound.form.txt');
+    $tw =~ s/\n\z//;
+    ($code, $body) = $ng->post('/hooks/tw', $tw, {
+        'content-type' => 'application/x-www-form-urlencoded',
+        'x-twilio-signature' => twilio_form_sig('12345',
+                                    'https://example.com/hooks/tw', $tw) });
+    is "$code $body", "200 $ok", 'store: Twilio delivery stored';
+
+    $t = $job->("location = '/hooks/tw'");
+    is_deeply [$t->{key}, $t->{payload}{ids}, $t->{payload}{match},
+               $t->{payload}{props}],
+        ['phone:+14155550123',
+         { phone => '+14155550123', whatsapp_id => '14155550123' },
+         [qw(phone whatsapp_id email)],
+         { firstname => 'Jane', lastname => 'Doe' }],
+        'store: Twilio job: its ids, the default rules, the profile name';
+
     # crmsync_match, crmsync_create with_email, crmsync_lifecycle off,
     # crmsync_set over the event's name, if_empty, an empty set left out
 
@@ -242,6 +292,8 @@ CONF
          'email:aaron@zulip.com', 'phone:+12345570987',
          'platform_id:intercom:5c9ab3e78cd7330140ce5033',
          'telegram_id:1111111', 'telegram_username:testusername',
+         'messenger_id:6857492367652313',
+         'phone:+14155550123', 'whatsapp_id:14155550123',
          'email:ana@example.com', 'phone:+4915123456789',
          'platform_id:standard:u1', 'crm_id:1001'],
         'store: each job\'s keys, <kind>:<value>';
@@ -447,7 +499,7 @@ GET /contact
 
 
 
-=== TEST 5: a HubSpot webhook location under an http-level crmsync_match: not applicable, not refused
+=== TEST 5: a HubSpot webhook location under an http-level crmsync_match, and with an id property of its own: not applicable, neither refused nor counted against the portal's
 --- store_http
     crmsync_batch_linger 1h;
     crmsync_match phone email;
@@ -455,6 +507,12 @@ GET /contact
     location = /hooks/hs {
         crmsync_webhook hubspot;
         crmsync_secret yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy;
+        crmsync_id_property whatsapp_id wa_b;
+    }
+    location = /hooks/wa {
+        crmsync_webhook whatsapp;
+        crmsync_secret wa-app-secret-1;
+        crmsync_id_property whatsapp_id wa_a;
     }
     location = /t { return 204; }
 --- request
