@@ -271,6 +271,13 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       offsetof(ngx_http_crmsync_main_conf_t, linger),
       NULL },
 
+    { ngx_string("crmsync_index_lag"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_crmsync_main_conf_t, index_lag),
+      &ngx_http_crmsync_positive_post },
+
     { ngx_string("crmsync_portal"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -851,6 +858,7 @@ ngx_http_crmsync_create_main_conf(ngx_conf_t *cf)
     mcf->retry_for = NGX_CONF_UNSET_MSEC;
     mcf->audit_for = NGX_CONF_UNSET_MSEC;
     mcf->linger = NGX_CONF_UNSET_MSEC;
+    mcf->index_lag = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&mcf->portals, cf->pool, 2,
                        sizeof(ngx_http_crmsync_portal_t))
@@ -879,6 +887,7 @@ ngx_http_crmsync_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->retry_for, 3 * 86400 * 1000);
     ngx_conf_init_msec_value(mcf->audit_for, 7 * 86400 * 1000);
     ngx_conf_init_msec_value(mcf->linger, 200);
+    ngx_conf_init_msec_value(mcf->index_lag, 60000);
 
     if (mcf->store.len == 0) {
         if (mcf->portals.nelts) {

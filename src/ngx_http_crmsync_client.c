@@ -242,6 +242,10 @@ ngx_http_crmsync_client_send(ngx_http_crmsync_call_t *call)
     curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, 300L);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
+    if (call->fresh) {
+        curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+    }
+
     if (call->ca_file.len) {
         curl_easy_setopt(easy, CURLOPT_CAINFO, (char *) call->ca_file.data);
     }

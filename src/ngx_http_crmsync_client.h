@@ -35,6 +35,12 @@ struct ngx_http_crmsync_call_s {
     ngx_msec_t                  timeout;
     ngx_http_crmsync_call_pt    handler;
     void                       *data;
+    unsigned                    fresh:1;        /* a new connection: libcurl
+                                                   sends a request again,
+                                                   unasked, when a reused
+                                                   connection dies before
+                                                   any answer; a create must
+                                                   never go twice */
 
     /* out: once handler runs */
     long                        status;         /* 0: no answer */

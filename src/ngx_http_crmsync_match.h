@@ -144,7 +144,7 @@ typedef struct {
  *   RETRY  a call failed (reason), or a create may have been committed
  *          without an answer: reason starts with "unconfirmed_create",
  *          and the job should wait out the search index's lag (see
- *          ngx_http_crmsync_plan_retry_after) before it runs again
+ *          crmsync_index_lag) before it runs again
  *   SOLO, DEAD, AUTH as for the upsert (hubspot.h); a failed read makes
  *          only the persons that needed it RETRY (AUTH on 401); a create
  *          refused with "Existing ID: N" and an update of a contact
@@ -191,8 +191,6 @@ size_t ngx_http_crmsync_plan_remaps(ngx_http_crmsync_plan_t *plan,
    left 3003 3001" */
 const char *ngx_http_crmsync_plan_log(ngx_http_crmsync_plan_t *plan);
 
-/* ms a job answered "unconfirmed_create" waits before it runs again */
-#define NGX_HTTP_CRMSYNC_PLAN_LAG  60000
 
 
 /*

@@ -49,6 +49,7 @@ typedef struct {
     ngx_msec_t                  retry_for;
     ngx_msec_t                  audit_for;
     ngx_msec_t                  linger;
+    ngx_msec_t                  index_lag;   /* HubSpot's search index */
 
     ngx_shm_zone_t             *zone;
     ngx_array_t                 portals;     /* ngx_http_crmsync_portal_t */

@@ -106,6 +106,7 @@ struct ngx_http_crmsync_batch_s {
     ngx_uint_t                      rounds;
     int64_t                         taken_at;   /* a budget call taken for
                                                    the first call, or 0 */
+    int64_t                         lease_until;
 
     ngx_http_crmsync_baudit_t       audits[NGX_HTTP_CRMSYNC_AUDITS];
     size_t                          naudits;
@@ -124,6 +125,8 @@ static void ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_batch_timer(ngx_event_t *ev);
 static void ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call);
 static void ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b);
+static void ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b,
+    const char *why);
 static void ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_prune_handler(ngx_event_t *ev);
@@ -418,7 +421,7 @@ static void
 ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 {
     size_t                         i, n;
-    int64_t                        now, due;
+    int64_t                        now, due, lease;
     ngx_msec_t                     wait;
     ngx_connection_t              *c;
     ngx_http_crmsync_batch_t      *b;
@@ -525,12 +528,16 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
         return;
     }
 
-    /* a batch may take two rounds of calls, each waiting for the budget */
+    /*
+     * A batch takes two rounds of calls, and may wait for the budget
+     * between them; its writes go out only while the lease has a timeout
+     * to spare (ngx_http_crmsync_batch_send).
+     */
+
+    lease = 2 * (int64_t) portal->timeout + portal->window + 30000;
 
     rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
-                                      &portal->label, now,
-                                      3 * portal->timeout
-                                      + 2 * portal->window + 30000,
+                                      &portal->label, now, lease,
                                       ngx_http_crmsync_owner,
                                       NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
                                       &jobs, &n);
@@ -568,6 +575,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     b->claimed = n;
     b->njobs = n;
     b->taken_at = now;
+    b->lease_until = now + lease;
 
     b->dummy.fd = (ngx_socket_t) -1;
     b->dummy.data = b;
@@ -746,7 +754,6 @@ ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b)
 static void
 ngx_http_crmsync_batch_timer(ngx_event_t *ev)
 {
-    size_t                     i;
     ngx_connection_t          *c;
     ngx_http_crmsync_batch_t  *b;
 
@@ -759,27 +766,37 @@ ngx_http_crmsync_batch_timer(ngx_event_t *ev)
     }
 
     if (ngx_exiting) {
-
         /* waiting for the budget at exit: the jobs go back, uncounted */
-
-        for (i = 0; i < b->njobs; i++) {
-            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
-            ngx_cpystrn((u_char *) b->results[i].reason,
-                        (u_char *) "worker exiting",
-                        sizeof(b->results[i].reason));
-        }
-
-        b->aborted = 1;
-        b->ncalls = b->nsent;
-
-        if (b->nanswered == b->nsent) {
-            ngx_http_crmsync_sync_record(b);
-        }
-
+        ngx_http_crmsync_batch_giveup(b, "worker exiting");
         return;
     }
 
     ngx_http_crmsync_batch_send(b);
+}
+
+
+/*
+ * The batch ends without sending the rest of its round: every job goes
+ * back to the queue, uncounted, once the calls in flight are answered.
+ */
+
+static void
+ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b, const char *why)
+{
+    size_t  i;
+
+    for (i = 0; i < b->njobs; i++) {
+        b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
+        ngx_cpystrn((u_char *) b->results[i].reason, (u_char *) why,
+                    sizeof(b->results[i].reason));
+    }
+
+    b->aborted = 1;
+    b->ncalls = b->nsent;
+
+    if (b->nanswered == b->nsent) {
+        ngx_http_crmsync_sync_record(b);
+    }
 }
 
 
@@ -800,6 +817,25 @@ ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
         bc = &b->calls[b->nsent];
         pc = &b->pcalls[b->nsent];
         now = ngx_http_crmsync_now();
+
+        if (pc->write
+            && now + (int64_t) portal->timeout + 5000 > b->lease_until)
+        {
+            /*
+             * The lease could run out before the answer: another worker
+             * could claim the jobs meanwhile and write them too.  They go
+             * back to the queue instead, uncounted.
+             */
+
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "crmsync: portal \"%V\": a batch of %uz jobs "
+                          "waited too long for the budget to write within "
+                          "its lease; its jobs go back to the queue",
+                          &portal->label, b->njobs);
+
+            ngx_http_crmsync_batch_giveup(b, "lease too short to write");
+            return;
+        }
 
         if (bc->search) {
             wait = ngx_http_crmsync_shm_take_search(ngx_http_crmsync_zctx,
@@ -832,6 +868,7 @@ ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
         bc->call.timeout = portal->timeout;
         bc->call.handler = ngx_http_crmsync_batch_call_done;
         bc->call.data = bc;
+        bc->call.fresh = (ngx_strstr(pc->path, "/batch/create") != NULL);
 
         ngx_snprintf(bc->call.url, sizeof(bc->call.url) - 1, "%V%s%Z",
                      &portal->url, pc->path);
@@ -1188,7 +1225,7 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
 
             if (ngx_strncmp(r->reason, "unconfirmed_create", 18) == 0) {
                 /* it may exist: wait until a search can see it */
-                at = now + NGX_HTTP_CRMSYNC_PLAN_LAG;
+                at = now + (int64_t) ngx_http_crmsync_mcf->index_lag;
 
             } else {
                 at = now + ngx_http_crmsync_backoff(job);

@@ -239,12 +239,13 @@ qr/\A(?=[\s\S]*^# TYPE crmsync_store_commits_total counter\ncrmsync_store_commit
 
 
 
-=== TEST 7: crmsync_batch_linger, crmsync_retry_for and crmsync_audit_for take times in any unit
+=== TEST 7: crmsync_batch_linger, crmsync_retry_for, crmsync_audit_for and crmsync_index_lag take times in any unit
 --- http_config
     crmsync_zone crmsync:1m;
     crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
     crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
     crmsync_batch_linger 50ms;
+    crmsync_index_lag 2m;
     crmsync_retry_for 30d;
     crmsync_audit_for 90d;
 --- config
@@ -858,6 +859,28 @@ main::emerg('"crmsync_audit_for" directive must be more than 0')
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_retry_for" directive invalid value')
+
+
+
+=== TEST 51b: crmsync_index_lag 0 is refused
+--- store_http
+    crmsync_index_lag 0;
+--- config
+    location = /t { return 204; }
+--- must_die
+--- error_log eval
+main::emerg('"crmsync_index_lag" directive must be more than 0')
+
+
+
+=== TEST 51c: crmsync_index_lag: not a time
+--- store_http
+    crmsync_index_lag a-minute;
+--- config
+    location = /t { return 204; }
+--- must_die
+--- error_log eval
+main::emerg('"crmsync_index_lag" directive invalid value')
 
 
 

@@ -72,9 +72,12 @@ subtest 'the first flow: a contact event becomes one upserted contact' => sub {
     my $audit = $ng->sql("SELECT a.method || ' ' || a.path || ' ' || a.status"
                          . " FROM job j JOIN audit_job aj ON aj.job_id = j.id"
                          . " JOIN audit a ON a.id = aj.audit_id"
-                         . " WHERE j.match_key = 'ana\@example.com' ORDER BY a.id");
-    is $audit, join("\n", ('POST /crm/objects/2026-03/contacts/batch/upsert 200') x 2),
-       'the audit trail answers what was sent for the person';
+                         . " WHERE j.match_key = 'email:ana\@example.com' ORDER BY a.id");
+    is $audit, join("\n", 'POST /crm/objects/2026-03/contacts/batch/read 207',
+                          'POST /crm/objects/2026-03/contacts/batch/upsert 200',
+                          'POST /crm/objects/2026-03/contacts/batch/read 200'),
+       'the audit trail answers what was sent for the person: looked up by'
+       . ' email, upserted; then read by id, and nothing to change';
     unlike $ng->sql('SELECT * FROM audit'), qr/\Q${\ $sb->token}\E/,
            'no token in the audit trail';
 
@@ -171,7 +174,9 @@ subtest '5xx after HubSpot committed the write: retried, never a second contact'
 subtest 'reset connections and timeouts are retried' => sub {
     my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
         hubspot => 'timeout=1s', http => 'crmsync_batch_linger 50ms;');
-    $sb->fault(mode => 'commit_then_fail', then => 'reset', path => 'batch/upsert$', count => 1);
+    # the reset on the first call of a connection (libcurl itself sends a
+    # request again when a reused connection dies before any answer)
+    $sb->fault(mode => 'commit_then_fail', then => 'reset', path => 'batch/read$', count => 1);
     $sb->fault(mode => 'hang', seconds => 3, path => 'batch/upsert$', count => 1);
     is deliver_all($ng, 'rs', 10), 10, 'acknowledged';
     ok $ng->drained(60), 'drained';
@@ -179,7 +184,8 @@ subtest 'reset connections and timeouts are retried' => sub {
     is scalar(keys %$by), 10, '10 contacts, none twice';
     is scalar(grep { @$_ > 1 } values %$by), 0, 'none twice';
     my $errors = $ng->sql("SELECT count(*) FROM audit WHERE status = 0");
-    cmp_ok $errors, '>=', 2, 'the reset and the timeout are in the audit trail';
+    cmp_ok $errors, '>=', 2, 'the reset and the timeout are in the audit trail'
+        or diag $ng->sql('SELECT method, path, status, error FROM audit');
 };
 
 
@@ -221,7 +227,7 @@ subtest 'our own budget: no 429 of our making' => sub {
 
 subtest 'a bad input is found alone; the others are written' => sub {
     my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
-        location => 'crmsync_set lifecyclestage $arg_stage;',
+        location => 'crmsync_set lifecyclestage $arg_stage; crmsync_lifecycle off;',
         http => 'crmsync_batch_linger 500ms;', workers => 1);
     my $ok = 0;
     for my $i (1 .. 6) {
@@ -235,7 +241,7 @@ subtest 'a bad input is found alone; the others are written' => sub {
     is scalar @{$sb->contacts}, 5, 'the five good ones are written';
     my $dead = $ng->sql("SELECT match_key || '|' || category || '|' || (correlation_id IS NOT NULL)"
                         . " FROM job WHERE state = 4");
-    is $dead, 'bi4@example.com|VALIDATION_ERROR|1', 'only the bad one is dead, with HubSpot\'s reason';
+    is $dead, 'email:bi4@example.com|VALIDATION_ERROR|1', 'only the bad one is dead, with HubSpot\'s reason';
     like $ng->sql('SELECT last_error FROM job WHERE state = 4'), qr/not-a-stage|lifecyclestage/,
          "and HubSpot's message";
     is $ng->status->{queue}{dead}, 1, 'status shows the dead letter';

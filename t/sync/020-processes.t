@@ -55,7 +55,8 @@ subtest 'kill -9 of a worker while calls are in flight' => sub {
 
 subtest 'kill -9 of master and workers with a backlog, then a restart' => sub {
     my ($ng, $sb) = Crmsync::Nginx->with_sandbox(
-        workers => 2, hubspot => 'rate=2r/10s', http => 'crmsync_batch_linger 10ms;');
+        workers => 2, hubspot => 'rate=2r/10s timeout=10s',
+        http => 'crmsync_batch_linger 10ms;');
     my $r = $ng->load('bk', 500, 4);
     is scalar @{$r->{acknowledged}}, 500, 'all acknowledged';
     $ng->kill9;

@@ -48,7 +48,10 @@ subtest 'a private CA is trusted through ca_file=' => sub {
     is $st, 200, 'acknowledged';
     ok $ng->drained(30), 'drained';
     is scalar @{$sb->contacts}, 1, 'synced over TLS';
-    is $ng->sql('SELECT status FROM audit'), 200, 'the call is audited';
+    is $ng->sql("SELECT path || ' ' || status FROM audit ORDER BY id"),
+       "/crm/objects/2026-03/contacts/batch/read 207\n"
+       . "/crm/objects/2026-03/contacts/batch/upsert 200",
+       'the calls are audited: the look-up by email, then the upsert';
 };
 
 

@@ -474,6 +474,26 @@ scenario 'crmsync_id_property: created unique at start, carried, idempotent unde
 };
 
 
+scenario 'a create whose answer is lost (no email, no id property): one contact' => sub {
+    my ($ng, $sb) = start(http => "crmsync_index_lag 7s;\n");
+    # written, then the connection reset, then written and answered 502
+    $sb->fault(mode => 'commit_then_fail', then => 'reset', path => 'batch/create$', count => 1);
+    wa($ng, '4915112345641', 'Lia Kern');
+    ok $ng->wait_for(sub {
+        $ng->sql("SELECT count(*) FROM job WHERE last_error LIKE 'unconfirmed_create%'") > 0
+    }, 20), 'the job waits: the create may have been written';
+    $sb->fault(mode => 'commit_then_fail', status => 502, path => 'batch/create$', count => 1);
+    wa($ng, '4915112345642', 'Mia Kern');
+    drained($ng, 'the lost answers', 90);
+    is scalar @{with_phone($sb, '+4915112345641')}, 1, 'one contact for the first number';
+    is scalar @{with_phone($sb, '+4915112345642')}, 1, 'one contact for the second';
+    is scalar(grep { $_->{path} =~ m{batch/create$} && !$_->{fault} }
+              @{$sb->requests(limit => 100000)->{log}}), 0,
+       'no create was sent again: the search found what the lost ones made';
+    no_duplicates($sb, 'lost create answers');
+};
+
+
 scenario 'crmsync_id_property with a token that lacks the schema scope: a clear error' => sub {
     my $sb = Crmsync::Sandbox->start(index_lag => $Lag);
     $sb->add_token($sb->token, scopes => [qw(crm.objects.contacts.read crm.objects.contacts.write)]);
