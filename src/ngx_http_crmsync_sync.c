@@ -842,11 +842,21 @@ ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
                                                     portal->sh,
                                                     portal->search_rate, now);
 
-        } else if (b->taken_at) {
+        } else if (b->taken_at && now - b->taken_at < 100) {
             b->taken_at = 0;
             wait = 0;
 
         } else {
+            if (b->taken_at) {
+                /*
+                 * The place taken before the claim has aged: HubSpot
+                 * would count the call later than the budget did.
+                 */
+                ngx_http_crmsync_shm_give_back(ngx_http_crmsync_zctx,
+                                               portal->sh, b->taken_at);
+                b->taken_at = 0;
+            }
+
             wait = ngx_http_crmsync_shm_take(ngx_http_crmsync_zctx,
                                              portal->sh, portal->rate,
                                              portal->window, portal->daily,

@@ -459,7 +459,7 @@ test_ingest(void **state)
     t_row(&rows[0], "/hook standard:1", "p", "a@x", 1000);
     t_row(&rows[1], "/hook standard:2", "p", "", 1000);
     rows[1].state = NGX_HTTP_CRMSYNC_JOB_HELD;
-    rows[1].hold_reason = "no_match_rule";
+    rows[1].hold_reason = "no_identity";
     t_row(&rows[2], "/hook standard:3", "p", "", 1000);
     rows[2].state = NGX_HTTP_CRMSYNC_JOB_DONE;
     rows[2].hold_reason = "not_synced_yet";
@@ -497,7 +497,7 @@ test_ingest(void **state)
     assert_int_equal(t_int("SELECT done_at FROM job WHERE id = 1"), -1);
     assert_int_equal(t_int("SELECT state FROM job WHERE id = 2"), 3);
     assert_string_equal(t_text("SELECT hold_reason FROM job WHERE id = 2"),
-                        "no_match_rule");
+                        "no_identity");
     assert_int_equal(t_int("SELECT state FROM job WHERE id = 3"), 5);
     assert_int_equal(t_int("SELECT done_at FROM job WHERE id = 3"), 1000);
     assert_string_equal(t_text("SELECT state FROM crmsync_jobs WHERE id = 3"),
@@ -974,7 +974,7 @@ test_unhold(void **state)
     id[1] = t_add("k1", "p", "b@x", 1000);
     id[2] = t_add("k2", "q", "c@x", 1000);
     id[3] = t_add_state("k3", "p", "", 1000, NGX_HTTP_CRMSYNC_JOB_HELD,
-                        "no_match_rule");
+                        "no_identity");
     id[4] = t_add("k4", "p", "d@x", 1000);
 
     lease = t_claim_one("p", 1000, id[0]);
