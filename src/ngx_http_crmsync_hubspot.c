@@ -32,8 +32,6 @@ static int ngx_http_crmsync_hs_caseeq(const char *a, size_t alen,
 static int ngx_http_crmsync_hs_is_empty(json_t *v);
 static json_t *ngx_http_crmsync_hs_load(const ngx_http_crmsync_str_t *s,
     int *oom);
-static void ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src,
-    size_t len);
 static void ngx_http_crmsync_hs_set(ngx_http_crmsync_hs_result_t *r,
     ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
     const char *category);
@@ -99,7 +97,7 @@ ngx_http_crmsync_hs_is_empty(json_t *v)
  * falls inside a UTF-8 sequence (the cut backs up to a lead byte).
  */
 
-static void
+void
 ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src, size_t len)
 {
     if (size == 0) {

@@ -113,4 +113,12 @@ const char *ngx_http_crmsync_hs_upsert_path(const char *api, char *buf,
     size_t size);
 
 
+/*
+ * Copies len bytes of src (NULL: none) into dst of size bytes, cut where
+ * it does not fit but never inside a UTF-8 sequence, and NUL-terminated.
+ */
+void ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src,
+    size_t len);
+
+
 #endif /* _NGX_HTTP_CRMSYNC_HUBSPOT_H_INCLUDED_ */

@@ -169,7 +169,6 @@ struct ngx_http_crmsync_plan_s {
 static void m_set(ngx_http_crmsync_hs_result_t *r,
     ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
     const char *category);
-static void m_copy(char *dst, size_t size, const char *src, size_t len);
 static int m_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 static int m_empty(json_t *v);
 static json_t *m_str_value(json_t *v);
@@ -241,33 +240,6 @@ ngx_http_crmsync_id_kind(const u_char *name, size_t len)
 
 
 static void
-m_copy(char *dst, size_t size, const char *src, size_t len)
-{
-    if (size == 0) {
-        return;
-    }
-
-    if (src == NULL) {
-        len = 0;
-    }
-
-    if (len > size - 1) {
-        len = size - 1;
-
-        while (len > 0 && ((u_char) src[len] & 0xc0) == 0x80) {
-            len--;
-        }
-    }
-
-    if (len) {
-        memcpy(dst, src, len);
-    }
-
-    dst[len] = '\0';
-}
-
-
-static void
 m_set(ngx_http_crmsync_hs_result_t *r, ngx_http_crmsync_hs_outcome_e outcome,
     const char *reason, const char *category)
 {
@@ -275,11 +247,13 @@ m_set(ngx_http_crmsync_hs_result_t *r, ngx_http_crmsync_hs_outcome_e outcome,
     r->outcome = outcome;
 
     if (reason) {
-        m_copy(r->reason, sizeof(r->reason), reason, strlen(reason));
+        ngx_http_crmsync_hs_copy(r->reason, sizeof(r->reason), reason,
+                                 strlen(reason));
     }
 
     if (category) {
-        m_copy(r->category, sizeof(r->category), category, strlen(category));
+        ngx_http_crmsync_hs_copy(r->category, sizeof(r->category), category,
+                                 strlen(category));
     }
 }
 
@@ -1962,8 +1936,8 @@ m_remap(ngx_http_crmsync_plan_t *plan, const char *from, const char *to)
 
     plan->remaps = r;
     r = &r[plan->nremaps++];
-    m_copy(r->from, sizeof(r->from), from, strlen(from));
-    m_copy(r->to, sizeof(r->to), to, strlen(to));
+    ngx_http_crmsync_hs_copy(r->from, sizeof(r->from), from, strlen(from));
+    ngx_http_crmsync_hs_copy(r->to, sizeof(r->to), to, strlen(to));
 }
 
 
@@ -2344,7 +2318,8 @@ m_person_final(ngx_http_crmsync_plan_t *plan, size_t p,
     m_set(&ps->result, outcome, reason, NULL);
 
     if (id) {
-        m_copy(ps->result.id, sizeof(ps->result.id), id, strlen(id));
+        ngx_http_crmsync_hs_copy(ps->result.id, sizeof(ps->result.id), id,
+                                 strlen(id));
     }
 
     ps->state = M_FINAL;
