@@ -125,6 +125,8 @@ static void ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b);
 static void ngx_http_crmsync_batch_timer(ngx_event_t *ev);
 static void ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call);
 static void ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b);
+static void ngx_http_crmsync_batch_abort(ngx_http_crmsync_batch_t *b,
+    const char *why);
 static void ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b,
     const char *why);
 static void ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b);
@@ -628,13 +630,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     b->plan = ngx_http_crmsync_plan_create(&wp->conf, payloads, b->njobs,
                                            b->results);
     if (b->plan == NULL) {
-        for (i = 0; i < b->njobs; i++) {
-            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
-            ngx_cpystrn((u_char *) b->results[i].reason,
-                        (u_char *) "no memory", sizeof(b->results[i].reason));
-        }
-
-        b->aborted = 1;
+        ngx_http_crmsync_batch_abort(b, "no memory");
         ngx_http_crmsync_sync_record(b);
         return;
     }
@@ -697,14 +693,7 @@ ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b)
     b->ncalls = 0;
 
     if (ngx_exiting && !b->aborted) {
-        for (i = 0; i < b->njobs; i++) {
-            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
-            ngx_cpystrn((u_char *) b->results[i].reason,
-                        (u_char *) "worker exiting",
-                        sizeof(b->results[i].reason));
-        }
-
-        b->aborted = 1;
+        ngx_http_crmsync_batch_abort(b, "worker exiting");
     }
 
     if (b->aborted) {
@@ -738,13 +727,7 @@ ngx_http_crmsync_batch_round(ngx_http_crmsync_batch_t *b)
     }
 
     if (rc != NGX_HTTP_CRMSYNC_PLAN_DONE) {
-        for (i = 0; i < b->njobs; i++) {
-            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
-            ngx_cpystrn((u_char *) b->results[i].reason,
-                        (u_char *) "no memory", sizeof(b->results[i].reason));
-        }
-
-        b->aborted = 1;
+        ngx_http_crmsync_batch_abort(b, "no memory");
     }
 
     ngx_http_crmsync_sync_record(b);
@@ -775,13 +758,10 @@ ngx_http_crmsync_batch_timer(ngx_event_t *ev)
 }
 
 
-/*
- * The batch ends without sending the rest of its round: every job goes
- * back to the queue, uncounted, once the calls in flight are answered.
- */
+/* every job of the batch goes back to the queue, uncounted */
 
 static void
-ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b, const char *why)
+ngx_http_crmsync_batch_abort(ngx_http_crmsync_batch_t *b, const char *why)
 {
     size_t  i;
 
@@ -792,6 +772,19 @@ ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b, const char *why)
     }
 
     b->aborted = 1;
+}
+
+
+/*
+ * The batch ends without sending the rest of its round: every job goes
+ * back to the queue, uncounted, once the calls in flight are answered.
+ */
+
+static void
+ngx_http_crmsync_batch_giveup(ngx_http_crmsync_batch_t *b, const char *why)
+{
+    ngx_http_crmsync_batch_abort(b, why);
+
     b->ncalls = b->nsent;
 
     if (b->nanswered == b->nsent) {
@@ -917,7 +910,6 @@ ngx_http_crmsync_batch_send(ngx_http_crmsync_batch_t *b)
 static void
 ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call)
 {
-    size_t                        i;
     char                          correlation[64];
     ngx_http_crmsync_bcall_t     *bc;
     ngx_http_crmsync_batch_t     *b;
@@ -936,14 +928,7 @@ ngx_http_crmsync_batch_call_done(ngx_http_crmsync_call_t *call)
     correlation[0] = '\0';
 
     if (call->aborted) {
-        b->aborted = 1;
-
-        for (i = 0; i < b->njobs; i++) {
-            b->results[i].outcome = NGX_HTTP_CRMSYNC_HS_RETRY;
-            ngx_cpystrn((u_char *) b->results[i].reason,
-                        (u_char *) "worker exiting",
-                        sizeof(b->results[i].reason));
-        }
+        ngx_http_crmsync_batch_abort(b, "worker exiting");
 
     } else {
         ngx_http_crmsync_plan_answer(b->plan, bc->index, (int) call->status,
