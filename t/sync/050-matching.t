@@ -73,6 +73,7 @@ sub start {
                 . ($o{wa} // '') . "}\n"
                 . "location = /hooks/ic { crmsync_webhook intercom; crmsync_secret $IcSecret;\n"
                 . "crmsync_default_region DE;\n" . ($o{ic} // '') . "}\n"
+                . "location = /lookup { crmsync_lookup; crmsync_default_region DE; }\n"
                 . ($o{server} // ''));
     return ($ng, $sb);
 }
@@ -197,6 +198,18 @@ scenario 'a new number on WhatsApp: one contact, E.164, the profile name, lead; 
     is $ng->sql("SELECT count(*) FROM job WHERE provider = 'whatsapp' AND hubspot_id = '$id'"), 2,
        'both jobs went to that contact';
     no_duplicates($sb, 'WhatsApp twice');
+
+    # the agent's contact card, from the identity map: no search, while
+    # HubSpot's index does not show the contact yet
+    $sb->clear_requests;
+    for my $q ('whatsapp_id=4915112345601', 'phone=01511%202345601') {
+        my ($st, $body) = $ng->get("/lookup?$q");
+        is $st, 200, "crmsync_lookup ?$q: found";
+        my $card = eval { JSON::PP::decode_json($body) } // {};
+        is $card->{id}, $id, 'the contact the map knows';
+    }
+    is scalar(grep { $_->{path} =~ m{/search$} } @{$sb->requests(limit => 1000)->{log}}), 0,
+       'answered without a search';
 };
 
 
