@@ -1133,3 +1133,44 @@ main::emerg('"crmsync_lookup_properties" directive is not allowed here')
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_lookup_properties" directive is duplicate')
+
+
+
+=== TEST 47: crmsync_lookup takes no argument
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /contact {
+        crmsync_lookup on;
+    }
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "crmsync_lookup" directive')
+
+
+
+=== TEST 48: crmsync_lookup: not in http context
+--- store_http
+    crmsync_batch_linger 1h;
+    crmsync_lookup;
+--- config
+    location = /t { return 204; }
+--- must_die
+--- error_log eval
+main::emerg('"crmsync_lookup" directive is not allowed here')
+
+
+
+=== TEST 49: crmsync_lookup: a GET without an identifier is a 400 with a JSON reason, answered without HubSpot
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /contact {
+        crmsync_lookup;
+    }
+--- request
+GET /contact
+--- error_code: 400
+--- response_headers
+Content-Type: application/json
+--- response_body_like: "error"
