@@ -32,9 +32,6 @@ static int ngx_http_crmsync_hs_caseeq(const char *a, size_t alen,
 static int ngx_http_crmsync_hs_is_empty(json_t *v);
 static json_t *ngx_http_crmsync_hs_load(const ngx_http_crmsync_str_t *s,
     int *oom);
-static void ngx_http_crmsync_hs_set(ngx_http_crmsync_hs_result_t *r,
-    ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
-    const char *category);
 static const char *ngx_http_crmsync_hs_str(json_t *o, const char *key);
 static size_t ngx_http_crmsync_hs_find(json_t *v,
     const ngx_http_crmsync_str_t *emails, size_t ninputs);
@@ -124,7 +121,7 @@ ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src, size_t len)
 }
 
 
-static void
+void
 ngx_http_crmsync_hs_set(ngx_http_crmsync_hs_result_t *r,
     ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
     const char *category)

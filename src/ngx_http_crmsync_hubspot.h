@@ -120,5 +120,11 @@ const char *ngx_http_crmsync_hs_upsert_path(const char *api, char *buf,
 void ngx_http_crmsync_hs_copy(char *dst, size_t size, const char *src,
     size_t len);
 
+/* a result with its outcome, reason and category (NULL: none), cut to
+   fit */
+void ngx_http_crmsync_hs_set(ngx_http_crmsync_hs_result_t *r,
+    ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
+    const char *category);
+
 
 #endif /* _NGX_HTTP_CRMSYNC_HUBSPOT_H_INCLUDED_ */

@@ -20,6 +20,10 @@
 #include "ngx_http_crmsync_match.h"
 
 
+/* hubspot.c fills a result the same way for both */
+#define m_set  ngx_http_crmsync_hs_set
+
+
 #define M_NONE       ((size_t) -1)
 #define M_JOB_IDS    12         /* identifiers of one job */
 #define M_CANDS      8          /* contacts one rule may find */
@@ -166,9 +170,6 @@ struct ngx_http_crmsync_plan_s {
 };
 
 
-static void m_set(ngx_http_crmsync_hs_result_t *r,
-    ngx_http_crmsync_hs_outcome_e outcome, const char *reason,
-    const char *category);
 static int m_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 static int m_empty(json_t *v);
 static json_t *m_str_value(json_t *v);
@@ -236,25 +237,6 @@ ngx_http_crmsync_id_kind(const u_char *name, size_t len)
     }
 
     return NGX_HTTP_CRMSYNC_ID_MAX;
-}
-
-
-static void
-m_set(ngx_http_crmsync_hs_result_t *r, ngx_http_crmsync_hs_outcome_e outcome,
-    const char *reason, const char *category)
-{
-    memset(r, 0, sizeof(ngx_http_crmsync_hs_result_t));
-    r->outcome = outcome;
-
-    if (reason) {
-        ngx_http_crmsync_hs_copy(r->reason, sizeof(r->reason), reason,
-                                 strlen(reason));
-    }
-
-    if (category) {
-        ngx_http_crmsync_hs_copy(r->category, sizeof(r->category), category,
-                                 strlen(category));
-    }
 }
 
 
