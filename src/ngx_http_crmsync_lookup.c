@@ -100,6 +100,8 @@ static ngx_int_t ngx_http_crmsync_lookup_card(ngx_http_crmsync_lookup_t *lk,
 static ngx_int_t ngx_http_crmsync_lookup_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, long hs_status,
     const char *message, ngx_msec_t retry);
+static u_char *ngx_http_crmsync_lookup_dump(ngx_http_request_t *r,
+    json_t *out, size_t *len);
 static void ngx_http_crmsync_lookup_free(ngx_http_crmsync_lookup_t *lk);
 static void ngx_http_crmsync_lookup_cleanup(void *data);
 static void ngx_http_crmsync_lookup_guard(ngx_event_t *ev);
@@ -1137,6 +1139,38 @@ done:
 }
 
 
+/* the JSON answer in the request's pool, a newline after it; out is
+   released */
+
+static u_char *
+ngx_http_crmsync_lookup_dump(ngx_http_request_t *r, json_t *out,
+    size_t *len)
+{
+    char    *s;
+    u_char  *b;
+
+    s = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    *len = ngx_strlen(s);
+
+    b = ngx_pnalloc(r->pool, *len + 1);
+
+    if (b != NULL) {
+        ngx_memcpy(b, s, *len);
+        b[(*len)++] = '\n';
+    }
+
+    free(s);
+
+    return b;
+}
+
+
 /*
  * 200 with the contact: {"id":"...","properties":{...}}.  The identity
  * goes into the cache (the store's map learns it from sync.c); an id other
@@ -1150,7 +1184,7 @@ static ngx_int_t
 ngx_http_crmsync_lookup_card(ngx_http_crmsync_lookup_t *lk, json_t *root)
 {
     u_char                *b;
-    char                  *s, name[256], idbuf[NGX_HTTP_CRMSYNC_CONTACT_LEN];
+    char                   name[256], idbuf[NGX_HTTP_CRMSYNC_CONTACT_LEN];
     size_t                 len;
     json_t                *out, *props, *card, *v, *jid;
     ngx_str_t             *label;
@@ -1224,24 +1258,10 @@ ngx_http_crmsync_lookup_card(ngx_http_crmsync_lookup_t *lk, json_t *root)
         json_object_set(card, name, v ? v : json_null());
     }
 
-    s = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_strlen(s);
-
-    b = ngx_pnalloc(r->pool, len + 1);
+    b = ngx_http_crmsync_lookup_dump(r, out, &len);
     if (b == NULL) {
-        free(s);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memcpy(b, s, len);
-    b[len++] = '\n';
-    free(s);
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -1263,7 +1283,6 @@ ngx_http_crmsync_lookup_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error, long hs_status, const char *message, ngx_msec_t retry)
 {
     u_char           *b;
-    char             *s;
     size_t            len;
     json_t           *out;
     ngx_table_elt_t  *h;
@@ -1287,24 +1306,10 @@ ngx_http_crmsync_lookup_error(ngx_http_request_t *r, ngx_uint_t status,
         json_object_set_new(out, "retry_after", json_integer(retry));
     }
 
-    s = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_strlen(s);
-
-    b = ngx_pnalloc(r->pool, len + 1);
+    b = ngx_http_crmsync_lookup_dump(r, out, &len);
     if (b == NULL) {
-        free(s);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memcpy(b, s, len);
-    b[len++] = '\n';
-    free(s);
 
     if (retry) {
         h = ngx_list_push(&r->headers_out.headers);
