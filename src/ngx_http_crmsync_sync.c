@@ -536,7 +536,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
      * to spare (ngx_http_crmsync_batch_send).
      */
 
-    lease = 2 * (int64_t) portal->timeout + portal->window + 30000;
+    lease = 2 * (int64_t) portal->timeout + portal->window + 10000;
 
     rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
                                       &portal->label, now, lease,

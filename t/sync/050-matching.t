@@ -362,7 +362,7 @@ scenario '4 workers, 500 deliveries for 100 new people, each sent twice, out of 
 # ---- 8: kill -9 of a worker holding a claim
 
 scenario 'kill -9 of a worker while it holds a claim, then the same person again: one contact' => sub {
-    my ($ng, $sb) = start(workers => 2, sandbox => { latency_ms => 1500 }, hubspot => 'timeout=10s',
+    my ($ng, $sb) = start(workers => 2, sandbox => { latency_ms => 1500 }, hubspot => 'timeout=5s',
                           props => ['chat_topic'], wa => 'crmsync_set chat_topic $arg_topic;');
     wa($ng, '4915112345608', 'Ole Berg', path => '/hooks/wa?topic=first');
     ok $ng->wait_for(sub { $ng->sql('SELECT count(*) FROM job WHERE state = 2') > 0 }, 10, 0.02),
