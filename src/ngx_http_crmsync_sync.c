@@ -107,6 +107,7 @@ struct ngx_http_crmsync_batch_s {
     int64_t                         taken_at;   /* a budget call taken for
                                                    the first call, or 0 */
     int64_t                         lease_until;
+    int64_t                         retry_in;   /* ms, for aborted jobs */
 
     ngx_http_crmsync_baudit_t       audits[NGX_HTTP_CRMSYNC_AUDITS];
     size_t                          naudits;
@@ -659,9 +660,16 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
                                           sizeof(contact))
             != NGX_HTTP_CRMSYNC_STORE_OK)
         {
-            /* unknown to this batch: the lookups and the upserts by
-               unique keys still keep one contact per person */
-            continue;
+            /*
+             * Without the map, HubSpot's lagging search could miss a
+             * contact crmsync made a moment ago: the batch waits.
+             */
+
+            ngx_http_crmsync_batch_abort(b, "the identity map could not "
+                                            "be read");
+            b->retry_in = NGX_HTTP_CRMSYNC_POLL;
+            ngx_http_crmsync_sync_record(b);
+            return;
         }
 
         if (contact[0]) {
@@ -1211,7 +1219,7 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
             if (uncount) {
                 /* not the job's fault: no attempt counted */
                 at = (b->pace == NGX_HTTP_CRMSYNC_HS_PACE_NONE)
-                     ? now : sh->pause_until;
+                     ? now + b->retry_in : sh->pause_until;
 
                 rc = ngx_http_crmsync_store_retry(st, job->id, job->lease,
                                                   at, r->reason, 0, 1);
