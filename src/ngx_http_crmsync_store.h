@@ -21,7 +21,7 @@
 #include "ngx_http_crmsync_types.h"
 
 
-#define NGX_HTTP_CRMSYNC_STORE_VERSION  2
+#define NGX_HTTP_CRMSYNC_STORE_VERSION  3
 
 
 typedef enum {
@@ -42,6 +42,18 @@ typedef enum {
     NGX_HTTP_CRMSYNC_JOB_DONE,
     NGX_HTTP_CRMSYNC_JOB_STATES
 } ngx_http_crmsync_job_state_e;
+
+
+/* job kinds (doc/conversations.md): 0 the contact, then actions */
+typedef enum {
+    NGX_HTTP_CRMSYNC_KIND_CONTACT = 0,
+    NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
+    NGX_HTTP_CRMSYNC_KIND_DEAL,
+    NGX_HTTP_CRMSYNC_KIND_TASK,
+    NGX_HTTP_CRMSYNC_KIND_FLAG,
+    NGX_HTTP_CRMSYNC_KIND_OWNER,
+    NGX_HTTP_CRMSYNC_KINDS
+} ngx_http_crmsync_job_kind_e;
 
 
 typedef struct ngx_http_crmsync_store_s  ngx_http_crmsync_store_t;
@@ -71,6 +83,19 @@ typedef struct {
     ngx_http_crmsync_str_t      merge_to;
     ngx_http_crmsync_str_t      merge_from;
 
+    /* issue 11: an action job (kind > 0) */
+    ngx_http_crmsync_job_kind_e kind;
+    int64_t                     parent;         /* the contact job's id:
+                                                   the action waits for
+                                                   it (held, "contact");
+                                                   0: queued at once */
+    ngx_http_crmsync_str_t      conv;           /* the conversation key, or
+                                                   empty: a contact job of
+                                                   a conversation sets
+                                                   its contact when done */
+
+    int64_t                     id;             /* out: the job's id, 0 for
+                                                   a duplicate */
     unsigned                    duplicate:1;    /* out: seen before */
 } ngx_http_crmsync_store_row_t;
 
@@ -82,8 +107,11 @@ typedef struct {
     int64_t                     received_at;    /* ms */
     int                         attempts;       /* this claim included */
     unsigned                    solo:1;         /* send alone */
+    ngx_http_crmsync_job_kind_e kind;
     ngx_http_crmsync_str_t      match_key;
     ngx_http_crmsync_str_t      payload;
+    ngx_http_crmsync_str_t      contact;        /* actions: the contact id,
+                                                   or empty */
 } ngx_http_crmsync_store_job_t;
 
 
@@ -254,7 +282,137 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_get(
     const char *kind, ngx_http_crmsync_str_t *value, char *contact,
     size_t size);
 
+/*
+ * Issue 11 (doc/conversations.md).  Unless said otherwise, each call below
+ * runs in a transaction of its own on the drain connection (BUSY: try
+ * again from a timer); those marked "ingest" run inside
+ * begin()/commit().
+ */
+
+/* claims jobs of one class: contacts (actions 0) or actions (1) */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_claim_kind(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    int actions, int64_t now, int64_t lease, int64_t owner, size_t max,
+    ngx_http_crmsync_store_job_t **jobs, size_t *n);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_next_due_kind(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    int actions, int64_t *at);
+
+/* one message of a conversation */
+typedef struct {
+    int64_t                     id;             /* the store's, ascending */
+    int64_t                     at;             /* ms */
+    int                         author;         /* ngx_http_crmsync_author_e */
+    unsigned                    attachments;    /* NGX_HTTP_CRMSYNC_ATT_* */
+    ngx_http_crmsync_str_t      text;
+} ngx_http_crmsync_store_msg_t;
+
+/*
+ * ingest: keeps a message (deduplicated on mkey) and opens or updates its
+ * conversation: last_at, due_at = at + idle, human |= human, location.
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_message(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, ngx_http_crmsync_str_t *location,
+    ngx_http_crmsync_str_t *mkey, ngx_http_crmsync_store_msg_t *msg,
+    int64_t idle, int human, int64_t now);
+
+/* ingest: an assignment marks the conversation human (creating it) */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_human(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, ngx_http_crmsync_str_t *location,
+    int64_t now);
+
+/* ingest: closes the conversation; *unwritten: it has messages not yet
+   written, *human: a person took part */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_close(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, int64_t now, int *unwritten,
+    int *human);
+
+/* a conversation as the executor sees it */
+typedef struct {
+    char                        contact[32];    /* "" unknown */
+    int64_t                     written_upto;
+    int64_t                     last_id;        /* its newest message */
+    int                         human;
+    int                         state;          /* 0 open, 1 closing,
+                                                   2 closed */
+} ngx_http_crmsync_store_conv_t;
+
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_get(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, ngx_http_crmsync_store_conv_t *c,
+    int *found);
+
+/*
+ * The idle sweep: for up to max open conversations past due_at with
+ * unwritten messages, adds a transcript action (payload made by the
+ * caller's make(), kind 1, contact and key "contact:<id>" when the
+ * conversation's contact is known, else key "conv:<conv>"), and marks the
+ * conversation closing; one transaction.  *n: actions added.
+ */
+typedef int (*ngx_http_crmsync_store_payload_pt)(void *data,
+    const char *conv, const char *location, ngx_http_crmsync_str_t *out);
+
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_sweep(
+    ngx_http_crmsync_store_t *st, int64_t now, size_t max,
+    ngx_http_crmsync_store_payload_pt make, void *data, size_t *n);
+
+/* messages with after < id <= upto (upto 0: all), oldest first; *msgs is
+   malloc()ed, free with ngx_http_crmsync_store_free_msgs */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_messages(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, int64_t after, int64_t upto,
+    ngx_http_crmsync_store_msg_t **msgs, size_t *n);
+void ngx_http_crmsync_store_free_msgs(ngx_http_crmsync_store_msg_t *msgs,
+    size_t n);
+
+/* the messages up to upto are written; a closing conversation with
+   nothing newer is closed, with newer messages open again */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_written(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    ngx_http_crmsync_str_t *conv, int64_t upto);
+
+/* idempotency keys of notes, communications, tasks: key -> object id;
+   get: *id "" when unknown */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_object_get(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *key, char *id, size_t size, int *confirmed, int64_t *at);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_object_put(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *key, const char *type, const char *id, int confirmed,
+    int64_t now);
+
+/* the open deal of a contact in a pipeline; deal "" forgets it */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_deal_get(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *contact, const char *pipeline, char *deal, size_t size);
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_deal_put(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *contact, const char *pipeline, const char *deal);
+
+/*
+ * crmsync_flag: the conversation is open (or not) for the property; *any:
+ * the contact has an open conversation for it now; *changed: that differs
+ * from the value last written (flag_value), which is then updated.
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *conv, const char *property, const char *contact, int open,
+    int *any, int *changed);
+/* after a failed write: forget the value last written */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag_unwritten(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *contact, const char *property);
+
+/* the turn of a round robin: *n the number of turns taken before this one */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_turn(
+    ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
+    const char *name, int64_t *n);
+
 extern const char  *ngx_http_crmsync_job_state_names[];
+extern const char  *ngx_http_crmsync_job_kind_names[];
 
 
 #endif /* _NGX_HTTP_CRMSYNC_STORE_H_INCLUDED_ */
