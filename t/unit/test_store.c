@@ -419,32 +419,34 @@ test_init(void **state)
 
     (void) state;
 
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_string_equal(t_text("PRAGMA journal_mode"), "wal");
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
                            " WHERE type = 'table' AND name IN"
                            " ('delivery', 'job', 'audit', 'audit_job',"
-                           " 'job_key', 'identity', 'counter')"), 7);
+                           " 'job_key', 'identity', 'counter', 'message',"
+                           " 'conversation', 'object', 'deal', 'flag',"
+                           " 'flag_value', 'turn')"), 14);
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
-                           " WHERE type = 'view'"), 3);
+                           " WHERE type = 'view'"), 4);
 
     /* a second init keeps what is stored */
     assert_true(t_add("k1", "p", "a@x", 1000) > 0);
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      0);
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM delivery"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM job_key"), 1);
     assert_int_equal(t_int("SELECT n FROM counter"), 0);
 
     /* a store of a newer crmsync is refused */
-    t_exec("PRAGMA user_version = 3");
+    t_exec("PRAGMA user_version = 4");
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "schema version 3 is newer"));
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_non_null(strstr(err, "schema version 4 is newer"));
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
 }
 
@@ -1488,7 +1490,7 @@ test_migrate_v1(void **state)
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
-    /* a second init finds version 2 and changes nothing */
+    /* a second init finds version 3 and changes nothing */
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
     st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
@@ -1498,7 +1500,7 @@ test_migrate_v1(void **state)
     sqlite3_close(T.db);
     assert_int_equal(sqlite3_open(path, &T.db), SQLITE_OK);
 
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 7);
 
     /* every job not done has its email as its key */
