@@ -1492,7 +1492,9 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
 /*
  * Contacts (actions 0) and actions (1) are two queues of one table: each
  * holds back only its own jobs, so that a slow action never holds a
- * person's contact updates back.
+ * person's contact updates back.  Actions are run each on its own, not
+ * in a batch: an action taken holds its keys back as one in flight does,
+ * so that one claim never takes two actions that share a key.
  */
 
 ngx_http_crmsync_store_rc_e
@@ -1586,14 +1588,15 @@ ngx_http_crmsync_store_claim_kind(ngx_http_crmsync_store_t *st,
 
             if (!blocked) {
                 all[found++].id = cur;
+            }
 
-            } else {
+            if (blocked || actions) {
                 for (i = 0; i < used; i += sizeof(size_t) + len) {
                     memcpy(&len, &buf[i], sizeof(size_t));
 
                     if (ngx_http_crmsync_held_add(&held,
                                                   &buf[i + sizeof(size_t)],
-                                                  len, cur)
+                                                  len, blocked ? cur : 0)
                         != 0)
                     {
                         rc = SQLITE_NOMEM;
@@ -1616,7 +1619,9 @@ ngx_http_crmsync_store_claim_kind(ngx_http_crmsync_store_t *st,
 
         cur = id;
 
-        if (held.n == 0 || sqlite3_column_type(s, 1) == SQLITE_NULL) {
+        if ((held.n == 0 && !actions)
+            || sqlite3_column_type(s, 1) == SQLITE_NULL)
+        {
             continue;
         }
 
