@@ -791,34 +791,23 @@ unavailable:
 
 
 /*
- * One action job of an event: its delivery key is the event's with a
- * suffix, so that each is a row of its own; the parent, the state and
- * the keys are set by the commit (ngx_http_crmsync_ingest_store_conv).
+ * One action job of an event.  It has its event's delivery key: the
+ * store derives a key of its own from it ("<key>#<kind>.<n>"), so that a
+ * redelivery finds it again.  The parent, the state and the keys are set
+ * by the commit (ngx_http_crmsync_ingest_action).
  */
 
 static ngx_http_crmsync_store_row_t *
 ngx_http_crmsync_action_row(ngx_http_request_t *r,
     ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_conv_op_t *op,
     ngx_http_crmsync_store_row_t *a, ngx_http_crmsync_job_kind_e kind,
-    ngx_str_t *suffix, u_char *payload, u_char *last)
+    u_char *payload, u_char *last)
 {
-    u_char  *p;
-
     if (a == NULL) {
         a = &op->actions[op->nactions++];
     }
 
-    p = ngx_pnalloc(r->pool, row->key.len + 2 + suffix->len);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    a->key.data = p;
-    p = ngx_cpymem(p, row->key.data, row->key.len);
-    *p++ = '#';
-    p = ngx_cpymem(p, suffix->data, suffix->len);
-    a->key.len = p - a->key.data;
-
+    a->key = row->key;
     a->location = row->location;
     a->portal = row->portal;
     a->provider = row->provider;
@@ -853,7 +842,7 @@ ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
     size_t                    len, n;
     int64_t                   at;
     ngx_int_t                 rc;
-    ngx_str_t                 conv, label, name, amount, subject, key, sfx;
+    ngx_str_t                 conv, label, name, amount, subject, key;
     ngx_uint_t                i, open, author;
     const char               *provider, *type;
     ngx_http_crmsync_flag_t  *flag;
@@ -1018,11 +1007,9 @@ ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
                        cslcf->transcript_tail.len);
         *p++ = '}';
 
-        ngx_str_set(&sfx, "transcript");
-
         if (ngx_http_crmsync_action_row(r, row, op, &op->transcript,
                                         NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
-                                        &sfx, start, p)
+                                        start, p)
             == NULL)
         {
             return NGX_ERROR;
@@ -1095,11 +1082,9 @@ deal:
 
             *p++ = '}';
 
-            ngx_str_set(&sfx, "deal");
-
             if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                             NGX_HTTP_CRMSYNC_KIND_DEAL,
-                                            &sfx, start, p)
+                                            start, p)
                 == NULL)
             {
                 return NGX_ERROR;
@@ -1124,11 +1109,9 @@ deal:
                        cslcf->pipeline_json.len);
         *p++ = '}';
 
-        ngx_str_set(&sfx, "owner");
-
         if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                         NGX_HTTP_CRMSYNC_KIND_OWNER,
-                                        &sfx, start, p)
+                                        start, p)
             == NULL)
         {
             return NGX_ERROR;
@@ -1181,11 +1164,9 @@ deal:
             p = ngx_http_crmsync_json_copy(p, &key);
             p = ngx_sprintf(p, ",\"at\":%L}", at);
 
-            ngx_str_set(&sfx, "task");
-
             if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                             NGX_HTTP_CRMSYNC_KIND_TASK,
-                                            &sfx, start, p)
+                                            start, p)
                 == NULL)
             {
                 return NGX_ERROR;
@@ -1222,8 +1203,7 @@ deal:
         /* the property's name needs no escaping */
 
         len = sizeof("{\"v\":1,\"property\":\"\",\"conv\":,\"open\":false}")
-              + flag[i].property.len + ngx_http_crmsync_json_len(&conv)
-              + sizeof("flag:") + flag[i].property.len;
+              + flag[i].property.len + ngx_http_crmsync_json_len(&conv);
 
         start = ngx_pnalloc(r->pool, len);
         if (start == NULL) {
@@ -1235,12 +1215,9 @@ deal:
         p = ngx_http_crmsync_json_copy(p, &conv);
         p = ngx_sprintf(p, ",\"open\":%s}", open ? "true" : "false");
 
-        sfx.data = p;
-        sfx.len = ngx_sprintf(p, "flag:%V", &flag[i].property) - p;
-
         if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                         NGX_HTTP_CRMSYNC_KIND_FLAG,
-                                        &sfx, start, p)
+                                        start, p)
             == NULL)
         {
             return NGX_ERROR;
