@@ -791,6 +791,61 @@ unavailable:
 
 
 /*
+ * The payload of a transcript action of a location's conversation
+ * (doc/conversations.md): its channel's label, HubSpot's channel type
+ * (only for communications; NULL: none fits), closed_at (ms).  The idle
+ * sweep makes its payloads with it too (the label and type of a location
+ * come from ngx_http_crmsync_channel() with an event of its provider).
+ * NULL: no memory.
+ */
+
+u_char *
+ngx_http_crmsync_transcript_payload(ngx_pool_t *pool,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_str_t *conv, ngx_str_t *channel,
+    const char *type, int64_t closed_at, size_t *len)
+{
+    u_char  *p, *start;
+    size_t   n;
+
+    if (cslcf->transcript != NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION) {
+        type = NULL;
+    }
+
+    n = sizeof("{\"v\":1,\"conv\":,\"mode\":\"communication\","
+               "\"channel\":,\"channel_type\":\"LINKEDIN_MESSAGE\","
+               "\"upto\":0,\"closed_at\":}")
+        + ngx_http_crmsync_json_len(conv) + ngx_http_crmsync_json_len(channel)
+        + NGX_INT64_LEN + cslcf->transcript_tail.len;
+
+    start = ngx_pnalloc(pool, n);
+    if (start == NULL) {
+        return NULL;
+    }
+
+    p = ngx_http_crmsync_lit(start, "{\"v\":1,\"conv\":");
+    p = ngx_http_crmsync_json_copy(p, conv);
+    p = ngx_sprintf(p, ",\"mode\":\"%s\",\"channel\":",
+                    cslcf->transcript
+                    == NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION
+                    ? "communication" : "note");
+    p = ngx_http_crmsync_json_copy(p, channel);
+
+    if (type) {
+        p = ngx_sprintf(p, ",\"channel_type\":\"%s\"", type);
+    }
+
+    p = ngx_sprintf(p, ",\"upto\":0,\"closed_at\":%L", closed_at);
+    p = ngx_cpymem(p, cslcf->transcript_tail.data,
+                   cslcf->transcript_tail.len);
+    *p++ = '}';
+
+    *len = p - start;
+
+    return start;
+}
+
+
+/*
  * One action job of an event.  It has its event's delivery key: the
  * store derives a key of its own from it ("<key>#<kind>.<n>"), so that a
  * redelivery finds it again.  The parent, the state and the keys are set
@@ -974,38 +1029,13 @@ ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
 
         ngx_http_crmsync_channel(ev, &label, &type);
 
-        if (cslcf->transcript != NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION) {
-            type = NULL;
-        }
-
-        len = sizeof("{\"v\":1,\"conv\":,\"mode\":\"communication\","
-                     "\"channel\":,\"channel_type\":\"LINKEDIN_MESSAGE\","
-                     "\"upto\":0,\"closed_at\":}")
-              + ngx_http_crmsync_json_len(&conv)
-              + ngx_http_crmsync_json_len(&label) + NGX_INT64_LEN
-              + cslcf->transcript_tail.len;
-
-        start = ngx_pnalloc(r->pool, len);
+        start = ngx_http_crmsync_transcript_payload(r->pool, cslcf, &conv,
+                                                    &label, type, at, &len);
         if (start == NULL) {
             return NGX_ERROR;
         }
 
-        p = ngx_http_crmsync_lit(start, "{\"v\":1,\"conv\":");
-        p = ngx_http_crmsync_json_copy(p, &conv);
-        p = ngx_sprintf(p, ",\"mode\":\"%s\",\"channel\":",
-                        cslcf->transcript
-                        == NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION
-                        ? "communication" : "note");
-        p = ngx_http_crmsync_json_copy(p, &label);
-
-        if (type) {
-            p = ngx_sprintf(p, ",\"channel_type\":\"%s\"", type);
-        }
-
-        p = ngx_sprintf(p, ",\"upto\":0,\"closed_at\":%L", at);
-        p = ngx_cpymem(p, cslcf->transcript_tail.data,
-                       cslcf->transcript_tail.len);
-        *p++ = '}';
+        p = start + len;
 
         if (ngx_http_crmsync_action_row(r, row, op, &op->transcript,
                                         NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,

@@ -254,6 +254,9 @@ void ngx_http_crmsync_channel(ngx_http_crmsync_event_t *ev, ngx_str_t *label,
 ngx_int_t ngx_http_crmsync_ingest(ngx_http_request_t *r,
     ngx_http_crmsync_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle);
+u_char *ngx_http_crmsync_transcript_payload(ngx_pool_t *pool,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_str_t *conv, ngx_str_t *channel,
+    const char *type, int64_t closed_at, size_t *len);
 void ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle);
 
 /* sync.c: the HubSpot side, per worker */

@@ -367,6 +367,14 @@ ngx_http_crmsync_channel(ngx_http_crmsync_event_t *ev, ngx_str_t *label,
         && ev->provider < sizeof(labels) / sizeof(labels[0]))
     {
         *label = labels[ev->provider];
+
+        /* Twilio carries WhatsApp too */
+
+        if (ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_TWILIO
+            && ev->identity.whatsapp_id.len)
+        {
+            *label = labels[NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP];
+        }
     }
 
     *type = NULL;
