@@ -572,8 +572,7 @@ ngx_http_crmsync_act_deal(ngx_http_crmsync_act_t *a)
     json_t                   *rr;
     ngx_http_crmsync_deal_t  *d;
 
-    if (a->contact[0] == '\0') {
-        ngx_http_crmsync_act_done(a, NULL, "no_contact");
+    if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
     }
 
@@ -1482,8 +1481,7 @@ ngx_http_crmsync_act_owner(ngx_http_crmsync_act_t *a)
 {
     ngx_http_crmsync_deal_t  *d;
 
-    if (a->contact[0] == '\0') {
-        ngx_http_crmsync_act_done(a, NULL, "no_contact");
+    if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
     }
 
