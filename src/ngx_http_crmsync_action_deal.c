@@ -119,12 +119,12 @@ typedef struct {
     unsigned                         refreshed:1;
     unsigned                         again:1;
     unsigned                         pipeline_bad:1;
-} ngx_http_crmsync_deal_t;
+} ngx_http_crmsync_dact_t;
 
 
 static ngx_http_crmsync_deal_portal_t *ngx_http_crmsync_deal_portal(
     ngx_http_crmsync_portal_t *portal);
-static ngx_http_crmsync_deal_t *ngx_http_crmsync_deal_state(
+static ngx_http_crmsync_dact_t *ngx_http_crmsync_deal_state(
     ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_cleanup(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_release(
@@ -146,7 +146,7 @@ static void ngx_http_crmsync_deal_resolve(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_read(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_read_answer(ngx_http_crmsync_act_t *a);
-static ngx_int_t ngx_http_crmsync_deal_open(ngx_http_crmsync_deal_t *d,
+static ngx_int_t ngx_http_crmsync_deal_open(ngx_http_crmsync_dact_t *d,
     json_t *props);
 static void ngx_http_crmsync_deal_forget(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_put(ngx_http_crmsync_act_t *a);
@@ -225,12 +225,12 @@ ngx_http_crmsync_deal_release(ngx_http_crmsync_pipelines_t *p)
 }
 
 
-static ngx_http_crmsync_deal_t *
+static ngx_http_crmsync_dact_t *
 ngx_http_crmsync_deal_state(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
-    d = ngx_calloc(sizeof(ngx_http_crmsync_deal_t), a->log);
+    d = ngx_calloc(sizeof(ngx_http_crmsync_dact_t), a->log);
     if (d == NULL) {
         return NULL;
     }
@@ -252,7 +252,7 @@ static void
 ngx_http_crmsync_deal_cleanup(ngx_http_crmsync_act_t *a)
 {
     ngx_uint_t                i;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -373,7 +373,7 @@ static void
 ngx_http_crmsync_deal_pipelines(ngx_http_crmsync_act_t *a)
 {
     ngx_msec_t                       now;
-    ngx_http_crmsync_deal_t         *d;
+    ngx_http_crmsync_dact_t         *d;
     ngx_http_crmsync_deal_portal_t  *dp;
 
     d = a->data;
@@ -395,7 +395,7 @@ static void
 ngx_http_crmsync_deal_pipelines_fetch(ngx_http_crmsync_act_t *a)
 {
     ngx_msec_t                       now;
-    ngx_http_crmsync_deal_t         *d;
+    ngx_http_crmsync_dact_t         *d;
     ngx_http_crmsync_deal_portal_t  *dp;
 
     d = a->data;
@@ -421,7 +421,7 @@ ngx_http_crmsync_deal_pipelines_fetch(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_pipelines_wait(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t         *d;
+    ngx_http_crmsync_dact_t         *d;
     ngx_http_crmsync_deal_portal_t  *dp;
 
     d = a->data;
@@ -445,7 +445,7 @@ ngx_http_crmsync_deal_pipelines_wait(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_pipelines_answer(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t         *d;
+    ngx_http_crmsync_dact_t         *d;
     ngx_http_crmsync_pipelines_t    *p;
     ngx_http_crmsync_deal_portal_t  *dp;
 
@@ -493,7 +493,7 @@ static void
 ngx_http_crmsync_deal_resolve(ngx_http_crmsync_act_t *a)
 {
     char                            *e, names[640];
-    ngx_http_crmsync_deal_t         *d;
+    ngx_http_crmsync_dact_t         *d;
     ngx_http_crmsync_stage_t        *stage;
     ngx_http_crmsync_pipeline_t     *pl;
     ngx_http_crmsync_pipelines_t    *p;
@@ -570,7 +570,7 @@ void
 ngx_http_crmsync_act_deal(ngx_http_crmsync_act_t *a)
 {
     json_t                   *rr;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
@@ -610,7 +610,7 @@ ngx_http_crmsync_act_deal(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t      *d;
+    ngx_http_crmsync_dact_t      *d;
     ngx_http_crmsync_store_rc_e   rc;
 
     d = a->data;
@@ -647,7 +647,7 @@ static void
 ngx_http_crmsync_deal_read(ngx_http_crmsync_act_t *a)
 {
     u_char                    path[256];
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -662,7 +662,7 @@ ngx_http_crmsync_deal_read(ngx_http_crmsync_act_t *a)
 /* 1: the deal (its properties) is open in d->pl */
 
 static ngx_int_t
-ngx_http_crmsync_deal_open(ngx_http_crmsync_deal_t *d, json_t *props)
+ngx_http_crmsync_deal_open(ngx_http_crmsync_dact_t *d, json_t *props)
 {
     ngx_http_crmsync_stage_t  *st;
 
@@ -686,7 +686,7 @@ ngx_http_crmsync_deal_read_answer(ngx_http_crmsync_act_t *a)
 {
     json_t                   *doc, *props;
     const char               *id;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -748,7 +748,7 @@ ngx_http_crmsync_deal_read_answer(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_forget(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
     d->deal[0] = '\0';
@@ -762,7 +762,7 @@ ngx_http_crmsync_deal_forget(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_put(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t      *d;
+    ngx_http_crmsync_dact_t      *d;
     ngx_http_crmsync_store_rc_e   rc;
 
     d = a->data;
@@ -793,7 +793,7 @@ static void
 ngx_http_crmsync_deal_assoc(ngx_http_crmsync_act_t *a)
 {
     u_char                   *p, path[384];
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -845,7 +845,7 @@ ngx_http_crmsync_deal_assoc_answer(ngx_http_crmsync_act_t *a)
     size_t                     i, n, len;
     json_t                    *doc, *results, *r, *v;
     const char                *id;
-    ngx_http_crmsync_deal_t   *d;
+    ngx_http_crmsync_dact_t   *d;
 
     d = a->data;
 
@@ -948,7 +948,7 @@ ngx_http_crmsync_deal_batch(ngx_http_crmsync_act_t *a)
 {
     json_t                   *body, *inputs, *in;
     ngx_uint_t                i;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -995,7 +995,7 @@ ngx_http_crmsync_deal_batch_answer(ngx_http_crmsync_act_t *a)
     size_t                    i;
     json_t                   *doc, *results, *r, *props, *best;
     const char               *id, *best_id;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1070,7 +1070,7 @@ ngx_http_crmsync_deal_update(ngx_http_crmsync_act_t *a)
     u_char                     path[128];
     json_t                    *body, *props;
     const char                *cur;
-    ngx_http_crmsync_deal_t   *d;
+    ngx_http_crmsync_dact_t   *d;
     ngx_http_crmsync_stage_t  *st;
 
     d = a->data;
@@ -1133,7 +1133,7 @@ ngx_http_crmsync_deal_update(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_update_answer(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1161,7 +1161,7 @@ ngx_http_crmsync_deal_update_answer(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_create(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
     d->owner[0] = '\0';
@@ -1181,7 +1181,7 @@ static void
 ngx_http_crmsync_deal_assignee(ngx_http_crmsync_act_t *a)
 {
     char                      masked[128];
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1213,7 +1213,7 @@ ngx_http_crmsync_deal_turn(ngx_http_crmsync_act_t *a)
     u_char                        name[192];
     int64_t                       n;
     json_t                       *v;
-    ngx_http_crmsync_deal_t      *d;
+    ngx_http_crmsync_dact_t      *d;
     ngx_http_crmsync_store_rc_e   rc;
 
     d = a->data;
@@ -1264,7 +1264,7 @@ static void
 ngx_http_crmsync_deal_rr_owner(ngx_http_crmsync_act_t *a)
 {
     char                      masked[128];
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1288,7 +1288,7 @@ static void
 ngx_http_crmsync_deal_send(ngx_http_crmsync_act_t *a)
 {
     json_t                   *body, *props;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1326,7 +1326,7 @@ ngx_http_crmsync_deal_created(ngx_http_crmsync_act_t *a)
     u_char                    err[128];
     json_t                   *doc;
     const char               *id;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1385,7 +1385,7 @@ static void
 ngx_http_crmsync_deal_lifecycle(ngx_http_crmsync_act_t *a)
 {
     u_char                    path[192];
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1407,7 +1407,7 @@ ngx_http_crmsync_deal_lifecycle_read(ngx_http_crmsync_act_t *a)
 {
     u_char                    path[128];
     json_t                   *doc, *props, *body;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1465,7 +1465,7 @@ ngx_http_crmsync_deal_lifecycle_set(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_done(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1479,7 +1479,7 @@ ngx_http_crmsync_deal_done(ngx_http_crmsync_act_t *a)
 void
 ngx_http_crmsync_act_owner(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
@@ -1512,7 +1512,7 @@ ngx_http_crmsync_deal_owner_found(ngx_http_crmsync_act_t *a)
     u_char                    path[128];
     char                      masked[128];
     json_t                   *body;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1548,7 +1548,7 @@ ngx_http_crmsync_deal_owner_found(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_owner_contact(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1571,7 +1571,7 @@ ngx_http_crmsync_deal_owner_contact(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_owner_pipeline(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1588,7 +1588,7 @@ static void
 ngx_http_crmsync_deal_owner_mapped(ngx_http_crmsync_act_t *a)
 {
     u_char                        path[256];
-    ngx_http_crmsync_deal_t      *d;
+    ngx_http_crmsync_dact_t      *d;
     ngx_http_crmsync_store_rc_e   rc;
 
     d = a->data;
@@ -1629,7 +1629,7 @@ ngx_http_crmsync_deal_owner_read(ngx_http_crmsync_act_t *a)
 {
     u_char                    path[128];
     json_t                   *doc, *props, *body;
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1689,7 +1689,7 @@ ngx_http_crmsync_deal_owner_read(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_owner_patched(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
@@ -1711,7 +1711,7 @@ ngx_http_crmsync_deal_owner_patched(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_owner_done(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_deal_t  *d;
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
