@@ -24,6 +24,7 @@
 #define NGX_HTTP_CRMSYNC_NOTE_BUSY     5        /* ms: the store was busy */
 #define NGX_HTTP_CRMSYNC_NOTE_STORE    2000     /* ms: the store failed */
 #define NGX_HTTP_CRMSYNC_NOTE_NOMEM    5000
+#define NGX_HTTP_CRMSYNC_NOTE_BREAK    64       /* objects between timers */
 
 #define NGX_HTTP_CRMSYNC_KEY_MAX       512
 #define NGX_HTTP_CRMSYNC_PATH_MAX      512
@@ -1539,7 +1540,10 @@ ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
     kw->props = props;
     kw->assocs = assocs;
     kw->next = ngx_http_crmsync_tr_wrote;
-    kw->keep = 0;
+
+    /* a message never changes: a communication written is left alone; a
+       note is updated, it may have more messages now */
+    kw->keep = d->comms;
 
     if (d->comms) {
         m = &d->msgs[d->i];
@@ -1638,6 +1642,14 @@ ngx_http_crmsync_tr_wrote(ngx_http_crmsync_act_t *a)
     }
 
     d->i++;
+
+    /* objects known already are passed without a call: a timer now and
+       then keeps the stack short */
+
+    if (d->i % NGX_HTTP_CRMSYNC_NOTE_BREAK == 0) {
+        ngx_http_crmsync_act_later(a, 1, ngx_http_crmsync_tr_next);
+        return;
+    }
 
     ngx_http_crmsync_tr_next(a);
 }
