@@ -31,11 +31,6 @@
 
 #define NGX_HTTP_CRMSYNC_DUE_DEFAULT   86400000  /* ms: a task's due */
 
-/* the contact of an action without one: asked again for at least this
-   many claims, and then for as long as HubSpot's index lags */
-#define NGX_HTTP_CRMSYNC_CONTACT_TRIES  2
-#define NGX_HTTP_CRMSYNC_CONTACT_MAX    20
-
 /* association type ids (HUBSPOT_DEFINED), from the object to ... */
 #define NGX_HTTP_CRMSYNC_NOTE_CONTACT  202
 #define NGX_HTTP_CRMSYNC_NOTE_DEAL     214
@@ -143,7 +138,6 @@ static json_t *ngx_http_crmsync_note_text(u_char *p, size_t len);
 static json_t *ngx_http_crmsync_note_ms(int64_t ms);
 static ngx_int_t ngx_http_crmsync_note_assoc(json_t *assocs, const char *id,
     ngx_uint_t type);
-static void ngx_http_crmsync_note_contact_wait(ngx_http_crmsync_act_t *a);
 
 static void ngx_http_crmsync_kw_start(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_kw_prop_get(ngx_http_crmsync_act_t *a);
@@ -177,7 +171,6 @@ static void ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tr_wrote(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tr_written(ngx_http_crmsync_act_t *a);
 
-static void ngx_http_crmsync_tk_contact(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tk_owner(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tk_owner_got(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tk_owner_found(ngx_http_crmsync_act_t *a);
@@ -520,47 +513,6 @@ ngx_http_crmsync_note_assoc(json_t *assocs, const char *id, ngx_uint_t type)
     }
 
     return NGX_OK;
-}
-
-
-/*
- * No contact yet (an action queued without its contact job: the
- * conversation's contact is set when one of its contact jobs is done):
- * try again while HubSpot's index may still lag, then give up.
- */
-
-static void
-ngx_http_crmsync_note_contact_wait(ngx_http_crmsync_act_t *a)
-{
-    int64_t     elapsed;
-    ngx_msec_t  lag, in;
-
-    lag = ngx_http_crmsync_note_lag();
-    elapsed = ngx_http_crmsync_now() - a->job->received_at;
-
-    if ((a->job->attempts >= NGX_HTTP_CRMSYNC_CONTACT_TRIES
-         && elapsed >= (int64_t) lag)
-        || a->job->attempts >= NGX_HTTP_CRMSYNC_CONTACT_MAX)
-    {
-        ngx_log_error(NGX_LOG_INFO, a->log, 0,
-                      "crmsync: action %L: no contact after %L ms, "
-                      "%d attempts", a->job->id, elapsed,
-                      a->job->attempts);
-
-        ngx_http_crmsync_act_done(a, NULL, "no_contact");
-        return;
-    }
-
-    in = lag / 4;
-
-    if (in < 1000) {
-        in = 1000;
-
-    } else if (in > 15000) {
-        in = 15000;
-    }
-
-    ngx_http_crmsync_act_retry(a, in, "waiting for the contact");
 }
 
 
@@ -1272,7 +1224,7 @@ ngx_http_crmsync_act_transcript(ngx_http_crmsync_act_t *a)
     }
 
     if (!json_is_object(a->payload) || a->conv.len == 0) {
-        ngx_http_crmsync_act_dead(a, "bad_payload", "");
+        ngx_http_crmsync_act_dead(a, "bad_payload", "CRMSYNC");
         return;
     }
 
@@ -1330,18 +1282,14 @@ ngx_http_crmsync_tr_conv(ngx_http_crmsync_act_t *a)
         return;
     }
 
-    if (a->contact[0]) {
-        ngx_cpystrn((u_char *) d->contact, (u_char *) a->contact,
-                    sizeof(d->contact));
+    /* its own contact, else the conversation's, else it ends here */
 
-    } else if (d->conv.contact[0]) {
-        ngx_cpystrn((u_char *) d->contact, (u_char *) d->conv.contact,
-                    sizeof(d->contact));
-
-    } else {
-        ngx_http_crmsync_note_contact_wait(a);
+    if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
     }
+
+    ngx_cpystrn((u_char *) d->contact, (u_char *) a->contact,
+                sizeof(d->contact));
 
     ngx_http_crmsync_tr_messages(a);
 }
@@ -1606,7 +1554,8 @@ ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
     }
 
     if (p >= (u_char *) kw->key + sizeof(kw->key)) {
-        ngx_http_crmsync_act_dead(a, "conversation key too long", "");
+        ngx_http_crmsync_act_dead(a, "conversation key too long",
+                                  "CRMSYNC");
         return;
     }
 
@@ -1715,7 +1664,7 @@ ngx_http_crmsync_act_task(ngx_http_crmsync_act_t *a)
     }
 
     if (!json_is_object(a->payload)) {
-        ngx_http_crmsync_act_dead(a, "bad_payload", "");
+        ngx_http_crmsync_act_dead(a, "bad_payload", "CRMSYNC");
         return;
     }
 
@@ -1729,7 +1678,7 @@ ngx_http_crmsync_act_task(ngx_http_crmsync_act_t *a)
     if (d->subject == NULL || d->task_key == NULL
         || ngx_strlen(d->task_key) >= NGX_HTTP_CRMSYNC_KEY_MAX)
     {
-        ngx_http_crmsync_act_dead(a, "bad_payload", "");
+        ngx_http_crmsync_act_dead(a, "bad_payload", "CRMSYNC");
         return;
     }
 
@@ -1737,50 +1686,13 @@ ngx_http_crmsync_act_task(ngx_http_crmsync_act_t *a)
         d->at = a->job->received_at;
     }
 
-    if (a->contact[0]) {
-        ngx_cpystrn((u_char *) d->contact, (u_char *) a->contact,
-                    sizeof(d->contact));
-        ngx_http_crmsync_tk_owner(a);
+    /* its own contact, else its conversation's, else it ends here */
+
+    if (ngx_http_crmsync_act_contact(a) != NGX_OK) {
         return;
     }
 
-    if (a->conv.len == 0) {
-        ngx_http_crmsync_note_contact_wait(a);
-        return;
-    }
-
-    ngx_http_crmsync_tk_contact(a);
-}
-
-
-static void
-ngx_http_crmsync_tk_contact(ngx_http_crmsync_act_t *a)
-{
-    ngx_http_crmsync_note_t      *d;
-    ngx_http_crmsync_store_rc_e   rc;
-
-    d = a->data;
-
-    d->conv_found = 0;
-
-    rc = ngx_http_crmsync_store_conv_get(ngx_http_crmsync_store,
-                                         (ngx_http_crmsync_str_t *)
-                                         &a->portal->label,
-                                         (ngx_http_crmsync_str_t *) &a->conv,
-                                         &d->conv, &d->conv_found);
-
-    if (ngx_http_crmsync_note_rc(a, rc, ngx_http_crmsync_tk_contact)
-        != NGX_OK)
-    {
-        return;
-    }
-
-    if (!d->conv_found || d->conv.contact[0] == '\0') {
-        ngx_http_crmsync_note_contact_wait(a);
-        return;
-    }
-
-    ngx_cpystrn((u_char *) d->contact, (u_char *) d->conv.contact,
+    ngx_cpystrn((u_char *) d->contact, (u_char *) a->contact,
                 sizeof(d->contact));
 
     ngx_http_crmsync_tk_owner(a);
