@@ -1453,7 +1453,7 @@ static void
 ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
 {
     u_char                          *p, *body;
-    size_t                           len;
+    size_t                           len, j, k;
     json_t                          *props, *assocs, *text;
     ngx_http_crmsync_kw_t           *kw;
     ngx_http_crmsync_note_t         *d;
@@ -1531,8 +1531,26 @@ ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
         note = &d->notes[d->i];
 
         kw->type = NGX_HTTP_CRMSYNC_KW_NOTES;
-        p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key), "note:%V:%L",
-                         &a->conv, note->first);
+
+        /*
+         * A message too long for one note goes on in the next ones, which
+         * begin with it too: the k-th of those is "note:<conv>:<first>.k"
+         */
+
+        for (k = 0, j = 0; j < d->i; j++) {
+            if (d->notes[j].first == note->first) {
+                k++;
+            }
+        }
+
+        if (k == 0) {
+            p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
+                             "note:%V:%L", &a->conv, note->first);
+
+        } else {
+            p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
+                             "note:%V:%L.%uz", &a->conv, note->first, k);
+        }
 
         text = ngx_http_crmsync_note_text(note->body, note->len);
 
