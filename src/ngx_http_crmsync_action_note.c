@@ -312,9 +312,10 @@ ngx_http_crmsync_note_modes(ngx_http_crmsync_portal_t *portal)
     i = portal - first;
 
     if (ngx_http_crmsync_kw_modes == NULL) {
-        ngx_http_crmsync_kw_modes = ngx_calloc(mcf->portals.nelts
-                                               * NGX_HTTP_CRMSYNC_KW_TYPES,
-                                               ngx_cycle->log);
+        /* the worker's cycle lives as long as the worker */
+        ngx_http_crmsync_kw_modes = ngx_pcalloc(ngx_cycle->pool,
+                                                mcf->portals.nelts
+                                                * NGX_HTTP_CRMSYNC_KW_TYPES);
         if (ngx_http_crmsync_kw_modes == NULL) {
             return NULL;
         }
