@@ -20,6 +20,7 @@
 # the module has none of issue 11's directives yet.
 
 use strict;
+use utf8;
 use warnings;
 
 use FindBin;

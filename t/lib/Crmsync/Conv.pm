@@ -20,7 +20,7 @@ use Time::HiRes ();
 use Time::Local ();
 
 
-my $Json = JSON::PP->new->canonical;
+my $Json = JSON::PP->new->utf8->canonical;    # bodies as UTF-8 bytes
 my $uniq = 0;
 
 sub uniq { return sprintf '%x%x%x', $$, int(Time::HiRes::time() * 1000) % 0xffffff, ++$uniq }
