@@ -98,6 +98,13 @@ void ngx_http_crmsync_act_failed(ngx_http_crmsync_act_t *a);
 void ngx_http_crmsync_act_later(ngx_http_crmsync_act_t *a, ngx_msec_t in,
     ngx_http_crmsync_act_pt handler);
 
+/*
+ * The contact of an action: its own, else its conversation's.  NGX_OK
+ * with a->contact set; otherwise the action has ended (retried while the
+ * conversation's contact may still come, then done "no_contact").
+ */
+ngx_int_t ngx_http_crmsync_act_contact(ngx_http_crmsync_act_t *a);
+
 /* "Existing ID: N" of a 409, into id; NGX_OK or NGX_DECLINED */
 ngx_int_t ngx_http_crmsync_act_existing_id(ngx_http_crmsync_act_t *a,
     char *id, size_t size);
@@ -118,6 +125,14 @@ void ngx_http_crmsync_act_flag(ngx_http_crmsync_act_t *a);
 void ngx_http_crmsync_act_owner_find(ngx_http_crmsync_act_t *a,
     const char *email, char *id, size_t size,
     ngx_http_crmsync_act_pt handler);
+
+/*
+ * The idle sweep's transcript payload for a conversation of a location
+ * (ingest.c, the same as a close makes); out->data is malloc()ed.  0, or
+ * -1 (no such location any more: the conversation waits).
+ */
+int ngx_http_crmsync_idle_payload(void *data, const char *conv,
+    const char *location, ngx_http_crmsync_str_t *out);
 
 /* worker start and exit: sync.c calls them */
 ngx_int_t ngx_http_crmsync_action_init_worker(ngx_cycle_t *cycle);

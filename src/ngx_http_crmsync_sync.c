@@ -24,6 +24,7 @@
 #include "ngx_http_crmsync_client.h"
 #include "ngx_http_crmsync_hubspot.h"
 #include "ngx_http_crmsync_match.h"
+#include "ngx_http_crmsync_action.h"
 
 
 #define NGX_HTTP_CRMSYNC_IN_FLIGHT      2       /* calls a portal, a worker */
@@ -274,7 +275,7 @@ ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle)
     ngx_http_crmsync_drain_ev.data = &ngx_http_crmsync_sync_dummy;
     ngx_http_crmsync_drain_ev.log = cycle->log;
 
-    return NGX_OK;
+    return ngx_http_crmsync_action_init_worker(cycle);
 }
 
 
@@ -290,6 +291,7 @@ ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle)
 
     /* calls still in flight end here; their jobs go back to the queue */
 
+    ngx_http_crmsync_action_exit_worker(cycle);
     ngx_http_crmsync_client_exit();
 
     for (i = 0; i < ngx_http_crmsync_nwportals; i++) {
@@ -337,6 +339,8 @@ ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
     if (wp == NULL || ngx_exiting) {
         return;
     }
+
+    ngx_http_crmsync_action_run(portal);
 
     if (wp->timer.timer_set) {
         if (wp->timer.timer.key <= ngx_current_msec + delay) {
@@ -1409,6 +1413,7 @@ ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b)
         ngx_del_timer(&ngx_http_crmsync_drain_ev);
     }
 
+    /* the batch's actions may have their contacts now */
     ngx_http_crmsync_sync_kick(wp->portal, 0);
 }
 
