@@ -225,18 +225,18 @@ sub closed_stages {
 
 # ---- duplicates of deals, notes and tasks
 
-# {duplicate_deals, duplicate_notes, duplicate_tasks, deal_groups,
-# note_groups, task_groups} from the sandbox's report when it has them,
-# else computed here from the objects (own => 1 in the answer):
-#   deals: two open deals of one contact in one pipeline;
-#   notes, tasks: two live ones with one crmsync_key, or with the same
-#   body (subject) on the same contact.
+# The duplicates of deals, notes and tasks, two ways:
+#   report => the sandbox's report ({duplicate_deals, duplicate_notes,
+#             duplicate_tasks, deal_groups, note_groups, task_groups}),
+#             or undef when the sandbox's report has none of them;
+#   own    => the same keys, counted here from the objects: two open
+#             deals of one contact in one pipeline; two live notes
+#             (tasks) with one crmsync_key, or with the same body
+#             (subject) on the same contact, whatever their keys.
 sub engagement_duplicates {
     my ($sb) = @_;
     my $d = $sb->duplicates;
-    return $d if exists $d->{duplicate_deals} && exists $d->{duplicate_notes}
-                 && exists $d->{duplicate_tasks};
-    my %out = (own => 1);
+    my %own;
     my (%closed, %g);
     for my $deal (@{live($sb, 'deals')}) {
         my $p = $deal->{properties};
@@ -245,7 +245,7 @@ sub engagement_duplicates {
         next if $closed{$pl}{$p->{dealstage} // ''};
         push @{$g{"$_/$pl"}}, $deal->{id} for @{assoc_ids($deal, 'contacts')};
     }
-    $out{deal_groups} = [map { { contact_pipeline => $_, ids => $g{$_} } } grep { @{$g{$_}} > 1 } sort keys %g];
+    $own{deal_groups} = [map { { contact_pipeline => $_, ids => $g{$_} } } grep { @{$g{$_}} > 1 } sort keys %g];
     for my $t (['notes', 'hs_note_body'], ['tasks', 'hs_task_subject']) {
         my ($type, $text) = @$t;
         my (%k, %c);
@@ -258,12 +258,14 @@ sub engagement_duplicates {
         my @groups = grep { !$seen{join ',', @{$_->{ids}}}++ }
                      (map { { key => $_, ids => $k{$_} } } grep { @{$k{$_}} > 1 } sort keys %k),
                      (map { { contact => (split m{/}, $_)[0], ids => $c{$_} } } grep { @{$c{$_}} > 1 } sort keys %c);
-        $out{($type eq 'notes' ? 'note' : 'task') . '_groups'} = \@groups;
+        $own{($type eq 'notes' ? 'note' : 'task') . '_groups'} = \@groups;
     }
-    $out{duplicate_deals} = scalar @{$out{deal_groups}};
-    $out{duplicate_notes} = scalar @{$out{note_groups}};
-    $out{duplicate_tasks} = scalar @{$out{task_groups}};
-    return { %$d, %out };
+    $own{"duplicate_${_}s"} = scalar @{$own{"${_}_groups"}} for qw(deal note task);
+    my $has = grep { exists $d->{"duplicate_$_"} } qw(deals notes tasks);
+    return { %$d, report => $has ? { map { ($_ => $d->{$_}) }
+                                     grep { /^duplicate_(?:deals|notes|tasks)$|^(?:deal|note|task)_groups$/ }
+                                     keys %$d } : undef,
+             own => \%own };
 }
 
 
