@@ -83,24 +83,13 @@ our %Pipe = (id => '700100', label => 'Chat Sales',
 # nginx (4 workers) in front of a sandbox with index lag, the owners Ana
 # and Bo and the pipeline "Chat Sales": /hooks/rio (respond.io,
 # crmsync_default_region DE) and /hooks/ic (Intercom).  rio, ic: more
-# lines for those locations; http: more http lines (maps); props: custom
-# contact properties to create first ([name, type]); sb: a sandbox
+# lines for those locations; http: more http lines (maps); sb: a sandbox
 # already started
 sub start {
     my (%o) = @_;
     my $sb = $o{sb} // Crmsync::Sandbox->start(index_lag => $Lag, %{$o{sandbox} // {}});
     $sb->add_owner(%$_) for values %Owner;
     $sb->add_pipeline(%Pipe);
-    for my $p (@{$o{props} // []}) {
-        my ($name, $type) = ref $p ? @$p : ($p, 'string');
-        my $r = $sb->api(POST => '/crm/v3/properties/contacts', {
-            name => $name, label => $name, type => $type,
-            fieldType => $type eq 'bool' ? 'booleancheckbox' : 'text',
-            $type eq 'bool' ? (options => [{ label => 'Yes', value => 'true' },
-                                           { label => 'No', value => 'false' }]) : (),
-            groupName => 'contactinformation' });
-        die "property $name: $r->{status} $r->{raw}" unless $r->{status} == 201;
-    }
     my ($ng) = Crmsync::Nginx->with_sandbox(
         sb => $sb, workers => $o{workers} // 4,
         http => "crmsync_batch_linger 20ms;\ncrmsync_index_lag $IndexLag;\n" . ($o{http} // ''),
