@@ -1056,11 +1056,16 @@ ngx_http_crmsync_act_record(ngx_http_crmsync_act_t *a)
 
         (void) ngx_atomic_fetch_add(&portal->sh->dead, 1);
 
+        /* the store keeps HubSpot's message; the log masks it */
+
+        ngx_cpystrn((u_char *) error, (u_char *) aa->note, sizeof(error));
+        (void) ngx_http_crmsync_mask_text(error);
+
         ngx_log_error(NGX_LOG_WARN, a->log, 0,
                       "crmsync: action %L (%s) of portal \"%V\" "
                       "dead-lettered: %s%s%s%s%s", job->id,
                       ngx_http_crmsync_job_kind_names[job->kind],
-                      &portal->label, aa->note,
+                      &portal->label, error,
                       aa->category[0] ? ", category " : "", aa->category,
                       aa->correlation[0] ? ", correlationId " : "",
                       aa->correlation);

@@ -3161,6 +3161,15 @@ ngx_http_crmsync_plan_log(ngx_http_crmsync_plan_t *plan)
 }
 
 
+static int
+m_local(u_char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
+           || c == '+' || c == '%' || c == '\'';
+}
+
+
 char *
 ngx_http_crmsync_mask(ngx_http_crmsync_id_kind_e kind, const u_char *value,
     size_t len, char *buf, size_t size)
@@ -3311,3 +3320,87 @@ found:
 
     return 0;
 }
+
+
+/*
+ * In place: what looks like an email's local part or a phone number in a
+ * free text (HubSpot's error messages quote the values they refuse)
+ * keeps its first character, and its last two digits, behind stars.
+ */
+
+char *
+ngx_http_crmsync_mask_text(char *text)
+{
+    size_t   i, j, start, len;
+    u_char  *s;
+
+    if (text == NULL) {
+        return text;
+    }
+
+    s = (u_char *) text;
+    len = strlen(text);
+
+    for (i = 0; i < len; i++) {
+
+        if (s[i] == '@' && i > 0) {
+
+            /* back to the start of the local part */
+
+            for (start = i; start > 0; start--) {
+                if (!m_local(s[start - 1])) {
+                    break;
+                }
+            }
+
+            for (j = start + 1; j < i; j++) {
+                s[j] = '*';
+            }
+
+            continue;
+        }
+
+        if ((s[i] >= '0' && s[i] <= '9') || s[i] == '+') {
+
+            /* a run of digits, with the separators phones are written
+               with; 7 digits or more is masked but for the last 2 */
+
+            size_t  digits;
+
+            digits = 0;
+
+            for (j = i; j < len; j++) {
+                if (s[j] >= '0' && s[j] <= '9') {
+                    digits++;
+
+                } else if (!(s[j] == '+' && j == i) && s[j] != ' '
+                           && s[j] != '-' && s[j] != '(' && s[j] != ')'
+                           && s[j] != '.')
+                {
+                    break;
+                }
+            }
+
+            if (digits >= 7) {
+                size_t  seen;
+
+                seen = 0;
+
+                for (start = i; start < j; start++) {
+                    if (s[start] >= '0' && s[start] <= '9') {
+                        if (seen > 0 && seen < digits - 2) {
+                            s[start] = '*';
+                        }
+
+                        seen++;
+                    }
+                }
+            }
+
+            i = j ? j - 1 : j;
+        }
+    }
+
+    return text;
+}
+

@@ -203,6 +203,14 @@ char *ngx_http_crmsync_mask(ngx_http_crmsync_id_kind_e kind,
     const u_char *value, size_t len, char *buf, size_t size);
 
 /*
+ * In place, for a free text such as HubSpot's error messages, which quote
+ * the values they refuse: each email's local part keeps its first
+ * character ("a****@example.com"), each number of 7 digits or more its
+ * first digit and last two ("+4*********78").  Returns text.
+ */
+char *ngx_http_crmsync_mask_text(char *text);
+
+/*
  * 1 when a phone as HubSpot holds it ("(0151) 2345-678", "+49 151 ...")
  * is the number e164, read with region (the contact's country, 2 letters,
  * or NULL) and otherwise e164's own region as the default.

@@ -1089,9 +1089,7 @@ ngx_http_crmsync_backoff(ngx_http_crmsync_store_job_t *job)
 static const char *
 ngx_http_crmsync_done_note(ngx_http_crmsync_hs_result_t *r)
 {
-    if (ngx_strncmp(r->reason, "dry_run", 7) == 0) {
-        return "dry_run";
-    }
+    /* a dry run keeps the body it would have sent */
 
     if (r->reason[0]) {
         return r->reason;
@@ -1105,6 +1103,7 @@ static void
 ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
 {
     size_t                          i, n;
+    u_char                         *p;
     int64_t                         now, at, ids[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
     ngx_str_t                       kind;
     ngx_uint_t                      synced, dead, drun, uncount, auth;
@@ -1201,9 +1200,24 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
             if (ngx_strncmp(r->reason, "dry_run", 7) == 0) {
                 drun++;
 
+                /*
+                 * "dry_run: would POST <path> <body>": the body names the
+                 * person, so info shows the path, and the body is in
+                 * the job's hold_reason (crmsync_jobs) and at debug
+                 */
+
+                p = (u_char *) ngx_strstr(r->reason, "POST ");
+                p = p ? (u_char *) ngx_strchr(p + 5, ' ') : NULL;
+
                 ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                              "crmsync: job %L of portal \"%V\": %s",
-                              job->id, &portal->label, r->reason);
+                              "crmsync: job %L of portal \"%V\": %*s "
+                              "(the body is in crmsync_jobs)",
+                              job->id, &portal->label,
+                              p ? (size_t) (p - (u_char *) r->reason)
+                                : ngx_strlen(r->reason), r->reason);
+
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                               "crmsync job %L: %s", job->id, r->reason);
             }
 
             break;
@@ -1260,9 +1274,15 @@ ngx_http_crmsync_sync_record(ngx_http_crmsync_batch_t *b)
                                              b->correlation);
             dead++;
 
+            /* the store keeps HubSpot's message; the log masks it */
+
+            ngx_cpystrn((u_char *) error, (u_char *) r->reason,
+                        sizeof(error));
+            (void) ngx_http_crmsync_mask_text(error);
+
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "crmsync: job %L of portal \"%V\" dead-lettered: "
-                          "%s%s%s%s%s", job->id, &portal->label, r->reason,
+                          "%s%s%s%s%s", job->id, &portal->label, error,
                           r->category[0] ? ", category " : "", r->category,
                           b->correlation[0] ? ", correlationId " : "",
                           b->correlation);

@@ -51,7 +51,7 @@ $r = $sb->api(POST => $P, { %base, name => 'uniq_11', hasUniqueValue => JSON::PP
 is $r->{status}, 400, 'the 11th unique property is refused';
 is $r->{body}{category}, 'VALIDATION_ERROR', 'VALIDATION_ERROR';
 is $sb->api(POST => $P, { %base, name => 'not_unique' })->{status}, 201, 'non-unique properties still fine';
-is $sb->api(POST => '/crm/v3/properties/notes', { %base, name => 'note_key', hasUniqueValue => JSON::PP::true })->{status}, 201,
+is $sb->api(POST => '/crm/v3/properties/deals', { %base, name => 'deal_key', hasUniqueValue => JSON::PP::true })->{status}, 201,
     'the limit is per object type';
 
 # unique values are enforced on create and update

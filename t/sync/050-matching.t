@@ -685,6 +685,13 @@ scenario 'crmsync_dry_run on: looked up, never written; the jobs say dry_run' =>
     is scalar(grep { /dry_run/ } @$j), 2, 'both jobs show dry_run in crmsync_jobs'
         or diag join "\n", @$j;
     like(JSON::PP->new->canonical->encode($ng->status), qr/dry_run/, 'the status shows it');
+    ok((grep { /would POST \S+/ } @$j), 'the job keeps the body it would have sent')
+        or diag join "\n", @$j;
+    my $log = $ng->error_log;
+    like $log, qr/dry_run: would POST \S+ \(the body is in crmsync_jobs\)/,
+        'the info log names the call';
+    unlike $log, qr/4915112345617|dry\@example\.com|4915112345618/,
+        'and no full number or email';
     no_duplicates($sb, 'dry run');
 };
 

@@ -1103,6 +1103,37 @@ test_kinds_and_masks(void **state)
 }
 
 
+/* HubSpot's messages quote the values they refuse; logs mask them */
+
+static void
+test_mask_text(void **state)
+{
+    char  t[256];
+
+    (void) state;
+
+    strcpy(t, "Property values were not valid: \"ana.diaz@example.com\" "
+              "is not a valid email; phone +49 151 2345-678, id 1001");
+    assert_string_equal(ngx_http_crmsync_mask_text(t),
+                        "Property values were not valid: \"a*******@"
+                        "example.com\" is not a valid email; phone "
+                        "+4* *** ****-*78, id 1001");
+
+    strcpy(t, "Contact already exists. Existing ID: 12345678901");
+    assert_string_equal(ngx_http_crmsync_mask_text(t),
+                        "Contact already exists. Existing ID: 1********01");
+
+    strcpy(t, "@ at the start, a@b, 123456 stays, 1234567 does not");
+    assert_string_equal(ngx_http_crmsync_mask_text(t),
+                        "@ at the start, a@b, 123456 stays, 1****67 does "
+                        "not");
+
+    strcpy(t, "");
+    assert_string_equal(ngx_http_crmsync_mask_text(t), "");
+    assert_null(ngx_http_crmsync_mask_text(NULL));
+}
+
+
 static void
 test_phones(void **state)
 {
@@ -1315,7 +1346,7 @@ main(void)
 
     n = sizeof(cases) / sizeof(cases[0]);
 
-    tests = calloc(n + 4, sizeof(struct CMUnitTest));
+    tests = calloc(n + 5, sizeof(struct CMUnitTest));
     if (tests == NULL) {
         return 1;
     }
@@ -1334,8 +1365,10 @@ main(void)
     tests[n + 2].test_func = test_phones;
     tests[n + 3].name = "no_memory";
     tests[n + 3].test_func = test_no_memory;
+    tests[n + 4].name = "mask_text";
+    tests[n + 4].test_func = test_mask_text;
 
-    rc = _cmocka_run_group_tests("match", tests, n + 4, NULL, NULL);
+    rc = _cmocka_run_group_tests("match", tests, n + 5, NULL, NULL);
 
     free(tests);
     ngx_http_crmsync_phone_cleanup();

@@ -25,6 +25,7 @@ sub run ($opt) {
         log_size    => $opt->{log_size} || 20000,
         dup_props   => [@{$opt->{dup_props} // []}],
         latency_ms  => $opt->{latency_ms} // 0,
+        engagement_unique => on_off($opt->{engagement_unique} // 'off', '--engagement-unique'),
     });
     $app->set_limits(rate => $opt->{rate}, search_rate => $opt->{search_rate},
                      daily => $opt->{daily});
@@ -71,6 +72,14 @@ sub run ($opt) {
     }
     Mojo::IOLoop->start;
     return 0;
+}
+
+# "on"/"off" (also 1/0, true/false, yes/no) -> 1/0; dies on anything else
+sub on_off ($v, $what) {
+    return $v ? 1 : 0 if ref $v;
+    return 1 if $v =~ /^\s*(?:1|on|true|yes)\s*$/i;
+    return 0 if $v =~ /^\s*(?:0|off|false|no)\s*$/i;
+    die "hubspot-sandbox: $what must be on or off, not '$v'\n";
 }
 
 # ---------------------------------------------------------------- limits
@@ -579,6 +588,10 @@ sub control ($self, $method, $path, $tx) {
             if (exists $b->{index_lag}) { $self->cfg->{index_lag} = $b->{index_lag} + 0; $st->relag }
             if (exists $b->{latency_ms}) { $self->cfg->{latency_ms} = $b->{latency_ms} + 0 }
             if (exists $b->{daily_used}) { $self->rt->{daily_used} = $b->{daily_used} + 0 }
+            if (exists $b->{engagement_unique}) {
+                $self->cfg->{engagement_unique} = eval { on_off($b->{engagement_unique} // '', 'engagement_unique') }
+                    // die [400, { status => 'error', message => 'engagement_unique must be on or off' }];
+            }
             return [200, $self->config_view];
         }
         if ($p eq 'webhooks' && $method eq 'GET') {
@@ -650,6 +663,7 @@ sub config_view ($self) {
              search_rate => $l->{search_max} ? "$l->{search_max}/$l->{search_window}s" : 'off',
              daily => $l->{daily} || 'off',
              daily_used => $self->rt->{daily_used},
+             engagement_unique => $self->cfg->{engagement_unique} ? true : false,
              portal_id => $self->cfg->{portal_id} };
 }
 

@@ -49,6 +49,8 @@ sub start {
     push @args, map { ('--token', $_) } @{$o{tokens} // []};
     push @args, '--state', $o{state} if defined $o{state};
     push @args, map { ('--dup-property', $_) } @{$o{dup_properties} // []};
+    push @args, '--engagement-unique', ($o{engagement_unique} ? 'on' : 'off')
+        if defined $o{engagement_unique};
     push @args, '--realistic' if $o{realistic};
     push @args, @{$o{args} // []};
 

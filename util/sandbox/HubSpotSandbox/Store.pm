@@ -27,6 +27,13 @@ my %TYPE_ID = (contacts => '0-1', companies => '0-2', deals => '0-3', tasks => '
 my %SINGULAR = (contacts => 'contact', companies => 'company', deals => 'deal', tasks => 'task',
                 notes => 'note', communications => 'communication');
 my @TYPES = sort keys %TYPE_ID;
+# HubSpot documents unique-value properties for contacts, companies, deals,
+# tickets and custom objects, not for these (hubspot-api-updates.md §3, Q3);
+# --engagement-unique on lets them have one anyway.
+my %ENGAGEMENT = map { $_ => 1 } qw(notes tasks communications);
+# the property crmsync writes on notes, communications and tasks; the
+# duplicates report groups live records sharing one value of it
+use constant KEY_PROP => 'crmsync_key';
 
 # HUBSPOT_DEFINED association type ids: [from, to, id, inverse id, label]
 my @ASSOC = (
@@ -178,6 +185,14 @@ sub parse_ms ($v) {
     return undef;
 }
 
+# JSON true, 1, "true", "on", "yes" are true; false, 0, "", "false",
+# "off", "no" and undef are false
+sub _truthy ($v) {
+    return 0 unless defined $v;
+    return $v ? 1 : 0 if ref $v;
+    return $v =~ /^\s*(?:0|false|off|no|)\s*$/i ? 0 : 1;
+}
+
 sub err ($code, $category, $message, %x) {
     die [$code, { status => 'error', message => $message, correlationId => undef,
                   category => $category, %x }];
@@ -298,8 +313,8 @@ sub add_pipeline ($self, $body) {
               archived => false, createdAt => iso($now), updatedAt => iso($now),
               stages => [ map {
                   { id => "$_->{id}", label => $_->{label} // $_->{id}, displayOrder => $i++,
-                    metadata => { probability => $_->{probability} // '0.5',
-                                  isClosed => $_->{isClosed} ? 'true' : 'false' },
+                    metadata => { probability => '' . ($_->{probability} // '0.5'),
+                                  isClosed => _truthy($_->{isClosed}) ? 'true' : 'false' },
                     archived => false, writePermissions => 'CRM_PERMISSIONS_ENFORCEMENT',
                     createdAt => iso($now), updatedAt => iso($now) } } @{$body->{stages} // []} ] };
     @{$self->{pipelines}{$type}} = grep { $_->{id} ne $p->{id} } @{$self->{pipelines}{$type} // []};
@@ -384,7 +399,7 @@ sub view ($self, $type, $o, %a) {
             my @r;
             for my $k (sort keys %$edges) {
                 my ($et, $eid) = split /:/, $k;
-                next unless $et eq $tt;
+                next unless $et eq $tt && $self->_live($et, $eid);
                 for my $tid (sort { $a <=> $b } keys %{$edges->{$k}}) {
                     my $lab = $A_BY_ID{"$type:$tid"}{label};
                     push @r, { id => "$eid", type => $lab ? lc("$SINGULAR{$type}_to_$SINGULAR{$tt}") . '_' . lc($lab)
@@ -789,6 +804,20 @@ sub _list ($v) {
 
 sub dispatch ($self, $method, $path, $req) {
     my $q = $req->query;
+    # v4 associations, and their dated form under /crm/objects/YYYY-MM/
+    # (matched first: /crm/objects/2026-03/contacts/1/associations/deals)
+    if ($path =~ m{^/crm/(?:v4/objects|objects/\d{4}-\d\d)/([^/]+)/([^/]+)/associations/(?:(default)/)?([^/]+)(?:/([^/]+))?/?$}) {
+        my ($ft, $fid, $def, $tt, $tid) = (norm_type($1), $2, $3, norm_type($4), $5);
+        my $ep = "$method /crm/v4/objects/$ft/{id}/associations/" . ($def ? 'default/' : '') . $tt;
+        if (!defined $tid) {
+            return ($self->api_v4_list($ft, $fid, $tt, $q), $ep) if $method eq 'GET';
+        } else {
+            $ep .= '/{toId}';
+            return ($self->api_v4_put($ft, $fid, $tt, $tid, $def ? undef : _json($req)), $ep) if $method eq 'PUT';
+            return ($self->api_v4_delete($ft, $fid, $tt, $tid), $ep) if $method eq 'DELETE' && !$def;
+        }
+        err(405, 'VALIDATION_ERROR', "Method $method not allowed on $path");
+    }
     if ($path =~ m{^/crm/(?:v3/objects|objects/\d{4}-\d\d)/([^/]+)(?:/(.*?))?/?$}) {
         my ($type, $rest) = (norm_type($1), $2 // '');
         my $ep = "$method /crm/v3/objects/$type";
@@ -809,19 +838,7 @@ sub dispatch ($self, $method, $path, $req) {
         }
         err(405, 'VALIDATION_ERROR', "Method $method not allowed on $path");
     }
-    if ($path =~ m{^/crm/v4/objects/([^/]+)/([^/]+)/associations/(?:(default)/)?([^/]+)(?:/([^/]+))?/?$}) {
-        my ($ft, $fid, $def, $tt, $tid) = (norm_type($1), $2, $3, norm_type($4), $5);
-        my $ep = "$method /crm/v4/objects/$ft/{id}/associations/" . ($def ? 'default/' : '') . $tt;
-        if (!defined $tid) {
-            return ($self->api_v4_list($ft, $fid, $tt, $q), $ep) if $method eq 'GET';
-        } else {
-            $ep .= '/{toId}';
-            return ($self->api_v4_put($ft, $fid, $tt, $tid, $def ? undef : _json($req)), $ep) if $method eq 'PUT';
-            return ($self->api_v4_delete($ft, $fid, $tt, $tid), $ep) if $method eq 'DELETE' && !$def;
-        }
-        err(405, 'VALIDATION_ERROR', "Method $method not allowed on $path");
-    }
-    if ($path =~ m{^/crm/v4/associations/([^/]+)/([^/]+)/batch/(read|create|archive|associate/default)/?$}
+    if ($path =~ m{^/crm/(?:v4/associations|associations/\d{4}-\d\d)/([^/]+)/([^/]+)/batch/(read|create|archive|associate/default)/?$}
         && $method eq 'POST') {
         my ($ft, $tt, $op) = (norm_type($1), norm_type($2), $3);
         return ($self->api_v4_batch($ft, $tt, $op, _json($req)), "POST /crm/v4/associations/$ft/$tt/batch/$op");
@@ -836,10 +853,10 @@ sub dispatch ($self, $method, $path, $req) {
         return ($self->api_prop_delete($type, $name), $ep) if $method eq 'DELETE';
         err(405, 'VALIDATION_ERROR', "Method $method not allowed on $path");
     }
-    if ($path =~ m{^/crm/v3/owners(?:/([^/]+))?/?$} && $method eq 'GET') {
+    if ($path =~ m{^/crm/(?:v3/owners|owners/\d{4}-\d\d)(?:/([^/]+))?/?$} && $method eq 'GET') {
         return ($self->api_owners($1, $q), 'GET /crm/v3/owners' . (defined $1 ? '/{id}' : ''));
     }
-    if ($path =~ m{^/crm/v3/pipelines/([^/]+)(?:/([^/]+)(?:/(stages)(?:/([^/]+))?)?)?/?$} && $method eq 'GET') {
+    if ($path =~ m{^/crm/(?:v3/pipelines|pipelines/\d{4}-\d\d)/([^/]+)(?:/([^/]+)(?:/(stages)(?:/([^/]+))?)?)?/?$} && $method eq 'GET') {
         return ($self->api_pipelines(norm_type($1), $2, $3, $4),
                 'GET /crm/v3/pipelines/' . join('/', grep { defined } $1, defined $2 ? '{id}' : undef, $3));
     }
@@ -1358,9 +1375,17 @@ sub _v4_types ($self, $ft, $fid, $tt, $tid) {
              sort { $a <=> $b } keys %$e ];
 }
 
+# Archived records drop out of association reads at once (their edges
+# are kept, so the inspection endpoints still show them).
 sub _v4_targets ($self, $ft, $fid, $tt) {
     my $e = $self->{assoc}{"$ft:$fid"} // {};
-    return sort { $a <=> $b } map { (split /:/)[1] } grep { /^\Q$tt\E:/ && %{$e->{$_}} } keys %$e;
+    return sort { $a <=> $b } grep { $self->_live($tt, $_) }
+           map { (split /:/)[1] } grep { /^\Q$tt\E:/ && %{$e->{$_}} } keys %$e;
+}
+
+sub _live ($self, $type, $id) {
+    my $o = $self->{obj}{$type}{$id};
+    return $o && !$o->{archived};
 }
 
 sub api_v4_list ($self, $ft, $fid, $tt, $q) {
@@ -1495,7 +1520,16 @@ sub api_prop_create ($self, $type, $body) {
     bad("Invalid fieldType '$body->{fieldType}'") unless $VALID_FIELD{$body->{fieldType}};
     err(409, 'OBJECT_ALREADY_EXISTS', "Property named '$name' already exists.",
         context => { name => [$name] }) if $self->{props}{$type}{$name};
-    my $uniq = $body->{hasUniqueValue} ? 1 : 0;
+    my $uniq = _truthy($body->{hasUniqueValue});
+    if ($uniq && $ENGAGEMENT{$type} && !_truthy($self->cfg->{engagement_unique})) {
+        # HubSpot's answer here is unverified (no source says either way);
+        # this is a plain VALIDATION_ERROR naming the property and the type
+        bad("Unique value properties are not supported for object type $TYPE_ID{$type} ($type): "
+            . "property '$name' cannot have hasUniqueValue set to true",
+            errors => [{ message => "hasUniqueValue is not supported for $TYPE_ID{$type}",
+                         code => 'INVALID_PROPERTY_DEFINITION',
+                         context => { objectTypeId => [$TYPE_ID{$type}], hasUniqueValue => ['true'] } }]);
+    }
     if ($uniq) {
         my $n = grep { $_->{hasUniqueValue} } values %{$self->{props}{$type}};
         bad("You can have up to 10 unique ID properties per object; $TYPE_ID{$type} already has $n",
@@ -1646,10 +1680,68 @@ sub duplicates ($self, $extra) {
         !grep { defined $p->{$_} && length $p->{$_} } qw(email firstname lastname phone mobilephone),
             $self->channel_props($extra)
     } @live;
-    return { contacts => scalar @live, duplicate_groups => scalar @groups,
+    my $deal_groups = $self->open_deal_groups;
+    my %r = (contacts => scalar @live, duplicate_groups => scalar @groups,
              contacts_in_duplicates => scalar keys %in, groups => \@groups,
              empty_contacts => \@empty,
-             channel_properties => [$self->channel_props($extra)] };
+             channel_properties => [$self->channel_props($extra)],
+             deal_groups => $deal_groups, duplicate_deals => _surplus($deal_groups),
+             key_property => KEY_PROP);
+    for my $t (qw(notes tasks communications)) {
+        my $g = $self->key_groups($t);
+        $r{"$SINGULAR{$t}_groups"} = $g;
+        $r{"duplicate_$t"} = _surplus($g);
+    }
+    return \%r;
+}
+
+# records beyond the first in each group: the ones that should not exist
+sub _surplus ($groups) {
+    my $n = 0;
+    $n += @{$_->{ids}} - 1 for @$groups;
+    return $n;
+}
+
+sub stage_closed ($self, $pipeline, $stage) {
+    my ($pl) = grep { $_->{id} eq $pipeline } @{$self->{pipelines}{deals} // []};
+    my ($st) = $pl ? grep { $_->{id} eq ($stage // '') } @{$pl->{stages}} : ();
+    return $st && ($st->{metadata}{isClosed} // '') eq 'true' ? 1 : 0;
+}
+
+# More than one open deal (its stage's metadata.isClosed is not "true")
+# associated with one contact in one pipeline.
+sub open_deal_groups ($self) {
+    my %by;
+    for my $o (values %{$self->{obj}{deals}}) {
+        next if $o->{archived};
+        my $pl = $o->{p}{pipeline} // 'default';
+        next if $self->stage_closed($pl, $o->{p}{dealstage});
+        my $e = $self->{assoc}{"deals:$o->{id}"} // {};
+        for my $k (keys %$e) {
+            next unless %{$e->{$k}} && $k =~ /^contacts:(.+)$/;
+            push @{$by{$1}{$pl}}, $o->{id};
+        }
+    }
+    my @g;
+    for my $c (sort { $a <=> $b } keys %by) {
+        for my $pl (sort keys %{$by{$c}}) {
+            my @ids = sort { $a <=> $b } @{$by{$c}{$pl}};
+            push @g, { contact => "$c", pipeline => $pl, ids => \@ids } if @ids > 1;
+        }
+    }
+    return \@g;
+}
+
+# Live records of a type sharing one value of crmsync_key.
+sub key_groups ($self, $type) {
+    my %by;
+    for my $o (values %{$self->{obj}{$type}}) {
+        next if $o->{archived};
+        my $v = $o->{p}{+KEY_PROP};
+        push @{$by{$v}}, $o->{id} if defined $v && length $v;
+    }
+    return [ map { { property => KEY_PROP, value => $_, ids => [sort { $a <=> $b } @{$by{$_}}] } }
+             grep { @{$by{$_}} > 1 } sort keys %by ];
 }
 
 # ------------------------------------------------------------ persistence
