@@ -458,6 +458,42 @@ scenario 'a closed conversation: one note at the close time, each message, no bo
 };
 
 
+# respond.io's messages carry no conversation id: the conversation is the
+# contact's number (doc/conversations.md), and so is its close
+scenario 'respond.io: the resolved conversation is one note, on the contact and on its open deal, without the bot' => sub {
+    my ($ng, $sb) = start(http => $QualifyHttp, rio => "crmsync_transcript note;\n$QualifyRio");
+    my $ole = { id => 8810, firstName => 'Ole', lastName => 'Berg', phone => '+4915112345710' };
+    my $rep = { id => 77, name => 'Bo Berg', email => 'bo@acme.example' };
+    my $t0 = int(time) - 600;
+    my @said = ('Hi, we need a quote for 20 seats', 'Hi Ole, I am Bo. Annual or monthly billing?', 'Annual, please');
+    my $bot = 'Thanks! On a scale of 1 to 5, how urgent is it?';
+
+    rio($ng, 'message.received', $ole, text => $said[0], ts => $t0);
+    rio($ng, 'message.sent', $ole, text => $bot, ts => $t0 + 5);
+    rio($ng, 'contact.updated', { %$ole, custom_fields => score(88) }, ts => $t0 + 30);
+    rio($ng, 'message.sent', $ole, text => $said[1], user => $rep, ts => $t0 + 60);
+    rio($ng, 'message.received', $ole, text => $said[2], ts => $t0 + 90);
+    settled($ng, 'the conversation');
+    my ($c) = @{with_phone($sb, '+4915112345710')};
+    ok $c, 'the contact' or return;
+    my $d = deals_of($sb, $c->{id});
+    is scalar @$d, 1, 'its deal' or return;
+    is scalar @{Crmsync::Conv::live($sb, 'notes')}, 0, 'no note before the close';
+
+    rio($ng, 'conversation.closed', $ole, ts => $t0 + 120,
+        conv => { closedTime => $t0 + 120, closedBy => $rep, closedBySource => 'user', category => 'Sales' });
+    settled($ng, 'resolved');
+    my $n = notes_of($sb, $c->{id});
+    is scalar @$n, 1, 'one note on the contact';
+    is_deeply Crmsync::Conv::assoc_ids($n->[0] // {}, 'deals'), [$d->[0]{id}], 'and on the open deal';
+    is Crmsync::Conv::ms(($n->[0] // {})->{properties}{hs_timestamp}), ($t0 + 120) * 1000, 'at the close';
+    my $text = note_text($n);
+    like $text, qr/\Q$_\E/, "it has \"$_\"" for @said;
+    unlike $text, qr/\Q$bot\E/, 'not the bot';
+    no_duplicates($sb, 'respond.io transcript');
+};
+
+
 # ---- 7: 150,000 characters become three notes
 
 scenario 'a 150,000-character conversation becomes three notes, nothing lost' => sub {
