@@ -2538,6 +2538,33 @@ test_action_add(void **state)
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_string_equal(t_text("SELECT delivery FROM job WHERE id = 8"),
                         "/h respondio:1#flag.3");
+
+    /* a long delivery key: its actions' keys grow with it */
+    {
+        char  *big;
+
+        big = malloc(3001);
+        assert_non_null(big);
+        memset(big, 'k', 3000);
+        big[3000] = '\0';
+
+        assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        t_row(&row, big, "p", "", 4000);
+        assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 4000),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        t_action_row(&row, big, "p", NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT, 0,
+                     "", "", 4000);
+        assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 4000),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_int_equal(row.id, 10);
+        assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        assert_int_equal(t_int("SELECT length(delivery) FROM job"
+                               " WHERE id = 10"), 3000 + 13);
+
+        free(big);
+    }
 }
 
 
