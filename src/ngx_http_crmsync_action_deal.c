@@ -78,7 +78,10 @@ struct ngx_http_crmsync_deal_find_s {
     ngx_http_crmsync_owners_t        owners;        /* pages read so far */
     char                             after[128];
     ngx_uint_t                       pages;
+    ngx_http_crmsync_deal_portal_t  *dp;            /* of the read */
     unsigned                         refreshed:1;
+    unsigned                         fetching:1;    /* the owners' read is
+                                                       this one's */
 };
 
 
@@ -119,6 +122,8 @@ typedef struct {
     unsigned                         refreshed:1;
     unsigned                         again:1;
     unsigned                         pipeline_bad:1;
+    unsigned                         fetching:1;    /* the pipelines' read
+                                                       is this one's */
 } ngx_http_crmsync_dact_t;
 
 
@@ -251,13 +256,26 @@ ngx_http_crmsync_deal_state(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_cleanup(ngx_http_crmsync_act_t *a)
 {
-    ngx_uint_t                i;
-    ngx_http_crmsync_dact_t  *d;
+    ngx_uint_t                     i;
+    ngx_http_crmsync_dact_t       *d;
+    ngx_http_crmsync_deal_find_t  *f;
+
+    /* a job that ends inside a read (a 429, a 401) lets others read */
+
+    f = ngx_http_crmsync_deal_find_get(a);
+
+    if (f) {
+        ngx_http_crmsync_deal_find_free(f);
+    }
 
     d = a->data;
 
     if (d == NULL) {
         return;
+    }
+
+    if (d->fetching) {
+        d->dp->pipelines_busy = 0;
     }
 
     ngx_http_crmsync_deal_release(d->pipelines);
@@ -412,6 +430,7 @@ ngx_http_crmsync_deal_pipelines_fetch(ngx_http_crmsync_act_t *a)
     }
 
     dp->pipelines_busy = now ? now : 1;
+    d->fetching = 1;
 
     ngx_http_crmsync_act_call(a, "GET", "/crm/v3/pipelines/deals", NULL, 0,
                               ngx_http_crmsync_deal_pipelines_answer);
@@ -453,6 +472,7 @@ ngx_http_crmsync_deal_pipelines_answer(ngx_http_crmsync_act_t *a)
     dp = d->dp;
 
     dp->pipelines_busy = 0;
+    d->fetching = 0;
 
     if (a->call.status != 200) {
         ngx_http_crmsync_act_failed(a);
@@ -605,7 +625,11 @@ ngx_http_crmsync_act_deal(ngx_http_crmsync_act_t *a)
 }
 
 
-/* the deal map's deal for the contact and pipeline */
+/*
+ * The deal map's deal for the contact and pipeline.  The map is keyed by
+ * the pipeline as crmsync_deal names it (the payload's "pipeline"), as
+ * the transcript and owner actions of the location also name it.
+ */
 
 static void
 ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
@@ -618,7 +642,7 @@ ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
     rc = ngx_http_crmsync_store_deal_get(ngx_http_crmsync_store,
                                          (ngx_http_crmsync_str_t *)
                                          &a->portal->label, a->contact,
-                                         d->pl->id, d->deal,
+                                         d->pipeline_name, d->deal,
                                          sizeof(d->deal));
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
@@ -770,7 +794,7 @@ ngx_http_crmsync_deal_put(ngx_http_crmsync_act_t *a)
     rc = ngx_http_crmsync_store_deal_put(ngx_http_crmsync_store,
                                          (ngx_http_crmsync_str_t *)
                                          &a->portal->label, a->contact,
-                                         d->pl->id, d->deal);
+                                         d->pipeline_name, d->deal);
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
         ngx_http_crmsync_act_later(a, NGX_HTTP_CRMSYNC_DEAL_STORE,
@@ -1596,7 +1620,7 @@ ngx_http_crmsync_deal_owner_mapped(ngx_http_crmsync_act_t *a)
     rc = ngx_http_crmsync_store_deal_get(ngx_http_crmsync_store,
                                          (ngx_http_crmsync_str_t *)
                                          &a->portal->label, a->contact,
-                                         d->pl->id, d->deal,
+                                         d->pipeline_name, d->deal,
                                          sizeof(d->deal));
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
@@ -1746,6 +1770,10 @@ ngx_http_crmsync_deal_find_free(ngx_http_crmsync_deal_find_t *f)
 {
     ngx_http_crmsync_deal_find_t  **pf;
 
+    if (f->fetching && f->dp) {
+        f->dp->owners_busy = 0;
+    }
+
     for (pf = &ngx_http_crmsync_deal_finds; *pf; pf = &(*pf)->next) {
         if (*pf == f) {
             *pf = f->next;
@@ -1782,6 +1810,10 @@ ngx_http_crmsync_act_owner_find(ngx_http_crmsync_act_t *a,
     if (f) {
         ngx_http_crmsync_owners_clear(&f->owners);
 
+        if (f->fetching && f->dp) {
+            f->dp->owners_busy = 0;
+        }
+
     } else {
         f = ngx_alloc(sizeof(ngx_http_crmsync_deal_find_t), a->log);
         if (f == NULL) {
@@ -1801,7 +1833,9 @@ ngx_http_crmsync_act_owner_find(ngx_http_crmsync_act_t *a,
     f->handler = handler;
     f->after[0] = '\0';
     f->pages = 0;
+    f->dp = NULL;
     f->refreshed = 0;
+    f->fetching = 0;
 
     ngx_http_crmsync_deal_find_run(a);
 }
@@ -1859,6 +1893,8 @@ ngx_http_crmsync_deal_find_run(ngx_http_crmsync_act_t *a)
     }
 
     dp->owners_busy = now ? now : 1;
+    f->dp = dp;
+    f->fetching = 1;
 
     ngx_http_crmsync_deal_find_page(a);
 }

@@ -1122,11 +1122,19 @@ deal:
         }
     }
 
-    /* the owner: the conversation's assignee */
+    /*
+     * The owner: the conversation's assignee, on an assignment only
+     * (Intercom names the assignee on every message; an owner action per
+     * message would spend a call on each)
+     */
 
-    if (cslcf->owner_assignee && ev->assignee.len) {
-        len = sizeof("{\"v\":1,\"assignee\":}") + cslcf->pipeline_json.len
-              + ngx_http_crmsync_json_len((ngx_str_t *) &ev->assignee);
+    if (cslcf->owner_assignee && ev->assignee.len
+        && ev->type == NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED)
+    {
+        len = sizeof("{\"v\":1,\"assignee\":,\"conv\":}")
+              + cslcf->pipeline_json.len
+              + ngx_http_crmsync_json_len((ngx_str_t *) &ev->assignee)
+              + ngx_http_crmsync_json_len(&conv);
 
         start = ngx_pnalloc(r->pool, len);
         if (start == NULL) {
@@ -1137,6 +1145,12 @@ deal:
         p = ngx_http_crmsync_json_copy(p, (ngx_str_t *) &ev->assignee);
         p = ngx_cpymem(p, cslcf->pipeline_json.data,
                        cslcf->pipeline_json.len);
+
+        if (conv.len) {
+            p = ngx_http_crmsync_lit(p, ",\"conv\":");
+            p = ngx_http_crmsync_json_copy(p, &conv);
+        }
+
         *p++ = '}';
 
         if (ngx_http_crmsync_action_row(r, row, op, NULL,
@@ -1179,9 +1193,10 @@ deal:
                 ngx_memcpy(p, row->key.data, row->key.len);
             }
 
-            len = sizeof("{\"v\":1,\"subject\":,\"at\":}") + NGX_INT64_LEN
-                  + ngx_http_crmsync_json_len(&subject)
-                  + cslcf->task_mid.len + ngx_http_crmsync_json_len(&key);
+            len = sizeof("{\"v\":1,\"subject\":,\"at\":,\"conv\":}")
+                  + NGX_INT64_LEN + ngx_http_crmsync_json_len(&subject)
+                  + cslcf->task_mid.len + ngx_http_crmsync_json_len(&key)
+                  + ngx_http_crmsync_json_len(&conv);
 
             start = ngx_pnalloc(r->pool, len);
             if (start == NULL) {
@@ -1192,7 +1207,16 @@ deal:
             p = ngx_http_crmsync_json_copy(p, &subject);
             p = ngx_cpymem(p, cslcf->task_mid.data, cslcf->task_mid.len);
             p = ngx_http_crmsync_json_copy(p, &key);
-            p = ngx_sprintf(p, ",\"at\":%L}", at);
+            p = ngx_sprintf(p, ",\"at\":%L", at);
+
+            /* its contact may come through the conversation */
+
+            if (conv.len) {
+                p = ngx_http_crmsync_lit(p, ",\"conv\":");
+                p = ngx_http_crmsync_json_copy(p, &conv);
+            }
+
+            *p++ = '}';
 
             if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                             NGX_HTTP_CRMSYNC_KIND_TASK,

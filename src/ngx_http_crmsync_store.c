@@ -107,6 +107,8 @@ struct ngx_http_crmsync_store_s {
     unsigned                    ddup:1;
     unsigned                    dvalid:1;
     unsigned                    aseq[NGX_HTTP_CRMSYNC_KINDS];
+    char                       *akey;           /* an action's key */
+    size_t                      akey_size;
 };
 
 
@@ -931,6 +933,7 @@ ngx_http_crmsync_store_close(ngx_http_crmsync_store_t *st)
     sqlite3_close(st->drain);
     sqlite3_close(st->ingest);
     free(st->dkey);
+    free(st->akey);
     free(st);
 }
 
@@ -1023,10 +1026,10 @@ ngx_http_crmsync_store_begin(ngx_http_crmsync_store_t *st)
 
 static int
 ngx_http_crmsync_store_delivery(ngx_http_crmsync_store_t *st,
-    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_str_t *key,
-    char *buf, size_t size)
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_str_t *key)
 {
     int      same, n;
+    char    *a;
     size_t   i, want;
     u_char  *p;
 
@@ -1070,16 +1073,28 @@ ngx_http_crmsync_store_delivery(ngx_http_crmsync_store_t *st,
         return 1;
     }
 
-    n = snprintf(buf, size, "%.*s#%s.%u", (int) row->key.len,
+    want = row->key.len + sizeof("#transcript.4294967295");
+
+    if (want > st->akey_size) {
+        a = realloc(st->akey, want);
+        if (a == NULL) {
+            return -1;
+        }
+
+        st->akey = a;
+        st->akey_size = want;
+    }
+
+    n = snprintf(st->akey, st->akey_size, "%.*s#%s.%u", (int) row->key.len,
                  row->key.len ? (char *) row->key.data : "",
                  ngx_http_crmsync_job_kind_names[row->kind],
                  ++st->aseq[row->kind]);
 
-    if (n < 0 || (size_t) n >= size) {
+    if (n < 0 || (size_t) n >= st->akey_size) {
         return -1;
     }
 
-    key->data = (u_char *) buf;
+    key->data = (u_char *) st->akey;
     key->len = n;
 
     return 0;
@@ -1091,7 +1106,6 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_store_row_t *row, int64_t now)
 {
     int                           dup, held;
-    char                          buf[1024];
     size_t                        i;
     int64_t                       id;
     sqlite3_stmt                 *s;
@@ -1104,8 +1118,7 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
         return NGX_HTTP_CRMSYNC_STORE_ERROR;
     }
 
-    dup = ngx_http_crmsync_store_delivery(st, row, &delivery, buf,
-                                          sizeof(buf));
+    dup = ngx_http_crmsync_store_delivery(st, row, &delivery);
     if (dup < 0) {
         return NGX_HTTP_CRMSYNC_STORE_ERROR;
     }

@@ -173,7 +173,12 @@ CONF
         $where //= "delivery LIKE '%$id' OR delivery LIKE '%$id#%'"
                    . " OR delivery LIKE '%$id:%'";
         my @rows = split /\n/, $ng->sql(
-            "SELECT id, kind, state, coalesce(hold_reason, ''),"
+            "SELECT id, kind,"
+            # an action the executor has tried already, and that waits for
+            # its conversation's contact, is still the action ingest queued
+            . " CASE WHEN state = 1 AND last_error = 'the conversation has"
+            . " no contact yet' THEN 0 ELSE state END,"
+            . " coalesce(hold_reason, ''),"
             . " coalesce(parent, ''), coalesce(conv, ''), match_key,"
             . " coalesce((SELECT group_concat(key, ' ') FROM job_key"
             . " WHERE job = job.id), ''), payload"
@@ -221,7 +226,7 @@ CONF
     };
 
     # 1. a message from a qualified contact: its contact job, then the
-    # deal, the owner and the flag, each held for the contact
+    # deal and the flag, each held for the contact
 
     my $contact = { email => 'ana@example.com', first_name => 'Ana',
                     last_name => 'Diaz',
@@ -249,14 +254,13 @@ CONF
             lifecycle => 'marketingqualifiedlead',
             rr => ['ana@acme.example', 'bo@acme.example'],
             assignee => 'rep@acme.example', conv => 'standard:c1' } },
-        { %$held, kind => 5, payload => {
-            v => 1, assignee => 'rep@acme.example', pipeline => 'Sales' } },
         { %$held, kind => 4, payload => {
             v => 1, property => 'open_support_ticket', conv => 'standard:c1',
             open => JSON::PP::true } } ],
         'message: deal (name= and amount= from $crmsync_attr_*, the '
-        . 'lifecycle, the round robin, the assignee), owner and flag, each '
-        . 'held for the contact job, without keys';
+        . 'lifecycle, the round robin, the assignee) and flag, each '
+        . 'held for the contact job, without keys; no owner action: the '
+        . 'message is no assignment';
 
     is_deeply $messages->('standard:c1'),
         [['standard:c1/m1', 1, 0, 'Hi, I need a quote']],
@@ -310,7 +314,7 @@ CONF
         { %$free, kind => 3, payload => {
             v => 1, subject => 'Low CSAT follow-up: contact within 24 hours',
             due => 86400000, owner => 'contact_owner',
-            key => 'task:standard:c1' } } ],
+            key => 'task:standard:c1', conv => 'standard:c1' } } ],
         'csat: a task (map on $crmsync_csat), queued at once with the key '
         . 'conv:<conv>';
     ok $at && $at > 1.7e12, 'csat: the task\'s "at" is the event\'s time, ms';
@@ -405,7 +409,8 @@ CONF
         { state => 3, reason => 'contact', parent => $j->[0]{id}, keys => '',
           match_key => '', conv => 'standard:a1', kind => 3, payload => {
             v => 1, subject => 'WhatsApp Business', due => 3600000,
-            owner => 'bo@acme.example', key => 'task:standard:a1' } } ],
+            owner => 'bo@acme.example', key => 'task:standard:a1',
+            conv => 'standard:a1' } } ],
         'always: a transcript action for the message (communication, '
         . 'WHATS_APP from the channel attribute); the task with due= and '
         . 'owner=, its subject $crmsync_channel';
@@ -420,15 +425,13 @@ CONF
     $j = $jobs->('message.received:998877');
     my $rconv = 'respondio:email:ana@example.com';
     is_deeply [map { [$_->{kind}, $_->{state}, $_->{parent}, $_->{conv}] } @$j],
-        [[0, 0, '', $rconv], [2, 3, $j->[0]{id}, $rconv],
-         [5, 3, $j->[0]{id}, $rconv]],
-        'respond.io: contact job, deal and owner, the conversation '
-        . '<provider>:<first key>';
-    is_deeply [$j->[1]{payload}{name}, $j->[2]{payload}],
-        ['respond.io lead', { v => 1, assignee => 'rep@example.com',
-                              pipeline => 'Sales' }],
-        'respond.io: the deal\'s name from $crmsync_channel, the owner '
-        . 'from the contact\'s assignee';
+        [[0, 0, '', $rconv], [2, 3, $j->[0]{id}, $rconv]],
+        'respond.io: contact job and deal, the conversation '
+        . '<provider>:<first key>; a message is no assignment: no owner';
+    is_deeply [$j->[1]{payload}{name}, $j->[1]{payload}{assignee}],
+        ['respond.io lead', 'rep@example.com'],
+        'respond.io: the deal\'s name from $crmsync_channel, its owner '
+        . 'the contact\'s assignee';
     is_deeply $messages->($rconv),
         [["$rconv/998877", 1, 0, 'Hi there, I want a quote']],
         'respond.io: the message kept';
@@ -453,10 +456,10 @@ CONF
     $j = $jobs->('notif_b577ea09-0998-45cf-ade1-df4d102a58ec');
     is_deeply [map { [$_->{kind}, $_->{parent}, $_->{keys}, $_->{payload}{assignee}] }
                grep { $_->{kind} == 5 } @$j],
-        [[5, '', "conv:$iconv", 'tim@zulip.com'],
-         [5, '', "conv:$iconv", 'tim@zulip.com']],
-        'Intercom: an owner action for each event of the assignment, '
-        . 'found through the conversation';
+        [[5, '', "conv:$iconv", 'tim@zulip.com']],
+        'Intercom: one owner action, for the assignment (not for the '
+        . 'admin\'s message that comes with it), found through the '
+        . 'conversation';
     is_deeply [map { $_->[1] } @{$messages->($iconv)}], [1, 2],
         'Intercom: the contact\'s reply and the admin\'s message kept';
     like $conversation->($iconv), qr/^0 1 /, 'Intercom: assigned: human';
@@ -465,11 +468,12 @@ CONF
     is "$code $body", "200 $ok", 'store: Intercom close stored';
     $a = $actions->($jobs->('notif_2bc4bf3a-0064-4fb0-9e17-dc44d91bcb9b'));
     is_deeply [map { [$_->{kind}, $_->{keys}] } @$a],
-        [[1, "conv:$iconv"], [5, "conv:$iconv"], [4, "conv:$iconv"]],
-        'Intercom: closed: transcript, owner (the closing assignee), flag';
+        [[1, "conv:$iconv"], [4, "conv:$iconv"]],
+        'Intercom: closed: transcript and flag (no owner: a close is no '
+        . 'assignment)';
     is_deeply [$a->[0]{payload}{channel}, $a->[0]{payload}{closed_at},
                exists $a->[0]{payload}{pipeline} ? 1 : 0,
-               $a->[2]{payload}{open}],
+               $a->[1]{payload}{open}],
         ['Intercom', 1553291389000, 0, JSON::PP::false],
         'Intercom: the transcript at the close time, no pipeline without '
         . 'crmsync_deal; the flag cleared';
