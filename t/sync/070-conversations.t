@@ -549,18 +549,18 @@ for my $unique (1, 0) {
             my ($c) = @{with_email($sb, $who->{email})};
             ok $c, "$f: the contact" or next;
             my $since = $sb->requests(limit => 0)->{last_seq};
-            $sb->fault(%{$faults{$f}}, method => 'POST', path => '/notes(?:/batch/create)?$', count => 1);
+            $sb->fault(%{$faults{$f}}, method => 'POST', path => '/objects/(?:[0-9]{4}-[0-9]{2}/)?notes(?:/batch/create)?$', count => 1);
             ic($ng, 'conversation.admin.closed', $conv, $who, at => $t0 + 60);
             settled($ng, "$f: the close", 60);
             my $notes = notes_of($sb, $c->{id});
             is scalar @$notes, 1, "$f: one note";
             like note_text($notes), qr/Where is my refund\?.*It was sent yesterday\./s, "$f: the whole transcript";
-            my $creates = calls($sb, 'POST', qr{/notes(?:/batch/create)?$}, $since);
+            my $creates = calls($sb, 'POST', qr{/objects/(?:[0-9]{4}-[0-9]{2}/)?notes(?:/batch/create)?$}, $since);
             is scalar(grep { $_->{fault} } @$creates), 1, "$f: the fault was met";
             unless ($unique) {
                 is scalar(grep { !$_->{fault} } @$creates), 0,
                    "$f: no create sent again: the search found the note after the index lag";
-                ok scalar @{calls($sb, 'POST', qr{/notes/search$}, $since)}, "$f: it searched";
+                ok scalar @{calls($sb, 'POST', qr{/objects/(?:[0-9]{4}-[0-9]{2}/)?notes/search$}, $since)}, "$f: it searched";
             }
             $sb->clear_faults;
         }
