@@ -30,6 +30,7 @@ use File::Temp qw(tempdir);
 use JSON::PP ();
 use List::Util qw(shuffle sum);
 use Time::HiRes ();
+use Encode ();
 use Crmsync::Nginx;
 use Crmsync::Sandbox;
 use Crmsync::Conv;
@@ -37,6 +38,7 @@ use Crmsync::Conv;
 
 our $RioSecret = 'rio-signing-key-1';
 our $IcSecret = 'ic-client-secret-1';
+our $WaSecret = 'wa-app-secret-1';
 our $Lag = 1;                   # the sandbox's search index, s
 our $IndexLag = '2s';           # crmsync_index_lag
 
@@ -82,8 +84,8 @@ our %Pipe = (id => '700100', label => 'Chat Sales',
 
 # nginx (4 workers) in front of a sandbox with index lag, the owners Ana
 # and Bo and the pipeline "Chat Sales": /hooks/rio (respond.io,
-# crmsync_default_region DE) and /hooks/ic (Intercom).  rio, ic: more
-# lines for those locations; http: more http lines (maps); sb: a sandbox
+# crmsync_default_region DE), /hooks/ic (Intercom) and /hooks/wa
+# (WhatsApp Cloud).  rio, ic, wa: more lines for those locations; http: more http lines (maps); sb: a sandbox
 # already started
 sub start {
     my (%o) = @_;
@@ -96,7 +98,9 @@ sub start {
         server => "location = /hooks/rio { crmsync_webhook respondio; crmsync_secret $RioSecret;\n"
                 . "crmsync_default_region DE;\n" . ($o{rio} // '') . "}\n"
                 . "location = /hooks/ic { crmsync_webhook intercom; crmsync_secret $IcSecret;\n"
-                . ($o{ic} // '') . "}\n");
+                . ($o{ic} // '') . "}\n"
+                . "location = /hooks/wa { crmsync_webhook whatsapp; crmsync_secret $WaSecret;\n"
+                . ($o{wa} // '') . "}\n");
     return ($ng, $sb);
 }
 
@@ -163,14 +167,14 @@ sub no_duplicates {
     is $d->{duplicate_groups}, 0, "$what: no duplicate contact"
         or diag($J->encode($d->{groups}));
     is scalar @{$d->{empty_contacts}}, 0, "$what: no empty contact";
-    for my $k (qw(deal note task)) {
+    for my $k (qw(deal note task communication)) {
         my $r = $d->{report};
         if ($r && exists $r->{"duplicate_${k}s"}) {
             is $r->{"duplicate_${k}s"}, 0, "$what: the report shows no duplicate $k"
                 or diag($J->encode($r->{"${k}_groups"}));
         }
         is $d->{own}{"duplicate_${k}s"}, 0, "$what: no duplicate $k, "
-           . ($k eq 'deal' ? 'open in one pipeline' : 'by key or by content')
+           . ($k eq 'deal' ? 'open in one pipeline' : $k eq 'communication' ? 'by key' : 'by key or by content')
             or diag($J->encode($d->{own}{"${k}_groups"}));
     }
 }
@@ -771,6 +775,51 @@ scenario 'crmsync_transcript_idle 2s: the transcript is written without a close,
     settled($ng, 'a late close');
     is scalar @{notes_of($sb, $c->{id})}, 1, 'still one note';
     no_duplicates($sb, 'idle');
+};
+
+
+# ---- communications
+
+scenario 'WhatsApp with crmsync_transcript communication: each message one WHATS_APP communication, once' => sub {
+    my ($ng, $sb) = start(wa => "crmsync_transcript communication;\ncrmsync_transcript_idle 2s;\n");
+    my @texts = ('Hallo, ist das Paket schon unterwegs?', 'Bestellnummer 4411', 'Danke, schönen Tag noch');
+    my $ts = int time;
+    for my $i (0 .. $#texts) {
+        # Crmsync::Nginx encodes characters as they come: UTF-8 bytes in
+        my ($st, $body) = $ng->deliver(Crmsync::Nginx->whatsapp_request('/hooks/wa', $WaSecret, '4915112345720',
+            Encode::encode_utf8('Rosa Kühn'), id => "wamid.comm-$i", text => Encode::encode_utf8($texts[$i]),
+            ts => $ts + $i));
+        is $st, 200, "WhatsApp message $i acknowledged" or diag $body;
+    }
+    settled($ng, 'the messages');
+    my ($c) = @{with_phone($sb, '+4915112345720')};
+    ok $c, 'the contact' or return;
+    my $m;
+    ok $ng->wait_for(sub { $m = Crmsync::Conv::of_contact($sb, communications => $c->{id}); @$m >= 3 }, 20, 0.2),
+       'communications come once the conversation is idle';
+    is scalar @$m, 3, 'one per message';
+    is scalar(grep { ($_->{properties}{hs_communication_channel_type} // '') eq 'WHATS_APP' } @$m), 3,
+       "with HubSpot's channel type WHATS_APP";
+    my %at = map { (Crmsync::Conv::strip_html($_->{properties}{hs_communication_body}) // '')
+                   => Crmsync::Conv::ms($_->{properties}{hs_timestamp}) } @$m;
+    for my $i (0 .. $#texts) {
+        my ($body) = grep { index($_, $texts[$i]) >= 0 } keys %at;
+        ok defined $body, "message $i is one";
+        is $at{$body // ''}, ($ts + $i) * 1000, 'at its own time';
+    }
+    is scalar @{Crmsync::Conv::live($sb, 'notes')}, 0, 'and no note';
+
+    # she writes again (WhatsApp delivers it twice): only that one is new
+    my $again = Crmsync::Nginx->whatsapp_request('/hooks/wa', $WaSecret, '4915112345720',
+                                                 Encode::encode_utf8('Rosa Kühn'),
+                                                 id => 'wamid.comm-3', text => 'Noch eine Frage', ts => $ts + 10);
+    is(($ng->deliver($again))[0], 200, 'a fourth message') for 1, 2;
+    ok $ng->wait_for(sub { $m = Crmsync::Conv::of_contact($sb, communications => $c->{id}); @$m >= 4 }, 20, 0.2),
+       'written after the idle time';
+    settled($ng, 'the fourth');
+    $m = Crmsync::Conv::of_contact($sb, communications => $c->{id});
+    is scalar @$m, 4, 'four communications: the first three not again, the fourth once';
+    no_duplicates($sb, 'communications');
 };
 
 

@@ -227,12 +227,14 @@ sub closed_stages {
 
 # The duplicates of deals, notes and tasks, two ways:
 #   report => the sandbox's report ({duplicate_deals, duplicate_notes,
-#             duplicate_tasks, deal_groups, note_groups, task_groups}),
+#             duplicate_tasks, duplicate_communications, and their
+#             deal_groups, note_groups, ...}),
 #             or undef when the sandbox's report has none of them;
 #   own    => the same keys, counted here from the objects: two open
 #             deals of one contact in one pipeline; two live notes
 #             (tasks) with one crmsync_key, or with the same body
-#             (subject) on the same contact, whatever their keys.
+#             (subject) on the same contact, whatever their keys; two
+#             communications with one crmsync_key.
 sub engagement_duplicates {
     my ($sb) = @_;
     my $d = $sb->duplicates;
@@ -260,10 +262,17 @@ sub engagement_duplicates {
                      (map { { contact => (split m{/}, $_)[0], ids => $c{$_} } } grep { @{$c{$_}} > 1 } sort keys %c);
         $own{($type eq 'notes' ? 'note' : 'task') . '_groups'} = \@groups;
     }
-    $own{"duplicate_${_}s"} = scalar @{$own{"${_}_groups"}} for qw(deal note task);
-    my $has = grep { exists $d->{"duplicate_$_"} } qw(deals notes tasks);
+    # communications: by key only (a customer may well write "ok" twice)
+    my %ck;
+    for my $o (@{live($sb, 'communications')}) {
+        my $k = $o->{properties}{crmsync_key};
+        push @{$ck{$k}}, $o->{id} if defined $k && length $k;
+    }
+    $own{communication_groups} = [map { { key => $_, ids => $ck{$_} } } grep { @{$ck{$_}} > 1 } sort keys %ck];
+    $own{"duplicate_${_}s"} = scalar @{$own{"${_}_groups"}} for qw(deal note task communication);
+    my $has = grep { exists $d->{"duplicate_$_"} } qw(deals notes tasks communications);
     return { %$d, report => $has ? { map { ($_ => $d->{$_}) }
-                                     grep { /^duplicate_(?:deals|notes|tasks)$|^(?:deal|note|task)_groups$/ }
+                                     grep { /^duplicate_(?:deals|notes|tasks|communications)$|^(?:deal|note|task|communication)_groups$/ }
                                      keys %$d } : undef,
              own => \%own };
 }
