@@ -25,6 +25,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ngx_http_crmsync_event.h"
 #include "ngx_http_crmsync_provider.h"
@@ -40,6 +41,9 @@ static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_message(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
     ngx_http_crmsync_json_t *root);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_conversation(
+    ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_json_t *root);
+static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_channel(
     ngx_http_crmsync_parse_t *p, ngx_http_crmsync_event_t *ev,
     ngx_http_crmsync_json_t *root);
 static ngx_http_crmsync_parse_rc_e ngx_http_crmsync_respondio_attrs(
@@ -135,6 +139,11 @@ ngx_http_crmsync_provider_respondio(ngx_http_crmsync_parse_t *p,
     }
 
     prc = ngx_http_crmsync_respondio_contact(p, ev, contact);
+    if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
+        return prc;
+    }
+
+    prc = ngx_http_crmsync_respondio_channel(p, ev, root);
     if (prc != NGX_HTTP_CRMSYNC_PARSE_OK) {
         return prc;
     }
@@ -744,3 +753,123 @@ ngx_http_crmsync_respondio_time(ngx_http_crmsync_parse_t *p, int64_t *ms,
 
     return NGX_HTTP_CRMSYNC_PARSE_OK;
 }
+
+
+/*
+ * The channel a respond.io event came through, channel{id, name, source},
+ * as the attribute "channel": the kind of channel its source names
+ * ("whatsapp_cloud": "WhatsApp"), else the channel's own name.  Notes and
+ * $crmsync_channel show it; "WhatsApp" makes communications WHATS_APP.
+ */
+
+static ngx_http_crmsync_parse_rc_e
+ngx_http_crmsync_respondio_channel(ngx_http_crmsync_parse_t *p,
+    ngx_http_crmsync_event_t *ev, ngx_http_crmsync_json_t *root)
+{
+    int                        rc;
+    size_t                     i, k, wl, last;
+    ngx_http_crmsync_str_t     source, name, *value;
+    ngx_http_crmsync_attr_t   *a;
+    ngx_http_crmsync_json_t   *channel;
+
+    static const struct {
+        const char            *word;
+        const char            *label;
+    } kinds[] = {
+        { "whatsapp", "WhatsApp" },
+        { "360dialog", "WhatsApp" },
+        { "messenger", "Messenger" },
+        { "facebook", "Messenger" },
+        { "instagram", "Instagram" },
+        { "telegram", "Telegram" },
+        { "viber", "Viber" },
+        { "wechat", "WeChat" },
+        { "line", "LINE" },             /* at the start only */
+        { "twilio", "SMS" },
+        { "sms", "SMS" },
+        { "vonage", "SMS" },
+        { "messagebird", "SMS" },
+        { "email", "Email" },
+        { "gmail", "Email" },
+        { "webchat", "Website chat" },
+        { "website", "Website chat" }
+    };
+
+    rc = ngx_http_crmsync_json_object(root, "channel", &channel);
+    if (rc == NGX_HTTP_CRMSYNC_JSON_BADTYPE) {
+        p->reason = "respondio_bad_channel";
+        return NGX_HTTP_CRMSYNC_PARSE_UNREADABLE;
+    }
+
+    if (channel == NULL) {
+        return NGX_HTTP_CRMSYNC_PARSE_OK;
+    }
+
+    source.len = 0;
+    name.len = 0;
+
+    if (ngx_http_crmsync_json_string(&p->arena, &source, channel, "source")
+        < 0
+        || ngx_http_crmsync_json_string(&p->arena, &name, channel, "name")
+           < 0)
+    {
+        /* an odd channel only loses its label */
+        source.len = 0;
+        name.len = 0;
+    }
+
+    value = NULL;
+
+    for (k = 0; value == NULL && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+    {
+        wl = strlen(kinds[k].word);
+
+        if (wl > source.len) {
+            continue;
+        }
+
+        last = (strcmp(kinds[k].word, "line") == 0) ? 0 : source.len - wl;
+
+        for (i = 0; i <= last; i++) {
+            if (strncasecmp((const char *) source.data + i, kinds[k].word,
+                            wl)
+                == 0)
+            {
+                name.data = (u_char *) kinds[k].label;
+                name.len = strlen(kinds[k].label);
+                value = &name;
+                break;
+            }
+        }
+    }
+
+    if (value == NULL) {
+        value = name.len ? &name : &source;
+    }
+
+    if (value->len == 0) {
+        return NGX_HTTP_CRMSYNC_PARSE_OK;
+    }
+
+    a = ngx_http_crmsync_arena_alloc(&p->arena,
+                                     (ev->nattrs + 1)
+                                     * sizeof(ngx_http_crmsync_attr_t));
+    if (a == NULL) {
+        p->reason = "arena_full";
+        return NGX_HTTP_CRMSYNC_PARSE_NOMEM;
+    }
+
+    if (ev->nattrs) {
+        memcpy(a, ev->attrs, ev->nattrs * sizeof(ngx_http_crmsync_attr_t));
+    }
+
+    a[ev->nattrs].name.data = (u_char *) "channel";
+    a[ev->nattrs].name.len = sizeof("channel") - 1;
+    a[ev->nattrs].value = *value;
+
+    ev->attrs = a;
+    ev->nattrs++;
+
+    return NGX_HTTP_CRMSYNC_PARSE_OK;
+}
+

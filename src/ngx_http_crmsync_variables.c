@@ -279,7 +279,39 @@ ngx_http_crmsync_variable(ngx_http_request_t *r,
 }
 
 
-/* $crmsync_attr_<name>: the event's attribute, the name in any case */
+/*
+ * An attribute's name as a variable names it: in any case, and with "_"
+ * for a space or "-" ("Chat Qualification Score" is
+ * $crmsync_attr_chat_qualification_score)
+ */
+
+static ngx_uint_t
+ngx_http_crmsync_attr_is(ngx_str_t *attr, u_char *name, size_t len)
+{
+    size_t  i;
+    u_char  c;
+
+    if (attr->len != len) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = ngx_tolower(attr->data[i]);
+
+        if (c == ' ' || c == '-') {
+            c = '_';
+        }
+
+        if (c != ngx_tolower(name[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* $crmsync_attr_<name>: the event's attribute */
 
 static ngx_int_t
 ngx_http_crmsync_attr_variable(ngx_http_request_t *r,
@@ -308,9 +340,7 @@ ngx_http_crmsync_attr_variable(ngx_http_request_t *r,
     for (i = 0; i < ev->nattrs; i++) {
         a = &ev->attrs[i];
 
-        if (a->name.len == len
-            && ngx_strncasecmp(a->name.data, n, len) == 0)
-        {
+        if (ngx_http_crmsync_attr_is((ngx_str_t *) &a->name, n, len)) {
             return ngx_http_crmsync_variable_str(v, a->value.data,
                                                  a->value.len);
         }

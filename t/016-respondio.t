@@ -151,7 +151,7 @@ X-Phone: +60123456789
 X-Email: ana@example.com
 X-Delivery: message.received:998877
 X-Provider: respondio
-X-Event: [{"provider":"respondio","type":"message.inbound","delivery_id":"message.received:998877","occurred_at":1700000001000,"identity":{"email":"ana@example.com","phone":"+60123456789","platform_id":"1234"},"first_name":"Ana","last_name":"Silva","message":{"author":"contact","id":"998877","text":"Hi there, I want a quote"},"assignee":"rep@example.com","attributes":{"qualification_score":"87","budget":"5k","decision_maker":"true"}}]
+X-Event: [{"provider":"respondio","type":"message.inbound","delivery_id":"message.received:998877","occurred_at":1700000001000,"identity":{"email":"ana@example.com","phone":"+60123456789","platform_id":"1234"},"first_name":"Ana","last_name":"Silva","message":{"author":"contact","id":"998877","text":"Hi there, I want a quote"},"assignee":"rep@example.com","attributes":{"qualification_score":"87","budget":"5k","decision_maker":"true","channel":"WhatsApp"}}]
 --- no_error_log
 [error]
 [warn]
@@ -169,7 +169,7 @@ $main::H
 --- response_headers
 X-Type: message.outbound
 X-Delivery: message.sent:555
-X-Event: [{"provider":"respondio","type":"message.outbound","delivery_id":"message.sent:555","occurred_at":1700000100000,"identity":{"email":"ana@example.com","phone":"+60123456789","platform_id":"1234"},"first_name":"Ana","last_name":"Silva","message":{"author":"agent","id":"555","text":"Here it is","attachments":["image"]},"assignee":"rep@example.com","attributes":{"qualification_score":"87","budget":"5k","decision_maker":"true"}}]
+X-Event: [{"provider":"respondio","type":"message.outbound","delivery_id":"message.sent:555","occurred_at":1700000100000,"identity":{"email":"ana@example.com","phone":"+60123456789","platform_id":"1234"},"first_name":"Ana","last_name":"Silva","message":{"author":"agent","id":"555","text":"Here it is","attachments":["image"]},"assignee":"rep@example.com","attributes":{"qualification_score":"87","budget":"5k","decision_maker":"true","channel":"WhatsApp"}}]
 
 
 

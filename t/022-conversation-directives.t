@@ -429,7 +429,7 @@ CONF
         'respond.io: contact job and deal, the conversation '
         . '<provider>:<first key>; a message is no assignment: no owner';
     is_deeply [$j->[1]{payload}{name}, $j->[1]{payload}{assignee}],
-        ['respond.io lead', 'rep@example.com'],
+        ['WhatsApp lead', 'rep@example.com'],
         'respond.io: the deal\'s name from $crmsync_channel, its owner '
         . 'the contact\'s assignee';
     is_deeply $messages->($rconv),
@@ -573,7 +573,7 @@ $main::H
 
 
 
-=== TEST 3: the variables of a Standard Webhooks event: conversation, assignee, CSAT, the channel attribute, and attributes by name in any case
+=== TEST 3: the variables of a Standard Webhooks event: conversation, assignee, CSAT, the channel attribute, and attributes by name in any case, "_" for a space or "-"
 --- config
     location = /hooks/std {
         crmsync_webhook standard;
@@ -585,10 +585,11 @@ $main::H
         add_header X-Score $crmsync_attr_qualification_score always;
         add_header X-Score-Upper $crmsync_attr_QUALIFICATION_SCORE always;
         add_header X-Plan $crmsync_attr_plan always;
+        add_header X-Spaced $crmsync_attr_chat_lead_score always;
         add_header X-None $crmsync_attr_nothing always;
     }
 --- request eval
-main::std('msg_vars', 'csat', { contact => { email => 'ana@example.com', attributes => { Qualification_Score => '72', Plan => 'pro', channel => 'WhatsApp Business' } }, conversation_id => 'conv-77', assignee => 'rep@acme.example', csat => 2 })
+main::std('msg_vars', 'csat', { contact => { email => 'ana@example.com', attributes => { Qualification_Score => '72', Plan => 'pro', channel => 'WhatsApp Business', 'Chat Lead-Score' => '88' } }, conversation_id => 'conv-77', assignee => 'rep@acme.example', csat => 2 })
 --- more_headers eval
 $main::H
 --- error_code: 200
@@ -600,11 +601,12 @@ X-Channel: WhatsApp Business
 X-Score: 72
 X-Score-Upper: 72
 X-Plan: pro
+X-Spaced: 88
 !X-None
 
 
 
-=== TEST 4: the variables of a respond.io message: the channel's label, the contact's assignee, custom fields; no conversation, no CSAT
+=== TEST 4: the variables of a respond.io message: the channel's kind from its source, the contact's assignee, custom fields; no conversation, no CSAT
 --- config
     location = /hooks/rio {
         crmsync_webhook respondio;
@@ -622,7 +624,7 @@ main::rio($main::RioReceived)
 $main::H
 --- error_code: 200
 --- response_headers
-X-Channel: respond.io
+X-Channel: WhatsApp
 X-Assignee: rep@example.com
 X-Score: 87
 X-Budget: 5k

@@ -56,6 +56,9 @@
 
 #define T_ATTRS  "qualification_score=87;budget=5k;decision_maker=true"
 
+/* a message's: its channel too, the kind its source names */
+#define T_MSG_ATTRS  T_ATTRS ";channel=WhatsApp"
+
 
 static const char  t_received[] =
     "{\"event_type\":\"message.received\",\"timestamp\":1700000000,"
@@ -99,7 +102,7 @@ test_message_received(void **state)
         .message_id = "998877",
         .text = "Hi there, I want a quote",
         .assignee = "rep@example.com",
-        .attrs = T_ATTRS,
+        .attrs = T_MSG_ATTRS,
         .csat = -1
     };
 
@@ -234,7 +237,7 @@ test_message_sent(void **state)
         .message_id = "555",
         .text = "Here it is",
         .assignee = "rep@example.com",
-        .attrs = T_ATTRS,
+        .attrs = T_MSG_ATTRS,
         .csat = -1
     };
 
@@ -244,9 +247,10 @@ test_message_sent(void **state)
     assert_int_equal(t_r.p.nevents, 1);
     t_event(0, &e);
 
-    /* no user: a workflow, broadcast or AI agent sent it */
+    /* no user: a workflow, broadcast or AI agent sent it; no channel */
 
     e.author = NGX_HTTP_CRMSYNC_AUTHOR_BOT;
+    e.attrs = T_ATTRS;
 
     assert_int_equal(t_parse("{\"event_type\":\"message.sent\","
         "\"traffic\":\"outgoing\",\"channelMessageId\":555,"
@@ -344,6 +348,7 @@ test_other_events(void **state)
     e.delivery_id = "evt-3";
     e.occurred_at = 0;
     e.assignee = "rep2@example.com";
+    e.attrs = "channel=x";      /* a source of no known kind: the name */
 
     assert_int_equal(t_parse("{\"event_type\":\"contact.assignee.updated\","
         "\"event_id\":\"evt-3\",\"contact\":{\"id\":1234,"
@@ -353,6 +358,8 @@ test_other_events(void **state)
         "\"meta\":null}}"),
         NGX_HTTP_CRMSYNC_PARSE_OK);
     t_event(0, &e);
+
+    e.attrs = NULL;
 
     /* a new contact: its creation time */
 
