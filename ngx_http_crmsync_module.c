@@ -21,6 +21,10 @@
 
 #define NGX_HTTP_CRMSYNC_SECRET_FILE_MAX  65536
 #define NGX_HTTP_CRMSYNC_RATE_MAX         100000
+#define NGX_HTTP_CRMSYNC_IDLE_DEFAULT     (30 * 60 * 1000)
+#define NGX_HTTP_CRMSYNC_AUTHORS_DEFAULT                                      \
+    ((1 << NGX_HTTP_CRMSYNC_AUTHOR_CONTACT)                                   \
+     | (1 << NGX_HTTP_CRMSYNC_AUTHOR_AGENT))
 
 
 static void *ngx_http_crmsync_create_main_conf(ngx_conf_t *cf);
@@ -71,6 +75,24 @@ static char *ngx_http_crmsync_merge_props(ngx_conf_t *cf,
     ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_crmsync_transcript(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_transcript_authors(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_crmsync_transcript_when(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_crmsync_deal(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_lifecycle_on_deal(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_crmsync_owner_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_task(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_flag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_crmsync_merge_actions(ngx_conf_t *cf,
+    ngx_http_crmsync_loc_conf_t *conf);
 static char *ngx_http_crmsync_read_file(ngx_conf_t *cf, ngx_str_t *name,
     const char *what, ngx_str_t *content);
 static ngx_int_t ngx_http_crmsync_init_module(ngx_cycle_t *cycle);
@@ -355,6 +377,69 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       0,
       NULL },
 
+    { ngx_string("crmsync_transcript"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_crmsync_transcript,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_transcript_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_crmsync_loc_conf_t, transcript_idle),
+      &ngx_http_crmsync_positive_post },
+
+    { ngx_string("crmsync_transcript_authors"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_transcript_authors,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_transcript_when"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_crmsync_transcript_when,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_deal"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_deal,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_lifecycle_on_deal"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_crmsync_lifecycle_on_deal,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_owner"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_owner_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_task"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_crmsync_task,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("crmsync_flag"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_crmsync_flag,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -424,6 +509,15 @@ ngx_http_crmsync_create_loc_conf(ngx_conf_t *cf)
     conf->dry_run = NGX_CONF_UNSET;
     conf->id_props = NGX_CONF_UNSET_PTR;
     conf->lookup_properties = NGX_CONF_UNSET_PTR;
+    conf->transcript = NGX_CONF_UNSET_UINT;
+    conf->transcript_idle = NGX_CONF_UNSET_MSEC;
+    conf->transcript_authors = NGX_CONF_UNSET_UINT;
+    conf->transcript_when = NGX_CONF_UNSET_UINT;
+    conf->deal = NGX_CONF_UNSET_PTR;
+    conf->owner_assignee = NGX_CONF_UNSET;
+    conf->owner_rr = NGX_CONF_UNSET_PTR;
+    conf->task = NGX_CONF_UNSET_PTR;
+    conf->flags = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -458,6 +552,22 @@ ngx_http_crmsync_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->id_props, prev->id_props, NULL);
     ngx_conf_merge_ptr_value(conf->lookup_properties,
                              prev->lookup_properties, NULL);
+    ngx_conf_merge_uint_value(conf->transcript, prev->transcript,
+                              NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF);
+    ngx_conf_merge_msec_value(conf->transcript_idle, prev->transcript_idle,
+                              NGX_HTTP_CRMSYNC_IDLE_DEFAULT);
+    ngx_conf_merge_uint_value(conf->transcript_authors,
+                              prev->transcript_authors,
+                              NGX_HTTP_CRMSYNC_AUTHORS_DEFAULT);
+    ngx_conf_merge_uint_value(conf->transcript_when, prev->transcript_when,
+                              NGX_HTTP_CRMSYNC_WHEN_CLOSED);
+    ngx_conf_merge_ptr_value(conf->deal, prev->deal, NULL);
+    ngx_conf_merge_str_value(conf->lifecycle_on_deal,
+                             prev->lifecycle_on_deal, "");
+    ngx_conf_merge_value(conf->owner_assignee, prev->owner_assignee, 0);
+    ngx_conf_merge_ptr_value(conf->owner_rr, prev->owner_rr, NULL);
+    ngx_conf_merge_ptr_value(conf->task, prev->task, NULL);
+    ngx_conf_merge_ptr_value(conf->flags, prev->flags, NULL);
 
     if (conf->lookup_properties == NULL) {
         conf->lookup_properties = ngx_http_crmsync_default_lookup(cf);
@@ -983,6 +1093,35 @@ ngx_http_crmsync_merge_store(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
         } else if (conf->dry_run) {
             name = "crmsync_dry_run";
 
+        } else if (conf->transcript != NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF) {
+            name = "crmsync_transcript";
+
+        } else if (conf->transcript_idle != NGX_HTTP_CRMSYNC_IDLE_DEFAULT) {
+            name = "crmsync_transcript_idle";
+
+        } else if (conf->transcript_authors
+                   != NGX_HTTP_CRMSYNC_AUTHORS_DEFAULT)
+        {
+            name = "crmsync_transcript_authors";
+
+        } else if (conf->transcript_when != NGX_HTTP_CRMSYNC_WHEN_CLOSED) {
+            name = "crmsync_transcript_when";
+
+        } else if (conf->deal) {
+            name = "crmsync_deal";
+
+        } else if (conf->lifecycle_on_deal.len) {
+            name = "crmsync_lifecycle_on_deal";
+
+        } else if (conf->owner_assignee || conf->owner_rr) {
+            name = "crmsync_owner";
+
+        } else if (conf->task) {
+            name = "crmsync_task";
+
+        } else if (conf->flags) {
+            name = "crmsync_flag";
+
         } else {
             name = NULL;
         }
@@ -1031,6 +1170,10 @@ ngx_http_crmsync_merge_store(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
     *loc = conf;
 
     if (ngx_http_crmsync_merge_props(cf, mcf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_crmsync_merge_actions(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -2304,6 +2447,819 @@ ngx_http_crmsync_merge_match(ngx_conf_t *cf, ngx_http_crmsync_loc_conf_t *conf)
     }
 
     conf->payload_tail.len = p - conf->payload_tail.data;
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_transcript note | communication | off */
+
+static char *
+ngx_http_crmsync_transcript(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cslcf->transcript != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "note") == 0) {
+        cslcf->transcript = NGX_HTTP_CRMSYNC_TRANSCRIPT_NOTE;
+
+    } else if (ngx_strcmp(value[1].data, "communication") == 0) {
+        cslcf->transcript = NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        cslcf->transcript = NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"crmsync_transcript\": "
+                           "note, communication or off is expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_transcript_authors contact agent [bot] [system] [note] */
+
+static char *
+ngx_http_crmsync_transcript_authors(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, a, mask;
+
+    if (cslcf->transcript_authors != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mask = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (a = NGX_HTTP_CRMSYNC_AUTHOR_CONTACT;
+             a <= NGX_HTTP_CRMSYNC_AUTHOR_NOTE;
+             a++)
+        {
+            if (ngx_strcmp(value[i].data, ngx_http_crmsync_author_names[a])
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (a > NGX_HTTP_CRMSYNC_AUTHOR_NOTE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown author \"%V\" in "
+                               "\"crmsync_transcript_authors\", valid ones "
+                               "are: contact agent bot system note",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (mask & (1 << a)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate author \"%V\" in "
+                               "\"crmsync_transcript_authors\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        mask |= 1 << a;
+    }
+
+    cslcf->transcript_authors = mask;
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_transcript_when closed | assigned | always */
+
+static char *
+ngx_http_crmsync_transcript_when(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cslcf->transcript_when != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "closed") == 0) {
+        cslcf->transcript_when = NGX_HTTP_CRMSYNC_WHEN_CLOSED;
+
+    } else if (ngx_strcmp(value[1].data, "assigned") == 0) {
+        cslcf->transcript_when = NGX_HTTP_CRMSYNC_WHEN_ASSIGNED;
+
+    } else if (ngx_strcmp(value[1].data, "always") == 0) {
+        cslcf->transcript_when = NGX_HTTP_CRMSYNC_WHEN_ALWAYS;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in "
+                           "\"crmsync_transcript_when\": closed, assigned "
+                           "or always is expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a value with variables, compiled into cv (allocated when NULL) */
+
+static ngx_http_complex_value_t *
+ngx_http_crmsync_compile(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_complex_value_t *cv)
+{
+    ngx_http_compile_complex_value_t  ccv;
+
+    if (cv == NULL) {
+        cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (cv == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return cv;
+}
+
+
+/*
+ * "name=value" parameters: the index in names of the parameter's name,
+ * its value in v; an unknown name, an empty value or a name given twice
+ * is an [emerg] naming the directive.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_param(ngx_conf_t *cf, ngx_str_t *arg, const char **names,
+    ngx_uint_t *seen, ngx_str_t *v)
+{
+    u_char      *eq;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   k;
+
+    value = cf->args->elts;
+
+    eq = (u_char *) ngx_strchr(arg->data, '=');
+
+    if (eq != NULL) {
+        len = eq - arg->data;
+
+        for (k = 0; names[k]; k++) {
+            if (ngx_strlen(names[k]) == len
+                && ngx_strncmp(names[k], arg->data, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (names[k]) {
+            v->data = eq + 1;
+            v->len = arg->data + arg->len - v->data;
+
+            if (v->len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty \"%V\" in \"%V\"", arg, &value[0]);
+                return NGX_ERROR;
+            }
+
+            if (*seen & (1 << k)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate parameter \"%*s\" in \"%V\"",
+                                   len + 1, arg->data, &value[0]);
+                return NGX_ERROR;
+            }
+
+            *seen |= 1 << k;
+
+            return k;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"%V\"", arg, &value[0]);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * An owner's email: one '@' with something before it and a dot in the
+ * domain, printable, nothing JSON would escape.  Lower-cased in place.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_owner_email(ngx_str_t *v)
+{
+    u_char      *p, *at, *dot;
+    ngx_uint_t   n;
+
+    if (v->len < 5 || v->len > 254) {
+        return NGX_ERROR;
+    }
+
+    at = NULL;
+    dot = NULL;
+    n = 0;
+
+    for (p = v->data; p < v->data + v->len; p++) {
+        if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' || *p == ','
+            || *p == '<' || *p == '>' || *p == '$')
+        {
+            return NGX_ERROR;
+        }
+
+        if (*p == '@') {
+            at = p;
+            n++;
+
+        } else if (*p == '.' && at) {
+            dot = p;
+        }
+    }
+
+    if (n != 1 || at == v->data || dot == NULL || dot == at + 1
+        || dot == v->data + v->len - 1)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(v->data, v->data, v->len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * crmsync_deal pipeline=<id or label> stage=<id or label> name=<template>
+ *     [amount=<value>] [when=<value>]
+ */
+
+static char *
+ngx_http_crmsync_deal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_int_t                 k;
+    ngx_str_t                *value, v;
+    ngx_uint_t                i, seen;
+    ngx_http_crmsync_deal_t  *deal;
+
+    static const char  *names[] = {
+        "pipeline", "stage", "name", "amount", "when", NULL
+    };
+
+    if (cslcf->deal != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    deal = ngx_pcalloc(cf->pool, sizeof(ngx_http_crmsync_deal_t));
+    if (deal == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    seen = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        k = ngx_http_crmsync_param(cf, &value[i], names, &seen, &v);
+
+        switch (k) {
+
+        case 0:
+        case 1:
+            if (ngx_strlchr(v.data, v.data + v.len, '$') != NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"crmsync_deal\": the "
+                                   "pipeline and the stage are an id or a "
+                                   "label, without variables", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (k == 0) {
+                deal->pipeline = v;
+
+            } else {
+                deal->stage = v;
+            }
+
+            break;
+
+        case 2:
+            if (ngx_http_crmsync_compile(cf, &v, &deal->name) == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 3:
+            deal->amount = ngx_http_crmsync_compile(cf, &v, NULL);
+            if (deal->amount == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 4:
+            deal->when = ngx_http_crmsync_compile(cf, &v, NULL);
+            if (deal->when == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        default:
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (!(seen & (1 << k))) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"crmsync_deal\" needs %s=", names[k]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cslcf->deal = deal;
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_lifecycle_on_deal <stage> | off */
+
+static char *
+ngx_http_crmsync_lifecycle_on_deal(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (cslcf->lifecycle_on_deal.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&cslcf->lifecycle_on_deal, "");
+        return NGX_CONF_OK;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || value[1].len > 100
+        || p != value[1].data + value[1].len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid stage \"%V\" in "
+                           "\"crmsync_lifecycle_on_deal\": HubSpot's "
+                           "internal value is expected (lower case and "
+                           "digits, such as marketingqualifiedlead), or off",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cslcf->lifecycle_on_deal = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_owner assignee; crmsync_owner round_robin <email> ... */
+
+static char *
+ngx_http_crmsync_owner_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_str_t   *value, *email;
+    ngx_uint_t   i, j;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "assignee") == 0) {
+        if (cf->args->nelts != 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in "
+                               "\"crmsync_owner assignee\": nothing may "
+                               "follow", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (cslcf->owner_assignee != NGX_CONF_UNSET) {
+            return "assignee is duplicate";
+        }
+
+        cslcf->owner_assignee = 1;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "round_robin") != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"crmsync_owner\": "
+                           "assignee or round_robin <owner email> ... is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cslcf->owner_rr != NGX_CONF_UNSET_PTR) {
+        return "round_robin is duplicate";
+    }
+
+    if (cf->args->nelts < 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"crmsync_owner round_robin\" needs at least "
+                           "one owner email");
+        return NGX_CONF_ERROR;
+    }
+
+    cslcf->owner_rr = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                       sizeof(ngx_str_t));
+    if (cslcf->owner_rr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_http_crmsync_owner_email(&value[i]) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid owner email \"%V\" in "
+                               "\"crmsync_owner round_robin\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 2; j < i; j++) {
+            if (value[j].len == value[i].len
+                && ngx_strncmp(value[j].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate owner \"%V\" in "
+                                   "\"crmsync_owner round_robin\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        email = ngx_array_push(cslcf->owner_rr);
+        if (email == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *email = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * crmsync_task when=<value> subject=<template> [due=<time>]
+ *     [owner=contact_owner|<email>]
+ */
+
+static char *
+ngx_http_crmsync_task(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_int_t                 k;
+    ngx_str_t                *value, v;
+    ngx_uint_t                i, seen;
+    ngx_http_crmsync_task_t  *task;
+
+    static const char  *names[] = {
+        "when", "subject", "due", "owner", NULL
+    };
+
+    if (cslcf->task != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    task = ngx_pcalloc(cf->pool, sizeof(ngx_http_crmsync_task_t));
+    if (task == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    task->due = 86400 * 1000;
+    ngx_str_set(&task->owner, "contact_owner");
+
+    value = cf->args->elts;
+    seen = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        k = ngx_http_crmsync_param(cf, &value[i], names, &seen, &v);
+
+        switch (k) {
+
+        case 0:
+            if (ngx_http_crmsync_compile(cf, &v, &task->when) == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 1:
+            if (ngx_http_crmsync_compile(cf, &v, &task->subject) == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 2:
+            task->due = ngx_parse_time(&v, 0);
+
+            if (task->due == (ngx_msec_t) NGX_ERROR || task->due == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"crmsync_task\": a "
+                                   "time such as 24h is expected",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 3:
+            if (!(v.len == 13 && ngx_strncmp(v.data, "contact_owner", 13) == 0)
+                && ngx_http_crmsync_owner_email(&v) != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"crmsync_task\": "
+                                   "owner=contact_owner or an owner's email "
+                                   "is expected", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            task->owner = v;
+            break;
+
+        default:
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (k = 0; k < 2; k++) {
+        if (!(seen & (1 << k))) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"crmsync_task\" needs %s=", names[k]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cslcf->task = task;
+
+    return NGX_CONF_OK;
+}
+
+
+/* crmsync_flag <property> when=<value> */
+
+static char *
+ngx_http_crmsync_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_crmsync_loc_conf_t *cslcf = conf;
+
+    ngx_int_t                 k;
+    ngx_str_t                *value, v;
+    ngx_uint_t                i, seen;
+    const char               *err;
+    ngx_http_crmsync_flag_t  *flag;
+
+    static const char  *names[] = { "when", NULL };
+
+    value = cf->args->elts;
+
+    err = ngx_http_crmsync_property_error(&value[1]);
+
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid property \"%V\" in \"crmsync_flag\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cslcf->flags == NGX_CONF_UNSET_PTR) {
+        cslcf->flags = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_crmsync_flag_t));
+        if (cslcf->flags == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    flag = cslcf->flags->elts;
+
+    for (i = 0; i < cslcf->flags->nelts; i++) {
+        if (flag[i].property.len == value[1].len
+            && ngx_strncmp(flag[i].property.data, value[1].data,
+                           value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate property \"%V\" in "
+                               "\"crmsync_flag\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    seen = 0;
+
+    k = ngx_http_crmsync_param(cf, &value[2], names, &seen, &v);
+    if (k == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    flag = ngx_array_push(cslcf->flags);
+    if (flag == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    flag->property = value[1];
+
+    if (ngx_http_crmsync_compile(cf, &v, &flag->when) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a JSON string, quoted and escaped, made at configuration time */
+
+static u_char *
+ngx_http_crmsync_conf_json(u_char *p, ngx_str_t *v)
+{
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, v->data, v->len);
+    *p++ = '"';
+
+    return p;
+}
+
+
+static size_t
+ngx_http_crmsync_conf_json_len(ngx_str_t *v)
+{
+    return v->len + ngx_escape_json(NULL, v->data, v->len) + 2;
+}
+
+
+/*
+ * The action payloads' members that the location fixes
+ * (doc/conversations.md), made once here: ,"pipeline":P (transcripts
+ * and owners), the transcript's ,"when":W, the deal's head
+ * {"v":1,"pipeline":P,"stage":S,"name": and its tail ,"lifecycle":L
+ * ,"rr":[...], and the task's ,"due":D,"owner":O,"key":
+ */
+
+static char *
+ngx_http_crmsync_merge_actions(ngx_conf_t *cf,
+    ngx_http_crmsync_loc_conf_t *conf)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                *rr;
+    ngx_uint_t                i;
+    ngx_http_crmsync_deal_t  *deal;
+
+    static const char  *when[] = { "closed", "assigned", "always" };
+
+    deal = conf->deal;
+
+    if (deal) {
+        len = sizeof(",\"pipeline\":")
+              + ngx_http_crmsync_conf_json_len(&deal->pipeline);
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->pipeline_json.data = p;
+        p = ngx_cpymem(p, ",\"pipeline\":", sizeof(",\"pipeline\":") - 1);
+        p = ngx_http_crmsync_conf_json(p, &deal->pipeline);
+        conf->pipeline_json.len = p - conf->pipeline_json.data;
+
+        len = sizeof("{\"v\":1,\"pipeline\":,\"stage\":,\"name\":")
+              + ngx_http_crmsync_conf_json_len(&deal->pipeline)
+              + ngx_http_crmsync_conf_json_len(&deal->stage);
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->deal_head.data = p;
+        p = ngx_cpymem(p, "{\"v\":1,\"pipeline\":",
+                       sizeof("{\"v\":1,\"pipeline\":") - 1);
+        p = ngx_http_crmsync_conf_json(p, &deal->pipeline);
+        p = ngx_cpymem(p, ",\"stage\":", sizeof(",\"stage\":") - 1);
+        p = ngx_http_crmsync_conf_json(p, &deal->stage);
+        p = ngx_cpymem(p, ",\"name\":", sizeof(",\"name\":") - 1);
+        conf->deal_head.len = p - conf->deal_head.data;
+
+        len = sizeof(",\"lifecycle\":\"\",\"rr\":[]")
+              + conf->lifecycle_on_deal.len;
+
+        rr = conf->owner_rr ? conf->owner_rr->elts : NULL;
+
+        for (i = 0; rr && i < conf->owner_rr->nelts; i++) {
+            len += ngx_http_crmsync_conf_json_len(&rr[i]) + 1;
+        }
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->deal_tail.data = p;
+
+        if (conf->lifecycle_on_deal.len) {
+            p = ngx_sprintf(p, ",\"lifecycle\":\"%V\"",
+                            &conf->lifecycle_on_deal);
+        }
+
+        if (rr) {
+            p = ngx_cpymem(p, ",\"rr\":[", sizeof(",\"rr\":[") - 1);
+
+            for (i = 0; i < conf->owner_rr->nelts; i++) {
+                if (i) {
+                    *p++ = ',';
+                }
+
+                p = ngx_http_crmsync_conf_json(p, &rr[i]);
+            }
+
+            *p++ = ']';
+        }
+
+        conf->deal_tail.len = p - conf->deal_tail.data;
+
+    } else {
+        ngx_str_set(&conf->pipeline_json, "");
+    }
+
+    len = conf->pipeline_json.len + sizeof(",\"when\":\"assigned\"");
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->transcript_tail.data = p;
+    p = ngx_cpymem(p, conf->pipeline_json.data, conf->pipeline_json.len);
+    p = ngx_sprintf(p, ",\"when\":\"%s\"", when[conf->transcript_when]);
+    conf->transcript_tail.len = p - conf->transcript_tail.data;
+
+    if (conf->task) {
+        len = sizeof(",\"due\":,\"owner\":,\"key\":") + NGX_INT_T_LEN
+              + ngx_http_crmsync_conf_json_len(&conf->task->owner);
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->task_mid.data = p;
+        p = ngx_sprintf(p, ",\"due\":%M,\"owner\":", conf->task->due);
+        p = ngx_http_crmsync_conf_json(p, &conf->task->owner);
+        p = ngx_cpymem(p, ",\"key\":", sizeof(",\"key\":") - 1);
+        conf->task_mid.len = p - conf->task_mid.data;
+    }
 
     return NGX_CONF_OK;
 }

@@ -1157,6 +1157,70 @@ ngx_http_crmsync_act_free(ngx_http_crmsync_act_t *a)
 
 
 /*
+ * The idle sweep's payload: the same as a close makes in the
+ * conversation's location.  Its memory lives until the sweep ends.
+ */
+
+static ngx_pool_t  *ngx_http_crmsync_sweep_pool;
+
+
+int
+ngx_http_crmsync_idle_payload(void *data, const char *conv,
+    const char *location, ngx_http_crmsync_str_t *out)
+{
+    size_t                         len, i;
+    u_char                        *p;
+    ngx_str_t                      c, label;
+    const char                    *type;
+    ngx_http_crmsync_event_t       ev;
+    ngx_http_crmsync_loc_conf_t  **loc, *cslcf;
+    ngx_http_crmsync_main_conf_t  *mcf;
+
+    mcf = data;
+    loc = mcf->locations.elts;
+    len = ngx_strlen(location);
+    cslcf = NULL;
+
+    for (i = 0; i < mcf->locations.nelts; i++) {
+        if (loc[i]->clcf->name.len == len
+            && ngx_strncmp(loc[i]->clcf->name.data, location, len) == 0)
+        {
+            cslcf = loc[i];
+            break;
+        }
+    }
+
+    if (cslcf == NULL
+        || cslcf->transcript == NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF)
+    {
+        /* the location writes no transcript (any more) */
+        return 1;
+    }
+
+    ngx_memzero(&ev, sizeof(ngx_http_crmsync_event_t));
+    ev.provider = cslcf->provider;
+    ev.csat = -1;
+
+    ngx_http_crmsync_channel(&ev, &label, &type);
+
+    c.data = (u_char *) conv;
+    c.len = ngx_strlen(conv);
+
+    p = ngx_http_crmsync_transcript_payload(ngx_http_crmsync_sweep_pool,
+                                            cslcf, &c, &label, type,
+                                            ngx_http_crmsync_now(), &len);
+    if (p == NULL) {
+        return -1;
+    }
+
+    out->data = p;
+    out->len = len;
+
+    return 0;
+}
+
+
+/*
  * The idle sweep: a conversation quiet for its crmsync_transcript_idle
  * gets its transcript.  The store picks the conversations and adds the
  * actions in one transaction, so that one worker does each.
@@ -1177,10 +1241,19 @@ ngx_http_crmsync_action_sweep(ngx_event_t *ev)
     rc = NGX_HTTP_CRMSYNC_STORE_OK;
 
     if (ngx_http_crmsync_store) {
+        ngx_http_crmsync_sweep_pool = ngx_create_pool(4096, ev->log);
+        if (ngx_http_crmsync_sweep_pool == NULL) {
+            ngx_add_timer(ev, NGX_HTTP_CRMSYNC_ACT_SWEEP);
+            return;
+        }
+
         rc = ngx_http_crmsync_store_conv_sweep(ngx_http_crmsync_store,
                                                ngx_http_crmsync_now(), 100,
                                                ngx_http_crmsync_idle_payload,
                                                ngx_http_crmsync_amcf, &n);
+
+        ngx_destroy_pool(ngx_http_crmsync_sweep_pool);
+        ngx_http_crmsync_sweep_pool = NULL;
 
         if (rc == NGX_HTTP_CRMSYNC_STORE_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ev->log, 0,

@@ -37,6 +37,45 @@ static void ngx_http_crmsync_ingest_remap(ngx_http_crmsync_loc_conf_t *cslcf,
     ngx_http_crmsync_store_row_t *row);
 
 
+/*
+ * What an event adds beside its contact job (doc/conversations.md): the
+ * message it keeps, what it does to its conversation, and its action
+ * jobs, made on the request path and stored by the group commit right
+ * after the contact job, whose id becomes their parent.
+ */
+
+typedef struct {
+    ngx_http_crmsync_str_t          conv;       /* "<provider>:<id>" */
+    ngx_http_crmsync_str_t          conv_key;   /* "conv:<conv>" */
+    ngx_http_crmsync_str_t          mkey;       /* a message to keep, or
+                                                   empty */
+    ngx_http_crmsync_store_msg_t    msg;
+    int64_t                         idle;       /* ms */
+
+    ngx_http_crmsync_store_row_t    transcript; /* kind 0: none */
+    ngx_http_crmsync_store_row_t   *actions;
+    ngx_uint_t                      nactions;
+
+    unsigned                        parent:1;   /* the contact job is
+                                                   queued or held */
+    unsigned                        human:1;    /* an agent wrote */
+    unsigned                        assigned:1;
+    unsigned                        close:1;
+} ngx_http_crmsync_conv_op_t;
+
+
+#define ngx_http_crmsync_lit(p, s)  ngx_cpymem(p, s, sizeof(s) - 1)
+
+
+static ngx_int_t ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_str_t *first,
+    int64_t now, ngx_http_crmsync_conv_op_t *op);
+static ngx_http_crmsync_store_rc_e ngx_http_crmsync_ingest_store_conv(
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_conv_op_t *op,
+    int64_t now);
+
+
 ngx_http_crmsync_store_t  *ngx_http_crmsync_store;
 int64_t                    ngx_http_crmsync_owner;
 
@@ -456,23 +495,36 @@ ngx_http_crmsync_keys(ngx_http_request_t *r,
 }
 
 
+/* a when= or crmsync_filter value: true unless empty or "0" */
+
+static ngx_int_t
+ngx_http_crmsync_true(ngx_http_request_t *r, ngx_http_complex_value_t *cv)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_complex_value(r, cv, &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return !(v.len == 0 || (v.len == 1 && v.data[0] == '0'));
+}
+
+
 /* crmsync_filter: an empty value or "0" skips the delivery's events */
 
 static ngx_int_t
 ngx_http_crmsync_filtered(ngx_http_request_t *r,
     ngx_http_crmsync_loc_conf_t *cslcf)
 {
-    ngx_str_t  v;
+    ngx_int_t  rc;
 
     if (cslcf->filter == NULL) {
         return 0;
     }
 
-    if (ngx_http_complex_value(r, cslcf->filter, &v) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    rc = ngx_http_crmsync_true(r, cslcf->filter);
 
-    return v.len == 0 || (v.len == 1 && v.data[0] == '0');
+    return (rc == NGX_ERROR) ? NGX_ERROR : !rc;
 }
 
 
@@ -509,7 +561,9 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     ngx_http_cleanup_t            *cln;
     ngx_http_crmsync_event_t      *ev;
     ngx_http_crmsync_loc_conf_t   *cslcf;
+    ngx_http_crmsync_str_t         first;
     ngx_http_crmsync_store_row_t  *rows, *row;
+    ngx_http_crmsync_conv_op_t    *convs;
     ngx_http_crmsync_ingest_id_t   ids[NGX_HTTP_CRMSYNC_IDS];
 
     cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
@@ -524,6 +578,12 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    convs = ngx_pcalloc(r->pool,
+                        ctx->nevents * sizeof(ngx_http_crmsync_conv_op_t));
+    if (convs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     now = ngx_http_crmsync_now();
     hashed = 0;
 
@@ -535,6 +595,9 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
     for (i = 0; i < ctx->nevents; i++) {
         ev = &ctx->events[i];
         row = &rows[i];
+
+        /* the event variables read this event while its rows are made */
+        ctx->current = i;
 
         /*
          * The dedup key: the location, and the platform's id or the body's
@@ -654,7 +717,40 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
 
         row->event.data = p;
         row->event.len = n;
+
+        /* its conversation and actions: none for a filtered delivery,
+           nor for HubSpot's own events */
+
+        if (filtered || ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_HUBSPOT) {
+            continue;
+        }
+
+        if (nids) {
+            p = ngx_pnalloc(r->pool, ids[0].kind.len + 1 + ids[0].value.len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            first.data = p;
+            p = ngx_cpymem(p, ids[0].kind.data, ids[0].kind.len);
+            *p++ = ':';
+            p = ngx_cpymem(p, ids[0].value.data, ids[0].value.len);
+            first.len = p - first.data;
+
+        } else {
+            first.data = NULL;
+            first.len = 0;
+        }
+
+        if (ngx_http_crmsync_ingest_convs(r, cslcf, ev, row, &first, now,
+                                          &convs[i])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
+
+    ctx->current = 0;
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
@@ -666,6 +762,7 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
 
     ctx->request = r;
     ctx->rows = rows;
+    ctx->convs = convs;
     ctx->pending = 1;
 
     ngx_queue_insert_tail(&ngx_http_crmsync_pending, &ctx->queue);
@@ -690,6 +787,596 @@ unavailable:
 
     return ngx_http_crmsync_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                    "store_unavailable");
+}
+
+
+/*
+ * The payload of a transcript action of a location's conversation
+ * (doc/conversations.md): its channel's label, HubSpot's channel type
+ * (only for communications; NULL: none fits), closed_at (ms).  The idle
+ * sweep makes its payloads with it too (the label and type of a location
+ * come from ngx_http_crmsync_channel() with an event of its provider).
+ * NULL: no memory.
+ */
+
+u_char *
+ngx_http_crmsync_transcript_payload(ngx_pool_t *pool,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_str_t *conv, ngx_str_t *channel,
+    const char *type, int64_t closed_at, size_t *len)
+{
+    u_char  *p, *start;
+    size_t   n;
+
+    if (cslcf->transcript != NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION) {
+        type = NULL;
+    }
+
+    n = sizeof("{\"v\":1,\"conv\":,\"mode\":\"communication\","
+               "\"channel\":,\"channel_type\":\"LINKEDIN_MESSAGE\","
+               "\"upto\":0,\"closed_at\":}")
+        + ngx_http_crmsync_json_len(conv) + ngx_http_crmsync_json_len(channel)
+        + NGX_INT64_LEN + cslcf->transcript_tail.len;
+
+    start = ngx_pnalloc(pool, n);
+    if (start == NULL) {
+        return NULL;
+    }
+
+    p = ngx_http_crmsync_lit(start, "{\"v\":1,\"conv\":");
+    p = ngx_http_crmsync_json_copy(p, conv);
+    p = ngx_sprintf(p, ",\"mode\":\"%s\",\"channel\":",
+                    cslcf->transcript
+                    == NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION
+                    ? "communication" : "note");
+    p = ngx_http_crmsync_json_copy(p, channel);
+
+    if (type) {
+        p = ngx_sprintf(p, ",\"channel_type\":\"%s\"", type);
+    }
+
+    p = ngx_sprintf(p, ",\"upto\":0,\"closed_at\":%L", closed_at);
+    p = ngx_cpymem(p, cslcf->transcript_tail.data,
+                   cslcf->transcript_tail.len);
+    *p++ = '}';
+
+    *len = p - start;
+
+    return start;
+}
+
+
+/*
+ * One action job of an event.  It has its event's delivery key: the
+ * store derives a key of its own from it ("<key>#<kind>.<n>"), so that a
+ * redelivery finds it again.  The parent, the state and the keys are set
+ * by the commit (ngx_http_crmsync_ingest_action).
+ */
+
+static ngx_http_crmsync_store_row_t *
+ngx_http_crmsync_action_row(ngx_http_request_t *r,
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_conv_op_t *op,
+    ngx_http_crmsync_store_row_t *a, ngx_http_crmsync_job_kind_e kind,
+    u_char *payload, u_char *last)
+{
+    if (a == NULL) {
+        a = &op->actions[op->nactions++];
+    }
+
+    a->key = row->key;
+    a->location = row->location;
+    a->portal = row->portal;
+    a->provider = row->provider;
+    a->type = row->type;
+    a->visible_at = row->visible_at;
+    a->kind = kind;
+    a->conv = op->conv;
+    a->payload.data = payload;
+    a->payload.len = last - payload;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "crmsync action %s: %V",
+                   ngx_http_crmsync_job_kind_names[kind], &a->payload);
+
+    return a;
+}
+
+
+/*
+ * The conversation and the actions of an event (doc/conversations.md):
+ * the conversation key, the message kept, and the payloads of its
+ * transcript, deal, owner, task and flag actions.
+ */
+
+static ngx_int_t
+ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_http_crmsync_event_t *ev,
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_str_t *first,
+    int64_t now, ngx_http_crmsync_conv_op_t *op)
+{
+    u_char                   *p, *start;
+    size_t                    len, n;
+    int64_t                   at;
+    ngx_int_t                 rc;
+    ngx_str_t                 conv, label, name, amount, subject, key;
+    ngx_uint_t                i, open, author;
+    const char               *provider, *type;
+    ngx_http_crmsync_flag_t  *flag;
+
+    provider = ngx_http_crmsync_provider_names[ev->provider];
+
+    /* "<provider>:<conversation id>", else "<provider>:<first key>" */
+
+    if (ev->conversation_id.len) {
+        n = ev->conversation_id.len;
+
+    } else {
+        n = first->len;
+    }
+
+    if (n) {
+        p = ngx_pnalloc(r->pool, 2 * (ngx_strlen(provider) + 1 + n)
+                                 + sizeof("conv:"));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        op->conv.data = p;
+        p = ngx_sprintf(p, "%s:", provider);
+        p = ngx_cpymem(p, ev->conversation_id.len ? ev->conversation_id.data
+                                                  : first->data, n);
+        op->conv.len = p - op->conv.data;
+
+        op->conv_key.data = p;
+        p = ngx_http_crmsync_lit(p, "conv:");
+        p = ngx_cpymem(p, op->conv.data, op->conv.len);
+        op->conv_key.len = p - op->conv_key.data;
+
+        row->conv = op->conv;
+    }
+
+    op->parent = (row->state == NGX_HTTP_CRMSYNC_JOB_QUEUED
+                  || row->state == NGX_HTTP_CRMSYNC_JOB_HELD);
+
+    if (!op->parent && op->conv.len == 0) {
+        /* no contact and no conversation to find one through */
+        return NGX_OK;
+    }
+
+    conv.data = op->conv.data;
+    conv.len = op->conv.len;
+
+    at = ev->occurred_at ? ev->occurred_at : now;
+    op->idle = cslcf->transcript_idle;
+
+    n = 4 + (cslcf->flags ? cslcf->flags->nelts : 0);
+
+    op->actions = ngx_pcalloc(r->pool,
+                              n * sizeof(ngx_http_crmsync_store_row_t));
+    if (op->actions == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the transcript: messages kept, the conversation assigned, closed */
+
+    if (cslcf->transcript != NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF && conv.len) {
+
+        switch (ev->type) {
+
+        case NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND:
+        case NGX_HTTP_CRMSYNC_EV_MESSAGE_OUTBOUND:
+
+            author = ev->author;
+
+            if (author == NGX_HTTP_CRMSYNC_AUTHOR_NONE) {
+                author = (ev->type == NGX_HTTP_CRMSYNC_EV_MESSAGE_INBOUND)
+                         ? NGX_HTTP_CRMSYNC_AUTHOR_CONTACT
+                         : NGX_HTTP_CRMSYNC_AUTHOR_AGENT;
+            }
+
+            if (!(cslcf->transcript_authors & (1 << author))) {
+                break;
+            }
+
+            /* "<conv>/<message id or delivery key>" */
+
+            len = conv.len + 1 + (ev->message_id.len ? ev->message_id.len
+                                                     : row->key.len);
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            op->mkey.data = p;
+            p = ngx_cpymem(p, conv.data, conv.len);
+            *p++ = '/';
+
+            if (ev->message_id.len) {
+                p = ngx_cpymem(p, ev->message_id.data, ev->message_id.len);
+
+            } else {
+                p = ngx_cpymem(p, row->key.data, row->key.len);
+            }
+
+            op->mkey.len = p - op->mkey.data;
+
+            op->msg.at = at;
+            op->msg.author = author;
+            op->msg.attachments = ev->attachments;
+            op->msg.text = ev->text;
+            op->human = (author == NGX_HTTP_CRMSYNC_AUTHOR_AGENT);
+
+            if (cslcf->transcript_when == NGX_HTTP_CRMSYNC_WHEN_ALWAYS) {
+                goto transcript;
+            }
+
+            break;
+
+        case NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED:
+            op->assigned = 1;
+            break;
+
+        case NGX_HTTP_CRMSYNC_EV_CONVERSATION_CLOSED:
+            op->close = 1;
+            goto transcript;
+
+        default:
+            break;
+        }
+
+        goto deal;
+
+    transcript:
+
+        ngx_http_crmsync_channel(ev, &label, &type);
+
+        start = ngx_http_crmsync_transcript_payload(r->pool, cslcf, &conv,
+                                                    &label, type, at, &len);
+        if (start == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = start + len;
+
+        if (ngx_http_crmsync_action_row(r, row, op, &op->transcript,
+                                        NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
+                                        start, p)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+deal:
+
+    /* the deal: when= true, or without when=, any event with a contact */
+
+    if (cslcf->deal) {
+        if (cslcf->deal->when) {
+            rc = ngx_http_crmsync_true(r, cslcf->deal->when);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+        } else {
+            rc = op->parent;
+        }
+
+        if (rc) {
+            if (ngx_http_complex_value(r, &cslcf->deal->name, &name)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ngx_str_null(&amount);
+
+            if (cslcf->deal->amount
+                && ngx_http_complex_value(r, cslcf->deal->amount, &amount)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            len = cslcf->deal_head.len + cslcf->deal_tail.len
+                  + ngx_http_crmsync_json_len(&name)
+                  + sizeof(",\"amount\":,\"assignee\":,\"conv\":}")
+                  + ngx_http_crmsync_json_len(&amount)
+                  + ngx_http_crmsync_json_len((ngx_str_t *) &ev->assignee)
+                  + ngx_http_crmsync_json_len(&conv);
+
+            start = ngx_pnalloc(r->pool, len);
+            if (start == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_cpymem(start, cslcf->deal_head.data,
+                           cslcf->deal_head.len);
+            p = ngx_http_crmsync_json_copy(p, &name);
+
+            if (amount.len) {
+                p = ngx_http_crmsync_lit(p, ",\"amount\":");
+                p = ngx_http_crmsync_json_copy(p, &amount);
+            }
+
+            p = ngx_cpymem(p, cslcf->deal_tail.data, cslcf->deal_tail.len);
+
+            if (cslcf->owner_assignee && ev->assignee.len) {
+                p = ngx_http_crmsync_lit(p, ",\"assignee\":");
+                p = ngx_http_crmsync_json_copy(p, (ngx_str_t *) &ev->assignee);
+            }
+
+            if (conv.len) {
+                p = ngx_http_crmsync_lit(p, ",\"conv\":");
+                p = ngx_http_crmsync_json_copy(p, &conv);
+            }
+
+            *p++ = '}';
+
+            if (ngx_http_crmsync_action_row(r, row, op, NULL,
+                                            NGX_HTTP_CRMSYNC_KIND_DEAL,
+                                            start, p)
+                == NULL)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    /*
+     * The owner: the conversation's assignee, on an assignment only
+     * (Intercom names the assignee on every message; an owner action per
+     * message would spend a call on each)
+     */
+
+    if (cslcf->owner_assignee && ev->assignee.len
+        && ev->type == NGX_HTTP_CRMSYNC_EV_CONVERSATION_ASSIGNED)
+    {
+        len = sizeof("{\"v\":1,\"assignee\":,\"conv\":}")
+              + cslcf->pipeline_json.len
+              + ngx_http_crmsync_json_len((ngx_str_t *) &ev->assignee)
+              + ngx_http_crmsync_json_len(&conv);
+
+        start = ngx_pnalloc(r->pool, len);
+        if (start == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_http_crmsync_lit(start, "{\"v\":1,\"assignee\":");
+        p = ngx_http_crmsync_json_copy(p, (ngx_str_t *) &ev->assignee);
+        p = ngx_cpymem(p, cslcf->pipeline_json.data,
+                       cslcf->pipeline_json.len);
+
+        if (conv.len) {
+            p = ngx_http_crmsync_lit(p, ",\"conv\":");
+            p = ngx_http_crmsync_json_copy(p, &conv);
+        }
+
+        *p++ = '}';
+
+        if (ngx_http_crmsync_action_row(r, row, op, NULL,
+                                        NGX_HTTP_CRMSYNC_KIND_OWNER,
+                                        start, p)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    /* the task: one per conversation (or delivery), by its key */
+
+    if (cslcf->task) {
+        rc = ngx_http_crmsync_true(r, &cslcf->task->when);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc) {
+            if (ngx_http_complex_value(r, &cslcf->task->subject, &subject)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            key.len = sizeof("task:") - 1 + (conv.len ? conv.len
+                                                      : row->key.len);
+            key.data = ngx_pnalloc(r->pool, key.len);
+            if (key.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_http_crmsync_lit(key.data, "task:");
+
+            if (conv.len) {
+                ngx_memcpy(p, conv.data, conv.len);
+
+            } else {
+                ngx_memcpy(p, row->key.data, row->key.len);
+            }
+
+            len = sizeof("{\"v\":1,\"subject\":,\"at\":,\"conv\":}")
+                  + NGX_INT64_LEN + ngx_http_crmsync_json_len(&subject)
+                  + cslcf->task_mid.len + ngx_http_crmsync_json_len(&key)
+                  + ngx_http_crmsync_json_len(&conv);
+
+            start = ngx_pnalloc(r->pool, len);
+            if (start == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_http_crmsync_lit(start, "{\"v\":1,\"subject\":");
+            p = ngx_http_crmsync_json_copy(p, &subject);
+            p = ngx_cpymem(p, cslcf->task_mid.data, cslcf->task_mid.len);
+            p = ngx_http_crmsync_json_copy(p, &key);
+            p = ngx_sprintf(p, ",\"at\":%L", at);
+
+            /* its contact may come through the conversation */
+
+            if (conv.len) {
+                p = ngx_http_crmsync_lit(p, ",\"conv\":");
+                p = ngx_http_crmsync_json_copy(p, &conv);
+            }
+
+            *p++ = '}';
+
+            if (ngx_http_crmsync_action_row(r, row, op, NULL,
+                                            NGX_HTTP_CRMSYNC_KIND_TASK,
+                                            start, p)
+                == NULL)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    /* the flags: set while the conversation is open, cleared at close */
+
+    if (cslcf->flags == NULL || conv.len == 0) {
+        return NGX_OK;
+    }
+
+    flag = cslcf->flags->elts;
+
+    for (i = 0; i < cslcf->flags->nelts; i++) {
+
+        if (ev->type == NGX_HTTP_CRMSYNC_EV_CONVERSATION_CLOSED) {
+            open = 0;
+
+        } else {
+            rc = ngx_http_crmsync_true(r, &flag[i].when);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (!rc) {
+                continue;
+            }
+
+            open = 1;
+        }
+
+        /* the property's name needs no escaping */
+
+        len = sizeof("{\"v\":1,\"property\":\"\",\"conv\":,\"open\":false}")
+              + flag[i].property.len + ngx_http_crmsync_json_len(&conv);
+
+        start = ngx_pnalloc(r->pool, len);
+        if (start == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(start, "{\"v\":1,\"property\":\"%V\",\"conv\":",
+                        &flag[i].property);
+        p = ngx_http_crmsync_json_copy(p, &conv);
+        p = ngx_sprintf(p, ",\"open\":%s}", open ? "true" : "false");
+
+        if (ngx_http_crmsync_action_row(r, row, op, NULL,
+                                        NGX_HTTP_CRMSYNC_KIND_FLAG,
+                                        start, p)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* an action of the event: the child of its contact job, or on its own */
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_ingest_action(ngx_http_crmsync_store_row_t *row,
+    ngx_http_crmsync_conv_op_t *op, ngx_http_crmsync_store_row_t *a,
+    int64_t now)
+{
+    if (op->parent) {
+        a->parent = row->id;
+        a->state = NGX_HTTP_CRMSYNC_JOB_HELD;
+        a->hold_reason = "contact";
+        a->keys = NULL;
+        a->nkeys = 0;
+        a->match_key.len = 0;
+
+    } else {
+        /* the executor finds the contact through the conversation */
+        a->parent = 0;
+        a->state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
+        a->hold_reason = NULL;
+        a->keys = &op->conv_key;
+        a->nkeys = 1;
+        a->match_key = op->conv_key;
+    }
+
+    return ngx_http_crmsync_store_add(ngx_http_crmsync_store, a, now);
+}
+
+
+/*
+ * The commit's side of ngx_http_crmsync_ingest_convs(), after the
+ * event's contact job was added (not a duplicate): in the same
+ * transaction, the message and the conversation, then the actions.
+ */
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_ingest_store_conv(ngx_http_crmsync_store_row_t *row,
+    ngx_http_crmsync_conv_op_t *op, int64_t now)
+{
+    int                           unwritten, human;
+    ngx_uint_t                    i, transcript;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    transcript = (op->transcript.kind != NGX_HTTP_CRMSYNC_KIND_CONTACT);
+
+    if (op->mkey.len) {
+        rc = ngx_http_crmsync_store_message(ngx_http_crmsync_store,
+                                            &row->portal, &op->conv,
+                                            &row->location, &op->mkey,
+                                            &op->msg, op->idle, op->human,
+                                            now);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    if (op->assigned) {
+        rc = ngx_http_crmsync_store_conv_human(ngx_http_crmsync_store,
+                                               &row->portal, &op->conv,
+                                               &row->location, now);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    if (op->close) {
+        unwritten = 0;
+        human = 0;
+
+        rc = ngx_http_crmsync_store_conv_close(ngx_http_crmsync_store,
+                                               &row->portal, &op->conv, now,
+                                               &unwritten, &human);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+
+        /* nothing left to write: no transcript */
+        transcript = transcript && unwritten;
+    }
+
+    if (transcript) {
+        rc = ngx_http_crmsync_ingest_action(row, op, &op->transcript, now);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    for (i = 0; i < op->nactions; i++) {
+        rc = ngx_http_crmsync_ingest_action(row, op, &op->actions[i], now);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_HTTP_CRMSYNC_STORE_OK;
 }
 
 
@@ -733,6 +1420,7 @@ ngx_http_crmsync_commit_handler(ngx_event_t *ev)
     ngx_msec_t                      ms;
     ngx_http_crmsync_ctx_t         *ctx, *batch[NGX_HTTP_CRMSYNC_COMMIT_MAX];
     ngx_http_crmsync_store_row_t   *rows;
+    ngx_http_crmsync_conv_op_t     *convs;
     ngx_http_crmsync_store_rc_e     rc;
     ngx_http_crmsync_loc_conf_t    *cslcf;
     ngx_http_crmsync_sh_t          *sh;
@@ -755,10 +1443,21 @@ ngx_http_crmsync_commit_handler(ngx_event_t *ev)
         {
             ctx = ngx_queue_data(q, ngx_http_crmsync_ctx_t, queue);
             rows = ctx->rows;
+            convs = ctx->convs;
 
             for (i = 0; i < ctx->nevents; i++) {
                 rc = ngx_http_crmsync_store_add(ngx_http_crmsync_store,
                                                 &rows[i], now);
+                if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+                    goto failed;
+                }
+
+                if (rows[i].duplicate) {
+                    continue;
+                }
+
+                rc = ngx_http_crmsync_ingest_store_conv(&rows[i], &convs[i],
+                                                        now);
                 if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
                     goto failed;
                 }

@@ -78,6 +78,54 @@ typedef struct {
 } ngx_http_crmsync_set_t;
 
 
+/*
+ * Issue 11 (doc/conversations.md): transcripts, deals, owners, tasks and
+ * flags.
+ */
+
+typedef enum {
+    NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF = 0,
+    NGX_HTTP_CRMSYNC_TRANSCRIPT_NOTE,
+    NGX_HTTP_CRMSYNC_TRANSCRIPT_COMMUNICATION
+} ngx_http_crmsync_transcript_e;
+
+
+/* crmsync_transcript_when */
+typedef enum {
+    NGX_HTTP_CRMSYNC_WHEN_CLOSED = 0,
+    NGX_HTTP_CRMSYNC_WHEN_ASSIGNED,
+    NGX_HTTP_CRMSYNC_WHEN_ALWAYS
+} ngx_http_crmsync_transcript_when_e;
+
+
+/* "crmsync_deal pipeline= stage= name= [amount=] [when=];" */
+typedef struct {
+    ngx_str_t                   pipeline;    /* an id or a label */
+    ngx_str_t                   stage;
+    ngx_http_complex_value_t    name;
+    ngx_http_complex_value_t   *amount;      /* NULL: none */
+    ngx_http_complex_value_t   *when;        /* NULL: every event with a
+                                                contact */
+} ngx_http_crmsync_deal_t;
+
+
+/* "crmsync_task when= subject= [due=] [owner=];" */
+typedef struct {
+    ngx_http_complex_value_t    when;
+    ngx_http_complex_value_t    subject;
+    ngx_msec_t                  due;
+    ngx_str_t                   owner;       /* "contact_owner" or an
+                                                email, lower case */
+} ngx_http_crmsync_task_t;
+
+
+/* "crmsync_flag <property> when=<value>;" */
+typedef struct {
+    ngx_str_t                   property;
+    ngx_http_complex_value_t    when;
+} ngx_http_crmsync_flag_t;
+
+
 /* "crmsync_id_property <identifier> <property>;" */
 typedef struct {
     ngx_uint_t                  kind;        /* ngx_http_crmsync_id_kind_e */
@@ -124,6 +172,28 @@ typedef struct {
     /* crmsync_lookup */
     ngx_array_t                *lookup_properties;  /* ngx_str_t */
 
+    /* conversations (doc/conversations.md) */
+    ngx_uint_t                  transcript;  /* ngx_http_crmsync_transcript_e */
+    ngx_msec_t                  transcript_idle;
+    ngx_uint_t                  transcript_authors;  /* 1 << author */
+    ngx_uint_t                  transcript_when;
+    ngx_http_crmsync_deal_t    *deal;        /* NULL: none */
+    ngx_str_t                   lifecycle_on_deal;  /* "" with "off" */
+    ngx_flag_t                  owner_assignee;
+    ngx_array_t                *owner_rr;    /* ngx_str_t: owner emails */
+    ngx_http_crmsync_task_t    *task;        /* NULL: none */
+    ngx_array_t                *flags;       /* ngx_http_crmsync_flag_t */
+
+    /* the action payloads' fixed parts, made at merge time: ,"pipeline":
+       (or ""), the transcript's ,"when":..., the deal's head up to
+       "name": and its tail (,"lifecycle", ,"rr"), the task's ,"due",
+       ,"owner" */
+    ngx_str_t                   pipeline_json;
+    ngx_str_t                   transcript_tail;
+    ngx_str_t                   deal_head;
+    ngx_str_t                   deal_tail;
+    ngx_str_t                   task_mid;
+
     /* the job payload's members that the configuration fixes, made at
        merge time: "match", "create" and "lifecycle"; then "if_empty",
        "idprops" and "dry_run" (each with its leading comma) */
@@ -150,6 +220,12 @@ typedef struct {
     size_t                      stored;
     size_t                      duplicates;
 
+    size_t                      current;     /* the event being stored:
+                                                what the event variables
+                                                ($crmsync_attr_*, ...) read */
+    void                       *convs;       /* ingest.c's: each event's
+                                                messages and actions */
+
     unsigned                    form:1;
     unsigned                    json_error:1;
     unsigned                    pending:1;
@@ -169,10 +245,18 @@ ngx_int_t ngx_http_crmsync_refuse(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_crmsync_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_crmsync_add_variables(ngx_conf_t *cf);
 
+/* variables.c: an event's channel, as $crmsync_channel shows it, and
+   HubSpot's communication channel type for it (NULL: none fits) */
+void ngx_http_crmsync_channel(ngx_http_crmsync_event_t *ev, ngx_str_t *label,
+    const char **type);
+
 /* ingest.c: the webhook's store step, committed in groups */
 ngx_int_t ngx_http_crmsync_ingest(ngx_http_request_t *r,
     ngx_http_crmsync_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_crmsync_ingest_init_worker(ngx_cycle_t *cycle);
+u_char *ngx_http_crmsync_transcript_payload(ngx_pool_t *pool,
+    ngx_http_crmsync_loc_conf_t *cslcf, ngx_str_t *conv, ngx_str_t *channel,
+    const char *type, int64_t closed_at, size_t *len);
 void ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle);
 
 /* sync.c: the HubSpot side, per worker */

@@ -27,7 +27,12 @@ enum {
     ST_ADD_JOB,
     ST_ADD_KEY,
     ST_ADD_REMAP,
-#define ST_INGEST_LAST  ST_ADD_REMAP
+    ST_MESSAGE,
+    ST_MESSAGE_CONV,
+    ST_CONV_HUMAN,
+    ST_CONV_UNWRITTEN,
+    ST_CONV_CLOSE,
+#define ST_INGEST_LAST  ST_CONV_CLOSE
 
     /* on the drain connection */
     ST_BEGIN_DRAIN,
@@ -56,6 +61,32 @@ enum {
     ST_PRUNE_JOB,
     ST_PRUNE_AUDIT,
     ST_PRUNE_AUDIT_JOB,
+    ST_PRUNE_MESSAGE,
+    ST_PRUNE_CONV,
+    ST_CHILD_KEY,
+    ST_CHILD_QUEUE,
+    ST_CHILD_NONE,
+    ST_CHILD_DEAD,
+    ST_CONV_CONTACT,
+    ST_CONV_GET,
+    ST_SWEEP_DUE,
+    ST_SWEEP_JOB,
+    ST_SWEEP_KEY,
+    ST_SWEEP_MARK,
+    ST_MESSAGES,
+    ST_CONV_WRITTEN,
+    ST_OBJECT_GET,
+    ST_OBJECT_PUT,
+    ST_DEAL_GET,
+    ST_DEAL_PUT,
+    ST_DEAL_DROP,
+    ST_FLAG_OPEN,
+    ST_FLAG_CLOSE,
+    ST_FLAG_ANY,
+    ST_FLAG_VALUE_GET,
+    ST_FLAG_VALUE_PUT,
+    ST_FLAG_VALUE_DROP,
+    ST_TURN,
     ST_MAX
 };
 
@@ -65,11 +96,27 @@ struct ngx_http_crmsync_store_s {
     sqlite3                    *drain;
     sqlite3                    *last;           /* for the error message */
     sqlite3_stmt               *stmt[ST_MAX];
+
+    /* the ingest transaction's last contact row (its delivery key, and
+       whether it was a duplicate), and how many actions of each kind a
+       delivery has had: an action's own delivery key is derived from
+       them (see ngx_http_crmsync_store_add) */
+    u_char                     *dkey;
+    size_t                      dkey_len;
+    size_t                      dkey_size;
+    unsigned                    ddup:1;
+    unsigned                    dvalid:1;
+    unsigned                    aseq[NGX_HTTP_CRMSYNC_KINDS];
 };
 
 
 const char  *ngx_http_crmsync_job_state_names[] = {
     "queued", "retrying", "in_flight", "held", "dead", "done", NULL
+};
+
+
+const char  *ngx_http_crmsync_job_kind_names[] = {
+    "contact", "transcript", "deal", "task", "flag", "owner", NULL
 };
 
 
@@ -208,6 +255,137 @@ static const char  ngx_http_crmsync_schema_v2[] =
     "PRAGMA user_version=2;";
 
 
+/*
+ * Version 3: action jobs and conversations (doc/conversations.md).  A
+ * job's kind (0 the contact, then the actions); an action waits for its
+ * parent, the contact job of its event (held, "contact"), and is then
+ * queued with the contact's id.  The queue's indexes lead with the class
+ * (kind > 0): contacts and actions are claimed apart, each in id order.
+ */
+
+static const char  ngx_http_crmsync_schema_v3[] =
+    "ALTER TABLE job ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job ADD COLUMN parent INTEGER;"
+    "ALTER TABLE job ADD COLUMN contact TEXT;"
+    "ALTER TABLE job ADD COLUMN conv TEXT;"
+
+    "DROP INDEX IF EXISTS job_queue;"
+    "CREATE INDEX job_queue ON job(portal, kind > 0, id) WHERE state < 3;"
+    "DROP INDEX IF EXISTS job_due;"
+    "CREATE INDEX job_due ON job(portal, kind > 0, visible_at)"
+    "  WHERE state < 3;"
+    "CREATE INDEX job_parent ON job(parent) WHERE parent IS NOT NULL;"
+
+    "CREATE TABLE message ("
+    "  id INTEGER PRIMARY KEY,"
+    "  portal TEXT NOT NULL,"
+    "  conv TEXT NOT NULL,"
+    "  mkey TEXT NOT NULL UNIQUE,"
+    "  at INTEGER NOT NULL,"
+    "  author INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  attachments INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX message_conv ON message(portal, conv, id);"
+
+    /* state: 0 open, 1 closing (a transcript action is on its way), 2
+       closed */
+    "CREATE TABLE conversation ("
+    "  portal TEXT NOT NULL,"
+    "  conv TEXT NOT NULL,"
+    "  location TEXT NOT NULL,"
+    "  opened_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL,"
+    "  due_at INTEGER NOT NULL,"
+    "  human INTEGER NOT NULL DEFAULT 0,"
+    "  contact TEXT,"
+    "  written_upto INTEGER NOT NULL DEFAULT 0,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (portal, conv)"
+    ");"
+    "CREATE INDEX conversation_due ON conversation(due_at) WHERE state = 0;"
+    "CREATE INDEX conversation_closed ON conversation(last_at)"
+    "  WHERE state = 2;"
+
+    "CREATE TABLE object ("
+    "  portal TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  hubspot_id TEXT,"
+    "  confirmed INTEGER NOT NULL DEFAULT 0,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (portal, key)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE deal ("
+    "  portal TEXT NOT NULL,"
+    "  contact TEXT NOT NULL,"
+    "  pipeline TEXT NOT NULL,"
+    "  deal_id TEXT NOT NULL,"
+    "  PRIMARY KEY (portal, contact, pipeline)"
+    ") WITHOUT ROWID;"
+
+    /* a flag's open conversations (closed ones are deleted), and the
+       value last written per contact */
+    "CREATE TABLE flag ("
+    "  portal TEXT NOT NULL,"
+    "  conv TEXT NOT NULL,"
+    "  property TEXT NOT NULL,"
+    "  contact TEXT NOT NULL,"
+    "  open INTEGER NOT NULL,"
+    "  PRIMARY KEY (portal, conv, property)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX flag_contact ON flag(portal, contact, property, open);"
+    "CREATE TABLE flag_value ("
+    "  portal TEXT NOT NULL,"
+    "  contact TEXT NOT NULL,"
+    "  property TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  PRIMARY KEY (portal, contact, property)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE turn ("
+    "  portal TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (portal, name)"
+    ") WITHOUT ROWID;"
+
+    "DROP VIEW IF EXISTS crmsync_jobs;"
+    "CREATE VIEW crmsync_jobs AS SELECT id,"
+    "  CASE state WHEN 0 THEN 'queued' WHEN 1 THEN 'retrying'"
+    "    WHEN 2 THEN 'in_flight' WHEN 3 THEN 'held' WHEN 4 THEN 'dead'"
+    "    ELSE 'done' END AS state,"
+    "  CASE kind WHEN 0 THEN 'contact' WHEN 1 THEN 'transcript'"
+    "    WHEN 2 THEN 'deal' WHEN 3 THEN 'task' WHEN 4 THEN 'flag'"
+    "    WHEN 5 THEN 'owner' ELSE kind END AS kind,"
+    "  portal, location, provider, type, match_key, contact,"
+    "  datetime(received_at / 1000, 'unixepoch') AS received,"
+    "  CASE WHEN state < 3 THEN datetime(visible_at / 1000, 'unixepoch')"
+    "    END AS next_attempt,"
+    "  attempts, hold_reason, last_error, category, correlation_id,"
+    "  hubspot_id, datetime(done_at / 1000, 'unixepoch') AS done,"
+    "  parent, conv"
+    "  FROM job;"
+
+    "CREATE VIEW crmsync_conversations AS SELECT c.portal, c.conv,"
+    "  c.location,"
+    "  CASE c.state WHEN 0 THEN 'open' WHEN 1 THEN 'closing'"
+    "    ELSE 'closed' END AS state,"
+    "  c.human, c.contact,"
+    "  datetime(c.opened_at / 1000, 'unixepoch') AS opened,"
+    "  datetime(c.last_at / 1000, 'unixepoch') AS last,"
+    "  CASE WHEN c.state = 0 THEN datetime(c.due_at / 1000, 'unixepoch')"
+    "    END AS due,"
+    "  (SELECT count(*) FROM message m WHERE m.portal = c.portal"
+    "    AND m.conv = c.conv) AS messages,"
+    "  (SELECT count(*) FROM message m WHERE m.portal = c.portal"
+    "    AND m.conv = c.conv AND m.id > c.written_upto) AS unwritten"
+    "  FROM conversation c;"
+
+    "PRAGMA user_version=3;";
+
+
 static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_BEGIN_INGEST, ST_COMMIT_INGEST */
@@ -218,11 +396,12 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "INSERT INTO delivery(key, received_at) VALUES (?1, ?2)"
     " ON CONFLICT(key) DO NOTHING",
 
-    /* ST_ADD_JOB */
+    /* ST_ADD_JOB: ?13 kind, ?14 parent, ?15 conv */
     "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
-    " state, received_at, visible_at, hold_reason, payload, event, done_at)"
+    " state, received_at, visible_at, hold_reason, payload, event, done_at,"
+    " kind, parent, conv)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-    " CASE ?7 WHEN 5 THEN ?8 END)",
+    " CASE ?7 WHEN 5 THEN ?8 END, ?13, ?14, ?15)",
 
     /* ST_ADD_KEY */
     "INSERT OR IGNORE INTO job_key(job, key) VALUES (?1, ?2)",
@@ -231,37 +410,71 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "UPDATE identity SET contact = ?3, updated_at = ?4"
     " WHERE portal = ?1 AND contact = ?2",
 
+    /* ST_MESSAGE: ?1 portal, ?2 conv, ?3 mkey, ?4 at, ?5 author, ?6 text,
+       ?7 attachments */
+    "INSERT INTO message(portal, conv, mkey, at, author, text, attachments)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(mkey) DO NOTHING",
+
+    /* ST_MESSAGE_CONV: ?3 location, ?4 now, ?5 the message's time, ?6 idle,
+       ?7 human: a message opens the conversation (again) */
+    "INSERT INTO conversation(portal, conv, location, opened_at, last_at,"
+    " due_at, human, state) VALUES (?1, ?2, ?3, ?4, ?5, ?5 + ?6, ?7, 0)"
+    " ON CONFLICT(portal, conv) DO UPDATE SET location = excluded.location,"
+    " opened_at = CASE state WHEN 2 THEN excluded.opened_at"
+    "   ELSE opened_at END,"
+    " last_at = max(last_at, excluded.last_at),"
+    " due_at = max(last_at, excluded.last_at) + ?6,"
+    " human = max(human, excluded.human), state = 0",
+
+    /* ST_CONV_HUMAN: ?1 portal, ?2 conv, ?3 location, ?4 now */
+    "INSERT INTO conversation(portal, conv, location, opened_at, last_at,"
+    " due_at, human, state) VALUES (?1, ?2, ?3, ?4, ?4, ?4, 1, 0)"
+    " ON CONFLICT(portal, conv) DO UPDATE SET human = 1",
+
+    /* ST_CONV_UNWRITTEN: ?1 portal, ?2 conv */
+    "SELECT c.human, EXISTS (SELECT 1 FROM message m"
+    " WHERE m.portal = c.portal AND m.conv = c.conv"
+    " AND m.id > c.written_upto) FROM conversation c"
+    " WHERE c.portal = ?1 AND c.conv = ?2",
+
+    /* ST_CONV_CLOSE */
+    "UPDATE conversation SET state = 2 WHERE portal = ?1 AND conv = ?2",
+
     /* ST_BEGIN_DRAIN, ST_COMMIT_DRAIN */
     "BEGIN IMMEDIATE",
     "COMMIT",
 
-    /* ST_CLAIM_BLOCKING: ?1 portal, ?2 now: the keys of the jobs in
-       flight (they hold back every other job) and of those not due yet
-       (they hold back the jobs that arrived after them) */
+    /* ST_CLAIM_BLOCKING: ?1 portal, ?2 now, ?3 the class (kind > 0): the
+       keys of the class's jobs in flight (they hold back every other job)
+       and of those not due yet (they hold back the jobs that arrived
+       after them) */
     "SELECT b.key, CASE k.state WHEN 2 THEN 0 ELSE k.id END"
-    " FROM job k JOIN job_key b ON b.job = k.id"
-    " WHERE k.portal = ?1 AND k.state < 3 AND k.visible_at > ?2",
+    " FROM job k INDEXED BY job_due JOIN job_key b ON b.job = k.id"
+    " WHERE k.portal = ?1 AND (k.kind > 0) = ?3 AND k.state < 3"
+    " AND k.visible_at > ?2",
 
-    /* ST_CLAIM_DUE: ?1 portal, ?2 now: the due jobs with their keys, in
-       id order from the index, not sorted: the claim reads no further
-       than the jobs it takes */
+    /* ST_CLAIM_DUE: ?1 portal, ?2 now, ?3 the class: its due jobs with
+       their keys, in id order from the index, not sorted: the claim reads
+       no further than the jobs it takes */
     "SELECT j.id, b.key FROM job j INDEXED BY job_queue"
     " LEFT JOIN job_key b ON b.job = j.id"
-    " WHERE j.portal = ?1 AND j.state < 3 AND j.visible_at <= ?2"
-    " ORDER BY j.id",
+    " WHERE j.portal = ?1 AND (j.kind > 0) = ?3 AND j.state < 3"
+    " AND j.visible_at <= ?2 ORDER BY j.id",
 
     /* ST_CLAIM: ?1 job, ?2 lease until, ?3 token, ?4 owner */
     "UPDATE job SET state = 2, visible_at = ?2, lease = ?3, owner = ?4,"
     " attempts = attempts + 1 WHERE id = ?1 AND state < 3"
-    " RETURNING id, lease, received_at, attempts, solo, match_key, payload",
+    " RETURNING id, lease, received_at, attempts, solo, match_key, payload,"
+    " kind, contact",
 
-    /* ST_NEXT_DUE */
-    "SELECT min(visible_at) FROM job WHERE portal = ?1 AND state < 3",
+    /* ST_NEXT_DUE: ?2 the class */
+    "SELECT min(visible_at) FROM job WHERE portal = ?1 AND (kind > 0) = ?2"
+    " AND state < 3",
 
-    /* ST_DONE */
+    /* ST_DONE: what the children need of their parent */
     "UPDATE job SET state = 5, done_at = ?3, hubspot_id = ?4, lease = NULL,"
     " owner = NULL, last_error = NULL, hold_reason = ?5"
-    " WHERE id = ?1 AND lease = ?2",
+    " WHERE id = ?1 AND lease = ?2 RETURNING kind",
 
     /* ST_RETRY: ?5 solo, ?6 uncount */
     "UPDATE job SET state = 1, visible_at = ?3, last_error = ?4,"
@@ -276,7 +489,7 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     /* ST_DEAD */
     "UPDATE job SET state = 4, done_at = ?3, last_error = ?4,"
     " category = ?5, correlation_id = ?6, lease = NULL, owner = NULL"
-    " WHERE id = ?1 AND lease = ?2",
+    " WHERE id = ?1 AND lease = ?2 RETURNING kind",
 
     /* ST_AUDIT */
     "INSERT INTO audit(at, portal, method, path, status, correlation_id,"
@@ -338,7 +551,144 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     /* ST_PRUNE_AUDIT_JOB */
     "DELETE FROM audit_job WHERE audit_id IN (SELECT audit_job.audit_id"
     " FROM audit_job LEFT JOIN audit ON audit.id = audit_job.audit_id"
-    " WHERE audit.id IS NULL LIMIT ?2) AND ?1 IS NOT NULL"
+    " WHERE audit.id IS NULL LIMIT ?2) AND ?1 IS NOT NULL",
+
+    /* ST_PRUNE_MESSAGE: the written messages of conversations closed
+       (and quiet) since before ?1 */
+    "DELETE FROM message WHERE id IN (SELECT m.id"
+    " FROM conversation c INDEXED BY conversation_closed"
+    " JOIN message m ON m.portal = c.portal AND m.conv = c.conv"
+    " AND m.id <= c.written_upto"
+    " WHERE c.state = 2 AND c.last_at < ?1 LIMIT ?2)",
+
+    /* ST_PRUNE_CONV: those conversations, once no message is left */
+    "DELETE FROM conversation WHERE rowid IN (SELECT c.rowid"
+    " FROM conversation c INDEXED BY conversation_closed"
+    " WHERE c.state = 2 AND c.last_at < ?1 AND NOT EXISTS (SELECT 1"
+    " FROM message m WHERE m.portal = c.portal AND m.conv = c.conv)"
+    " LIMIT ?2)",
+
+    /* ST_CHILD_KEY: ?1 the parent, ?2 its contact */
+    "INSERT OR IGNORE INTO job_key(job, key)"
+    " SELECT id, 'contact:' || ?2 FROM job"
+    " WHERE parent = ?1 AND state = 3 AND hold_reason = 'contact'",
+
+    /* ST_CHILD_QUEUE: ?3 now */
+    "UPDATE job SET state = 0, visible_at = ?3, contact = ?2,"
+    " hold_reason = NULL"
+    " WHERE parent = ?1 AND state = 3 AND hold_reason = 'contact'",
+
+    /* ST_CHILD_NONE: ?2 now */
+    "UPDATE job SET state = 5, done_at = ?2, hold_reason = 'no_contact'"
+    " WHERE parent = ?1 AND state = 3 AND hold_reason = 'contact'",
+
+    /* ST_CHILD_DEAD: ?2 now */
+    "UPDATE job SET state = 4, done_at = ?2, category = 'CONTACT_FAILED',"
+    " last_error = 'the contact could not be written'"
+    " WHERE parent = ?1 AND state = 3 AND hold_reason = 'contact'",
+
+    /* ST_CONV_CONTACT: ?1 the job, ?2 contact, ?3 now; a conversation not
+       kept yet is kept closed, for its contact */
+    "INSERT INTO conversation(portal, conv, location, opened_at, last_at,"
+    " due_at, human, contact, state)"
+    " SELECT portal, conv, location, ?3, ?3, ?3, 0, ?2, 2 FROM job"
+    " WHERE id = ?1 AND conv IS NOT NULL AND conv <> ''"
+    " ON CONFLICT(portal, conv) DO UPDATE SET contact = excluded.contact",
+
+    /* ST_CONV_GET */
+    "SELECT c.contact, c.written_upto, coalesce((SELECT max(m.id)"
+    " FROM message m WHERE m.portal = c.portal AND m.conv = c.conv),"
+    " c.written_upto), c.human, c.state FROM conversation c"
+    " WHERE c.portal = ?1 AND c.conv = ?2",
+
+    /* ST_SWEEP_DUE: ?1 now, ?2 max: the open conversations gone quiet */
+    "SELECT c.rowid, c.portal, c.conv, c.location, c.contact,"
+    " EXISTS (SELECT 1 FROM message m WHERE m.portal = c.portal"
+    " AND m.conv = c.conv AND m.id > c.written_upto),"
+    " coalesce((SELECT max(m.id) FROM message m WHERE m.portal = c.portal"
+    " AND m.conv = c.conv), c.written_upto)"
+    " FROM conversation c INDEXED BY conversation_due"
+    " WHERE c.state = 0 AND c.due_at <= ?1 ORDER BY c.due_at LIMIT ?2",
+
+    /* ST_SWEEP_JOB: ?1 delivery, ?2 location, ?3 portal, ?4 now,
+       ?5 payload, ?6 contact, ?7 conv */
+    "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
+    " state, received_at, visible_at, payload, event, kind, contact, conv)"
+    " VALUES (?1, ?2, 'crmsync', 'transcript.idle', ?3, '', 0, ?4, ?4, ?5,"
+    " '{}', 1, ?6, ?7)",
+
+    /* ST_SWEEP_KEY */
+    "INSERT OR IGNORE INTO job_key(job, key) VALUES (?1, ?2)",
+
+    /* ST_SWEEP_MARK: ?1 rowid, ?2 state, ?3 written up to (or NULL) */
+    "UPDATE conversation SET state = ?2,"
+    " written_upto = max(written_upto, coalesce(?3, 0)) WHERE rowid = ?1",
+
+    /* ST_MESSAGES: ?3 after, ?4 upto */
+    "SELECT id, at, author, attachments, text FROM message"
+    " WHERE portal = ?1 AND conv = ?2 AND id > ?3 AND id <= ?4"
+    " ORDER BY id",
+
+    /* ST_CONV_WRITTEN: ?3 upto; closing: closed, or open with newer */
+    "UPDATE conversation SET written_upto = max(written_upto, ?3),"
+    " state = CASE WHEN state <> 1 THEN state"
+    "   WHEN EXISTS (SELECT 1 FROM message m WHERE m.portal = ?1"
+    "     AND m.conv = ?2 AND m.id > max(written_upto, ?3)) THEN 0"
+    "   ELSE 2 END"
+    " WHERE portal = ?1 AND conv = ?2",
+
+    /* ST_OBJECT_GET */
+    "SELECT hubspot_id, confirmed, at FROM object"
+    " WHERE portal = ?1 AND key = ?2",
+
+    /* ST_OBJECT_PUT: ?3 type, ?4 id, ?5 confirmed, ?6 now */
+    "INSERT INTO object(portal, key, type, hubspot_id, confirmed, at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(portal, key) DO UPDATE"
+    " SET type = excluded.type, hubspot_id = excluded.hubspot_id,"
+    " confirmed = excluded.confirmed, at = excluded.at",
+
+    /* ST_DEAL_GET */
+    "SELECT deal_id FROM deal WHERE portal = ?1 AND contact = ?2"
+    " AND pipeline = ?3",
+
+    /* ST_DEAL_PUT */
+    "INSERT INTO deal(portal, contact, pipeline, deal_id)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(portal, contact, pipeline)"
+    " DO UPDATE SET deal_id = excluded.deal_id",
+
+    /* ST_DEAL_DROP */
+    "DELETE FROM deal WHERE portal = ?1 AND contact = ?2"
+    " AND pipeline = ?3",
+
+    /* ST_FLAG_OPEN: ?1 portal, ?2 conv, ?3 property, ?4 contact */
+    "INSERT INTO flag(portal, conv, property, contact, open)"
+    " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT(portal, conv, property)"
+    " DO UPDATE SET contact = excluded.contact, open = 1",
+
+    /* ST_FLAG_CLOSE */
+    "DELETE FROM flag WHERE portal = ?1 AND conv = ?2 AND property = ?3",
+
+    /* ST_FLAG_ANY: ?1 portal, ?2 contact, ?3 property */
+    "SELECT EXISTS (SELECT 1 FROM flag INDEXED BY flag_contact"
+    " WHERE portal = ?1 AND contact = ?2"
+    " AND property = ?3 AND open = 1)",
+
+    /* ST_FLAG_VALUE_GET */
+    "SELECT value FROM flag_value WHERE portal = ?1 AND contact = ?2"
+    " AND property = ?3",
+
+    /* ST_FLAG_VALUE_PUT: ?4 value */
+    "INSERT INTO flag_value(portal, contact, property, value)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(portal, contact, property)"
+    " DO UPDATE SET value = excluded.value",
+
+    /* ST_FLAG_VALUE_DROP */
+    "DELETE FROM flag_value WHERE portal = ?1 AND contact = ?2"
+    " AND property = ?3",
+
+    /* ST_TURN */
+    "INSERT INTO turn(portal, name, n) VALUES (?1, ?2, 1)"
+    " ON CONFLICT(portal, name) DO UPDATE SET n = n + 1 RETURNING n - 1"
 };
 
 
@@ -472,6 +822,13 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
         goto rollback;
     }
 
+    if (version < 3
+        && sqlite3_exec(db, ngx_http_crmsync_schema_v3, NULL, NULL, &msg)
+           != SQLITE_OK)
+    {
+        goto rollback;
+    }
+
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         goto rollback;
     }
@@ -573,6 +930,7 @@ ngx_http_crmsync_store_close(ngx_http_crmsync_store_t *st)
 
     sqlite3_close(st->drain);
     sqlite3_close(st->ingest);
+    free(st->dkey);
     free(st);
 }
 
@@ -645,7 +1003,86 @@ ngx_http_crmsync_store_step(ngx_http_crmsync_store_t *st, int i)
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_begin(ngx_http_crmsync_store_t *st)
 {
+    st->dvalid = 0;
+    st->dkey_len = 0;
+
     return ngx_http_crmsync_store_step(st, ST_BEGIN_INGEST);
+}
+
+
+/*
+ * The delivery key a row is deduplicated on.  A contact row (kind 0) has
+ * its event's, as before.  An event's actions share that delivery, so
+ * each gets a key of its own derived from it: "<key>#<kind name>.<n>",
+ * n counting the actions of that kind of the delivery in this transaction
+ * (an event may have several flags), which a redelivery of the event
+ * derives again.  An action of a delivery whose contact row this
+ * transaction found a duplicate is a duplicate too.  0, 1: a duplicate,
+ * or -1: no memory.
+ */
+
+static int
+ngx_http_crmsync_store_delivery(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_store_row_t *row, ngx_http_crmsync_str_t *key,
+    char *buf, size_t size)
+{
+    int      same, n;
+    size_t   i, want;
+    u_char  *p;
+
+    same = st->dvalid && st->dkey_len == row->key.len
+           && (row->key.len == 0
+               || memcmp(st->dkey, row->key.data, row->key.len) == 0);
+
+    if (!same) {
+        want = row->key.len ? row->key.len : 1;
+
+        if (want > st->dkey_size) {
+            p = realloc(st->dkey, want);
+            if (p == NULL) {
+                st->dvalid = 0;
+                return -1;
+            }
+
+            st->dkey = p;
+            st->dkey_size = want;
+        }
+
+        if (row->key.len) {
+            memcpy(st->dkey, row->key.data, row->key.len);
+        }
+
+        st->dkey_len = row->key.len;
+        st->dvalid = 1;
+        st->ddup = 0;
+
+        for (i = 0; i < NGX_HTTP_CRMSYNC_KINDS; i++) {
+            st->aseq[i] = 0;
+        }
+    }
+
+    if (row->kind == NGX_HTTP_CRMSYNC_KIND_CONTACT) {
+        *key = row->key;
+        return 0;
+    }
+
+    if (same && st->ddup) {
+        return 1;
+    }
+
+    n = snprintf(buf, size, "%.*s#%s.%u", (int) row->key.len,
+                 row->key.len ? (char *) row->key.data : "",
+                 ngx_http_crmsync_job_kind_names[row->kind],
+                 ++st->aseq[row->kind]);
+
+    if (n < 0 || (size_t) n >= size) {
+        return -1;
+    }
+
+    key->data = (u_char *) buf;
+    key->len = n;
+
+    return 0;
 }
 
 
@@ -653,13 +1090,33 @@ ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_store_row_t *row, int64_t now)
 {
+    int                           dup, held;
+    char                          buf[1024];
     size_t                        i;
     int64_t                       id;
     sqlite3_stmt                 *s;
+    ngx_http_crmsync_str_t        delivery;
     ngx_http_crmsync_store_rc_e   rc;
 
+    row->id = 0;
+
+    if ((unsigned) row->kind >= NGX_HTTP_CRMSYNC_KINDS) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    dup = ngx_http_crmsync_store_delivery(st, row, &delivery, buf,
+                                          sizeof(buf));
+    if (dup < 0) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    if (dup) {
+        row->duplicate = 1;
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
     s = st->stmt[ST_ADD_DELIVERY];
-    ngx_http_crmsync_bind_str(s, 1, &row->key);
+    ngx_http_crmsync_bind_str(s, 1, &delivery);
     sqlite3_bind_int64(s, 2, now);
 
     rc = ngx_http_crmsync_store_step(st, ST_ADD_DELIVERY);
@@ -668,25 +1125,41 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     }
 
     if (sqlite3_changes(st->ingest) == 0) {
+        if (row->kind == NGX_HTTP_CRMSYNC_KIND_CONTACT) {
+            st->ddup = 1;
+        }
+
         row->duplicate = 1;
         return NGX_HTTP_CRMSYNC_STORE_OK;
     }
 
     row->duplicate = 0;
 
+    /* an action with a parent waits for its contact */
+    held = (row->kind != NGX_HTTP_CRMSYNC_KIND_CONTACT && row->parent != 0);
+
     s = st->stmt[ST_ADD_JOB];
-    ngx_http_crmsync_bind_str(s, 1, &row->key);
+    ngx_http_crmsync_bind_str(s, 1, &delivery);
     ngx_http_crmsync_bind_str(s, 2, &row->location);
     ngx_http_crmsync_bind_cstr(s, 3, row->provider);
     ngx_http_crmsync_bind_cstr(s, 4, row->type);
     ngx_http_crmsync_bind_str(s, 5, &row->portal);
     ngx_http_crmsync_bind_str(s, 6, &row->match_key);
-    sqlite3_bind_int(s, 7, row->state);
+    sqlite3_bind_int(s, 7, held ? NGX_HTTP_CRMSYNC_JOB_HELD : row->state);
     sqlite3_bind_int64(s, 8, now);
     sqlite3_bind_int64(s, 9, row->visible_at);
-    ngx_http_crmsync_bind_cstr(s, 10, row->hold_reason);
+    ngx_http_crmsync_bind_cstr(s, 10, held ? "contact" : row->hold_reason);
     ngx_http_crmsync_bind_str(s, 11, &row->payload);
     ngx_http_crmsync_bind_str(s, 12, &row->event);
+    sqlite3_bind_int(s, 13, row->kind);
+
+    if (row->parent != 0) {
+        sqlite3_bind_int64(s, 14, row->parent);
+    }
+
+    if (row->conv.len) {
+        ngx_http_crmsync_bind_str(s, 15, &row->conv);
+    }
 
     rc = ngx_http_crmsync_store_step(st, ST_ADD_JOB);
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
@@ -694,6 +1167,7 @@ ngx_http_crmsync_store_add(ngx_http_crmsync_store_t *st,
     }
 
     id = sqlite3_last_insert_rowid(st->ingest);
+    row->id = id;
 
     for (i = 0; i < row->nkeys; i++) {
         if (row->keys[i].len == 0) {
@@ -1010,6 +1484,25 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     int64_t owner, size_t max, ngx_http_crmsync_store_job_t **jobs,
     size_t *n)
 {
+    return ngx_http_crmsync_store_claim_kind(st, portal, 0, now, lease,
+                                             owner, max, jobs, n);
+}
+
+
+/*
+ * Contacts (actions 0) and actions (1) are two queues of one table: each
+ * holds back only its own jobs, so that a slow action never holds a
+ * person's contact updates back.  Actions are run each on its own, not
+ * in a batch: an action taken holds its keys back as one in flight does,
+ * so that one claim never takes two actions that share a key.
+ */
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_claim_kind(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, int actions, int64_t now, int64_t lease,
+    int64_t owner, size_t max, ngx_http_crmsync_store_job_t **jobs,
+    size_t *n)
+{
     int                            rc, blocked;
     size_t                         i, found, len, used, size;
     int64_t                        token, id, cur;
@@ -1046,6 +1539,7 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     s = st->stmt[ST_CLAIM_BLOCKING];
     ngx_http_crmsync_bind_str(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int(s, 3, actions ? 1 : 0);
 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (ngx_http_crmsync_held_add(&held, sqlite3_column_text(s, 0),
@@ -1074,6 +1568,7 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
     s = st->stmt[ST_CLAIM_DUE];
     ngx_http_crmsync_bind_str(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int(s, 3, actions ? 1 : 0);
 
     cur = 0;
     blocked = 0;
@@ -1093,14 +1588,15 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
 
             if (!blocked) {
                 all[found++].id = cur;
+            }
 
-            } else {
+            if (blocked || actions) {
                 for (i = 0; i < used; i += sizeof(size_t) + len) {
                     memcpy(&len, &buf[i], sizeof(size_t));
 
                     if (ngx_http_crmsync_held_add(&held,
                                                   &buf[i + sizeof(size_t)],
-                                                  len, cur)
+                                                  len, blocked ? cur : 0)
                         != 0)
                     {
                         rc = SQLITE_NOMEM;
@@ -1123,7 +1619,9 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
 
         cur = id;
 
-        if (held.n == 0 || sqlite3_column_type(s, 1) == SQLITE_NULL) {
+        if ((held.n == 0 && !actions)
+            || sqlite3_column_type(s, 1) == SQLITE_NULL)
+        {
             continue;
         }
 
@@ -1189,10 +1687,12 @@ ngx_http_crmsync_store_claim(ngx_http_crmsync_store_t *st,
             j->received_at = sqlite3_column_int64(s, 2);
             j->attempts = sqlite3_column_int(s, 3);
             j->solo = sqlite3_column_int(s, 4) ? 1 : 0;
+            j->kind = sqlite3_column_int(s, 7);
             (*n)++;
 
             if (ngx_http_crmsync_column_copy(s, 5, &j->match_key) != 0
-                || ngx_http_crmsync_column_copy(s, 6, &j->payload) != 0)
+                || ngx_http_crmsync_column_copy(s, 6, &j->payload) != 0
+                || ngx_http_crmsync_column_copy(s, 8, &j->contact) != 0)
             {
                 rc = SQLITE_NOMEM;
             }
@@ -1254,6 +1754,7 @@ ngx_http_crmsync_store_free_jobs(ngx_http_crmsync_store_job_t *jobs,
     for (i = 0; i < n; i++) {
         free(jobs[i].match_key.data);
         free(jobs[i].payload.data);
+        free(jobs[i].contact.data);
     }
 
     free(jobs);
@@ -1264,11 +1765,20 @@ ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_next_due(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_str_t *portal, int64_t *at)
 {
+    return ngx_http_crmsync_store_next_due_kind(st, portal, 0, at);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_next_due_kind(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, int actions, int64_t *at)
+{
     int            rc;
     sqlite3_stmt  *s;
 
     s = st->stmt[ST_NEXT_DUE];
     ngx_http_crmsync_bind_str(s, 1, portal);
+    sqlite3_bind_int(s, 2, actions ? 1 : 0);
 
     rc = sqlite3_step(s);
     *at = (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
@@ -1304,11 +1814,19 @@ ngx_http_crmsync_store_rollback_drain(ngx_http_crmsync_store_t *st)
 }
 
 
+/*
+ * A contact job done: its actions waiting for it are queued with the
+ * contact (and serialized on it), or done "no_contact" without one; its
+ * conversation learns the contact.
+ */
+
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_done(ngx_http_crmsync_store_t *st, int64_t id,
     int64_t lease, int64_t now, const char *hubspot_id, const char *note)
 {
-    sqlite3_stmt  *s;
+    int                           rc, kind;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rv;
 
     s = st->stmt[ST_DONE];
     sqlite3_bind_int64(s, 1, id);
@@ -1317,7 +1835,56 @@ ngx_http_crmsync_store_done(ngx_http_crmsync_store_t *st, int64_t id,
     ngx_http_crmsync_bind_cstr(s, 4, hubspot_id);
     ngx_http_crmsync_bind_cstr(s, 5, note);
 
-    return ngx_http_crmsync_store_step(st, ST_DONE);
+    rc = sqlite3_step(s);
+
+    kind = (rc == SQLITE_ROW) ? sqlite3_column_int(s, 0) : -1;
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    rv = ngx_http_crmsync_store_rc(st, st->drain, rc);
+
+    /* the lease was lost, or an action: nothing follows */
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK
+        || kind != NGX_HTTP_CRMSYNC_KIND_CONTACT)
+    {
+        return rv;
+    }
+
+    if (hubspot_id == NULL || *hubspot_id == '\0') {
+        s = st->stmt[ST_CHILD_NONE];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, now);
+
+        return ngx_http_crmsync_store_step(st, ST_CHILD_NONE);
+    }
+
+    s = st->stmt[ST_CHILD_KEY];
+    sqlite3_bind_int64(s, 1, id);
+    ngx_http_crmsync_bind_cstr(s, 2, hubspot_id);
+
+    rv = ngx_http_crmsync_store_step(st, ST_CHILD_KEY);
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rv;
+    }
+
+    s = st->stmt[ST_CHILD_QUEUE];
+    sqlite3_bind_int64(s, 1, id);
+    ngx_http_crmsync_bind_cstr(s, 2, hubspot_id);
+    sqlite3_bind_int64(s, 3, now);
+
+    rv = ngx_http_crmsync_store_step(st, ST_CHILD_QUEUE);
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rv;
+    }
+
+    s = st->stmt[ST_CONV_CONTACT];
+    sqlite3_bind_int64(s, 1, id);
+    ngx_http_crmsync_bind_cstr(s, 2, hubspot_id);
+    sqlite3_bind_int64(s, 3, now);
+
+    return ngx_http_crmsync_store_step(st, ST_CONV_CONTACT);
 }
 
 
@@ -1360,7 +1927,9 @@ ngx_http_crmsync_store_dead(ngx_http_crmsync_store_t *st, int64_t id,
     int64_t lease, int64_t now, const char *error, const char *category,
     const char *correlation)
 {
-    sqlite3_stmt  *s;
+    int                           rc, kind;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rv;
 
     s = st->stmt[ST_DEAD];
     sqlite3_bind_int64(s, 1, id);
@@ -1372,7 +1941,27 @@ ngx_http_crmsync_store_dead(ngx_http_crmsync_store_t *st, int64_t id,
     ngx_http_crmsync_bind_cstr(s, 6, (correlation && *correlation)
                                      ? correlation : NULL);
 
-    return ngx_http_crmsync_store_step(st, ST_DEAD);
+    rc = sqlite3_step(s);
+    kind = (rc == SQLITE_ROW) ? sqlite3_column_int(s, 0) : -1;
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    rv = ngx_http_crmsync_store_rc(st, st->drain, rc);
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK
+        || kind != NGX_HTTP_CRMSYNC_KIND_CONTACT)
+    {
+        return rv;
+    }
+
+    /* its actions can have no contact: they die with it */
+
+    s = st->stmt[ST_CHILD_DEAD];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+
+    return ngx_http_crmsync_store_step(st, ST_CHILD_DEAD);
 }
 
 
@@ -1612,7 +2201,9 @@ ngx_http_crmsync_store_prune(ngx_http_crmsync_store_t *st,
         { ST_PRUNE_DELIVERY, 0 },
         { ST_PRUNE_JOB, 1 },
         { ST_PRUNE_AUDIT, 1 },
-        { ST_PRUNE_AUDIT_JOB, 1 }
+        { ST_PRUNE_AUDIT_JOB, 1 },
+        { ST_PRUNE_MESSAGE, 1 },
+        { ST_PRUNE_CONV, 1 }
     };
 
     rc = ngx_http_crmsync_store_begin_drain(st);
@@ -1634,4 +2225,802 @@ ngx_http_crmsync_store_prune(ngx_http_crmsync_store_t *st,
     }
 
     return ngx_http_crmsync_store_commit_drain(st);
+}
+
+
+/*
+ * Issue 11.  A call that takes more than one statement runs in a
+ * transaction of its own on the drain connection, or in the caller's
+ * when one is open there (begin_drain()).
+ */
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_own_begin(ngx_http_crmsync_store_t *st, int *own)
+{
+    *own = sqlite3_get_autocommit(st->drain);
+
+    return *own ? ngx_http_crmsync_store_step(st, ST_BEGIN_DRAIN)
+                : NGX_HTTP_CRMSYNC_STORE_OK;
+}
+
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_own_end(ngx_http_crmsync_store_t *st, int own,
+    ngx_http_crmsync_store_rc_e rc)
+{
+    if (!own) {
+        return rc;
+    }
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+        rc = ngx_http_crmsync_store_step(st, ST_COMMIT_DRAIN);
+    }
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        ngx_http_crmsync_store_rollback_drain(st);
+    }
+
+    return rc;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_message(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    ngx_http_crmsync_str_t *location, ngx_http_crmsync_str_t *mkey,
+    ngx_http_crmsync_store_msg_t *msg, int64_t idle, int human,
+    int64_t now)
+{
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_MESSAGE];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+    ngx_http_crmsync_bind_str(s, 3, mkey);
+    sqlite3_bind_int64(s, 4, msg->at ? msg->at : now);
+    sqlite3_bind_int(s, 5, msg->author);
+    ngx_http_crmsync_bind_str(s, 6, &msg->text);
+    sqlite3_bind_int64(s, 7, msg->attachments);
+
+    rc = ngx_http_crmsync_store_step(st, ST_MESSAGE);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    /* a message kept before changes nothing */
+
+    if (sqlite3_changes(st->ingest) == 0) {
+        msg->id = 0;
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    msg->id = sqlite3_last_insert_rowid(st->ingest);
+
+    s = st->stmt[ST_MESSAGE_CONV];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+    ngx_http_crmsync_bind_str(s, 3, location);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, msg->at ? msg->at : now);
+    sqlite3_bind_int64(s, 6, idle);
+    sqlite3_bind_int(s, 7, human ? 1 : 0);
+
+    return ngx_http_crmsync_store_step(st, ST_MESSAGE_CONV);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_conv_human(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    ngx_http_crmsync_str_t *location, int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_CONV_HUMAN];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+    ngx_http_crmsync_bind_str(s, 3, location);
+    sqlite3_bind_int64(s, 4, now);
+
+    return ngx_http_crmsync_store_step(st, ST_CONV_HUMAN);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_conv_close(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    int64_t now, int *unwritten, int *human)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    (void) now;
+
+    *unwritten = 0;
+    *human = 0;
+
+    s = st->stmt[ST_CONV_UNWRITTEN];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        *human = sqlite3_column_int(s, 0) ? 1 : 0;
+        *unwritten = sqlite3_column_int(s, 1) ? 1 : 0;
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    if (rc != SQLITE_ROW) {
+        /* a conversation not kept: nothing to close */
+        return ngx_http_crmsync_store_rc(st, st->ingest, rc);
+    }
+
+    s = st->stmt[ST_CONV_CLOSE];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+
+    return ngx_http_crmsync_store_step(st, ST_CONV_CLOSE);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_conv_get(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    ngx_http_crmsync_store_conv_t *c, int *found)
+{
+    int            rc, n;
+    sqlite3_stmt  *s;
+
+    memset(c, 0, sizeof(ngx_http_crmsync_store_conv_t));
+    *found = 0;
+
+    s = st->stmt[ST_CONV_GET];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+
+        n = sqlite3_column_bytes(s, 0);
+
+        if ((size_t) n < sizeof(c->contact)) {
+            if (n) {
+                memcpy(c->contact, sqlite3_column_text(s, 0), n);
+            }
+
+            c->contact[n] = '\0';
+        }
+
+        c->written_upto = sqlite3_column_int64(s, 1);
+        c->last_id = sqlite3_column_int64(s, 2);
+        c->human = sqlite3_column_int(s, 3);
+        c->state = sqlite3_column_int(s, 4);
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+/* a due conversation, as the sweep copied it */
+typedef struct {
+    int64_t                     rowid;
+    int64_t                     last_id;
+    int                         unwritten;
+    char                       *portal;     /* NUL-ended, in one block */
+    char                       *conv;
+    char                       *location;
+    char                       *contact;    /* "" unknown */
+} ngx_http_crmsync_sweep_t;
+
+
+static char *
+ngx_http_crmsync_column_dup(sqlite3_stmt *s, int col)
+{
+    int    n;
+    char  *p;
+
+    n = sqlite3_column_bytes(s, col);
+
+    p = malloc(n + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (n) {
+        memcpy(p, sqlite3_column_text(s, col), n);
+    }
+
+    p[n] = '\0';
+
+    return p;
+}
+
+
+static void
+ngx_http_crmsync_sweep_free(ngx_http_crmsync_sweep_t *due, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        free(due[i].portal);
+        free(due[i].conv);
+        free(due[i].location);
+        free(due[i].contact);
+    }
+
+    free(due);
+}
+
+
+/* the transcript action of a conversation gone quiet */
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_sweep_job(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_sweep_t *c, ngx_http_crmsync_str_t *payload,
+    int64_t now)
+{
+    int                           n;
+    char                          *key;
+    size_t                         size;
+    int64_t                        id;
+    sqlite3_stmt                  *s;
+    ngx_http_crmsync_store_rc_e    rc;
+
+    size = strlen(c->portal) + strlen(c->conv) + strlen(c->contact) + 64;
+
+    key = malloc(size);
+    if (key == NULL) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    /* a delivery of its own: the conversation is closing from now on,
+       only a new message (a later time) lets it be swept again */
+
+    snprintf(key, size, "%s crmsync:idle:%s:%lld", c->portal, c->conv,
+             (long long) now);
+
+    s = st->stmt[ST_SWEEP_JOB];
+    ngx_http_crmsync_bind_cstr(s, 1, key);
+    ngx_http_crmsync_bind_cstr(s, 2, c->location);
+    ngx_http_crmsync_bind_cstr(s, 3, c->portal);
+    sqlite3_bind_int64(s, 4, now);
+    ngx_http_crmsync_bind_str(s, 5, payload);
+    ngx_http_crmsync_bind_cstr(s, 6, *c->contact ? c->contact : NULL);
+    ngx_http_crmsync_bind_cstr(s, 7, c->conv);
+
+    rc = ngx_http_crmsync_store_step(st, ST_SWEEP_JOB);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+        id = sqlite3_last_insert_rowid(st->drain);
+
+        n = *c->contact ? snprintf(key, size, "contact:%s", c->contact)
+                        : snprintf(key, size, "conv:%s", c->conv);
+
+        s = st->stmt[ST_SWEEP_KEY];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, key, n, SQLITE_STATIC);
+
+        rc = ngx_http_crmsync_store_step(st, ST_SWEEP_KEY);
+    }
+
+    free(key);
+
+    return rc;
+}
+
+
+/*
+ * make() answers 0 with the payload in *out (the store copies it), 1
+ * when the conversation's location writes no transcript (any more): its
+ * messages are marked written and it is closed, or -1 on an error: the
+ * sweep is rolled back.  A due conversation with nothing unwritten is
+ * closed.
+ */
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_conv_sweep(ngx_http_crmsync_store_t *st, int64_t now,
+    size_t max, ngx_http_crmsync_store_payload_pt make, void *data,
+    size_t *n)
+{
+    int                            rc, own, made, state;
+    size_t                         i, found;
+    sqlite3_stmt                  *s;
+    ngx_http_crmsync_str_t         payload;
+    ngx_http_crmsync_sweep_t      *due, *c;
+    ngx_http_crmsync_store_rc_e    rv;
+
+    *n = 0;
+
+    if (max == 0) {
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    due = calloc(max, sizeof(ngx_http_crmsync_sweep_t));
+    if (due == NULL) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    rv = ngx_http_crmsync_store_own_begin(st, &own);
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        free(due);
+        return rv;
+    }
+
+    /* copied first: the rows change under the select otherwise */
+
+    s = st->stmt[ST_SWEEP_DUE];
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64) max);
+
+    found = 0;
+
+    while (found < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        c = &due[found++];
+
+        c->rowid = sqlite3_column_int64(s, 0);
+        c->portal = ngx_http_crmsync_column_dup(s, 1);
+        c->conv = ngx_http_crmsync_column_dup(s, 2);
+        c->location = ngx_http_crmsync_column_dup(s, 3);
+        c->contact = ngx_http_crmsync_column_dup(s, 4);
+        c->unwritten = sqlite3_column_int(s, 5);
+        c->last_id = sqlite3_column_int64(s, 6);
+
+        if (c->portal == NULL || c->conv == NULL || c->location == NULL
+            || c->contact == NULL)
+        {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+
+    if (found == max && rc == SQLITE_ROW) {
+        rc = SQLITE_DONE;
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    rv = ngx_http_crmsync_store_rc(st, st->drain, rc);
+
+    for (i = 0; rv == NGX_HTTP_CRMSYNC_STORE_OK && i < found; i++) {
+        c = &due[i];
+        state = 2;
+        made = 1;
+
+        if (c->unwritten) {
+            payload.data = NULL;
+            payload.len = 0;
+
+            made = make(data, c->conv, c->location, &payload);
+
+            if (made < 0) {
+                rv = NGX_HTTP_CRMSYNC_STORE_ERROR;
+                break;
+            }
+
+            if (made == 0) {
+                rv = ngx_http_crmsync_sweep_job(st, c, &payload, now);
+                if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+                    break;
+                }
+
+                (*n)++;
+                state = 1;
+            }
+        }
+
+        s = st->stmt[ST_SWEEP_MARK];
+        sqlite3_bind_int64(s, 1, c->rowid);
+        sqlite3_bind_int(s, 2, state);
+
+        if (c->unwritten && made > 0) {
+            sqlite3_bind_int64(s, 3, c->last_id);
+        }
+
+        rv = ngx_http_crmsync_store_step(st, ST_SWEEP_MARK);
+    }
+
+    ngx_http_crmsync_sweep_free(due, found);
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *n = 0;
+
+        if (own) {
+            ngx_http_crmsync_store_rollback_drain(st);
+        }
+
+        return rv;
+    }
+
+    rv = ngx_http_crmsync_store_own_end(st, own, rv);
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *n = 0;
+    }
+
+    return rv;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_messages(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    int64_t after, int64_t upto, ngx_http_crmsync_store_msg_t **msgs,
+    size_t *n)
+{
+    int                            rc;
+    size_t                         size;
+    sqlite3_stmt                  *s;
+    ngx_http_crmsync_store_msg_t  *all, *more, *m;
+
+    *msgs = NULL;
+    *n = 0;
+
+    all = NULL;
+    size = 0;
+
+    s = st->stmt[ST_MESSAGES];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+    sqlite3_bind_int64(s, 3, after);
+    sqlite3_bind_int64(s, 4, upto ? upto : INT64_MAX);
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == size) {
+            size = size ? size * 2 : 16;
+
+            more = realloc(all, size * sizeof(ngx_http_crmsync_store_msg_t));
+            if (more == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+
+            all = more;
+        }
+
+        m = &all[*n];
+        m->id = sqlite3_column_int64(s, 0);
+        m->at = sqlite3_column_int64(s, 1);
+        m->author = sqlite3_column_int(s, 2);
+        m->attachments = (unsigned) sqlite3_column_int64(s, 3);
+
+        if (ngx_http_crmsync_column_copy(s, 4, &m->text) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+
+        (*n)++;
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    if (rc != SQLITE_DONE) {
+        ngx_http_crmsync_store_free_msgs(all, *n);
+        *n = 0;
+        return rc == SQLITE_NOMEM ? NGX_HTTP_CRMSYNC_STORE_ERROR
+                                  : ngx_http_crmsync_store_rc(st, st->drain,
+                                                              rc);
+    }
+
+    if (*n == 0) {
+        free(all);
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    *msgs = all;
+
+    return NGX_HTTP_CRMSYNC_STORE_OK;
+}
+
+
+void
+ngx_http_crmsync_store_free_msgs(ngx_http_crmsync_store_msg_t *msgs,
+    size_t n)
+{
+    size_t  i;
+
+    if (msgs == NULL) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        free(msgs[i].text.data);
+    }
+
+    free(msgs);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_conv_written(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, ngx_http_crmsync_str_t *conv,
+    int64_t upto)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_CONV_WRITTEN];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_str(s, 2, conv);
+    sqlite3_bind_int64(s, 3, upto);
+
+    return ngx_http_crmsync_store_step(st, ST_CONV_WRITTEN);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_object_get(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *key, char *id, size_t size,
+    int *confirmed, int64_t *at)
+{
+    int            rc, n;
+    sqlite3_stmt  *s;
+
+    if (size) {
+        id[0] = '\0';
+    }
+
+    *confirmed = 0;
+    *at = 0;
+
+    s = st->stmt[ST_OBJECT_GET];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, key);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        n = sqlite3_column_bytes(s, 0);
+
+        if ((size_t) n < size) {
+            if (n) {
+                memcpy(id, sqlite3_column_text(s, 0), n);
+            }
+
+            id[n] = '\0';
+        }
+
+        *confirmed = sqlite3_column_int(s, 1);
+        *at = sqlite3_column_int64(s, 2);
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_object_put(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *key, const char *type,
+    const char *id, int confirmed, int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ST_OBJECT_PUT];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, key);
+    ngx_http_crmsync_bind_cstr(s, 3, type ? type : "");
+    ngx_http_crmsync_bind_cstr(s, 4, (id && *id) ? id : NULL);
+    sqlite3_bind_int(s, 5, confirmed ? 1 : 0);
+    sqlite3_bind_int64(s, 6, now);
+
+    return ngx_http_crmsync_store_step(st, ST_OBJECT_PUT);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_deal_get(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *contact,
+    const char *pipeline, char *deal, size_t size)
+{
+    int            rc, n;
+    sqlite3_stmt  *s;
+
+    if (size) {
+        deal[0] = '\0';
+    }
+
+    s = st->stmt[ST_DEAL_GET];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, contact);
+    ngx_http_crmsync_bind_cstr(s, 3, pipeline);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        n = sqlite3_column_bytes(s, 0);
+
+        if ((size_t) n < size) {
+            if (n) {
+                memcpy(deal, sqlite3_column_text(s, 0), n);
+            }
+
+            deal[n] = '\0';
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_deal_put(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *contact,
+    const char *pipeline, const char *deal)
+{
+    int            i;
+    sqlite3_stmt  *s;
+
+    i = (deal == NULL || *deal == '\0') ? ST_DEAL_DROP : ST_DEAL_PUT;
+
+    s = st->stmt[i];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, contact);
+    ngx_http_crmsync_bind_cstr(s, 3, pipeline);
+
+    if (i == ST_DEAL_PUT) {
+        ngx_http_crmsync_bind_cstr(s, 4, deal);
+    }
+
+    return ngx_http_crmsync_store_step(st, i);
+}
+
+
+/* one integer a statement of the drain connection answers (no row: -1) */
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_int(ngx_http_crmsync_store_t *st, int i,
+    int64_t *v)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[i];
+
+    rc = sqlite3_step(s);
+    *v = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : -1;
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return ngx_http_crmsync_store_rc(st, st->drain, rc);
+}
+
+
+static void
+ngx_http_crmsync_bind_flag(sqlite3_stmt *s, ngx_http_crmsync_str_t *portal,
+    const char *contact, const char *property)
+{
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, contact);
+    ngx_http_crmsync_bind_cstr(s, 3, property);
+}
+
+
+/*
+ * A flag is open for a contact while any of its conversations is open
+ * for the property; the value last written is unknown (changed) until a
+ * first write.
+ */
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_flag(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *conv, const char *property,
+    const char *contact, int open, int *any, int *changed)
+{
+    int                           own, i;
+    int64_t                       v, last;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    *any = 0;
+    *changed = 0;
+
+    rc = ngx_http_crmsync_store_own_begin(st, &own);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    i = open ? ST_FLAG_OPEN : ST_FLAG_CLOSE;
+
+    s = st->stmt[i];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, conv);
+    ngx_http_crmsync_bind_cstr(s, 3, property);
+
+    if (open) {
+        ngx_http_crmsync_bind_cstr(s, 4, contact);
+    }
+
+    rc = ngx_http_crmsync_store_step(st, i);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
+    }
+
+    ngx_http_crmsync_bind_flag(st->stmt[ST_FLAG_ANY], portal, contact,
+                               property);
+
+    rc = ngx_http_crmsync_store_int(st, ST_FLAG_ANY, &v);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
+    }
+
+    *any = (v > 0);
+
+    ngx_http_crmsync_bind_flag(st->stmt[ST_FLAG_VALUE_GET], portal, contact,
+                               property);
+
+    rc = ngx_http_crmsync_store_int(st, ST_FLAG_VALUE_GET, &last);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
+    }
+
+    if (last == *any) {
+        goto done;
+    }
+
+    *changed = 1;
+
+    s = st->stmt[ST_FLAG_VALUE_PUT];
+    ngx_http_crmsync_bind_flag(s, portal, contact, property);
+    sqlite3_bind_int(s, 4, *any);
+
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_VALUE_PUT);
+
+done:
+
+    rc = ngx_http_crmsync_store_own_end(st, own, rc);
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *any = 0;
+        *changed = 0;
+    }
+
+    return rc;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_flag_unwritten(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *contact,
+    const char *property)
+{
+    ngx_http_crmsync_bind_flag(st->stmt[ST_FLAG_VALUE_DROP], portal, contact,
+                               property);
+
+    return ngx_http_crmsync_store_step(st, ST_FLAG_VALUE_DROP);
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_turn(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_str_t *portal, const char *name, int64_t *n)
+{
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_TURN];
+    ngx_http_crmsync_bind_str(s, 1, portal);
+    ngx_http_crmsync_bind_cstr(s, 2, name);
+
+    rc = ngx_http_crmsync_store_int(st, ST_TURN, n);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK && *n < 0) {
+        /* RETURNING answers a row for the upsert: never here */
+        rc = NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    return rc;
 }

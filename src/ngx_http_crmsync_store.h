@@ -165,6 +165,14 @@ const char *ngx_http_crmsync_store_error(ngx_http_crmsync_store_t *st);
  * ingest: begin, add each row, commit (or rollback on any error).  add
  * stores the row's keys with its job, and applies a merge (merge_to) to
  * the identity map in the same transaction; a duplicate adds nothing.
+ *
+ * An event's rows share its delivery key: the contact row (kind 0) is
+ * deduplicated on it; each action on a key derived from it,
+ * "<key>#<kind name>.<n>" (n counts the delivery's actions of that kind
+ * in this transaction: add them in the same order each time), kept in
+ * job.delivery.  The actions of a delivery whose contact row was found a
+ * duplicate in this transaction are duplicates too.  An action with a
+ * parent is stored held ("contact") whatever row->state says.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_begin(
     ngx_http_crmsync_store_t *st);
@@ -201,6 +209,12 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_next_due(
  * Outcomes, under the claim's fencing token: a job whose lease was lost
  * (another worker claimed it after the lease ran out) is left alone.
  * Call them inside begin_drain()/commit_drain().
+ *
+ * A contact job's done also moves the actions waiting for it (parent,
+ * held "contact"): with a hubspot_id they are queued with contact = it
+ * and the key "contact:<id>", and the job's conversation (conv) gets the
+ * contact (kept closed if the store had not kept it); without one they
+ * are done, "no_contact".  Its dead makes them dead, CONTACT_FAILED.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_begin_drain(
     ngx_http_crmsync_store_t *st);
@@ -265,8 +279,10 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_stats(
 
 /*
  * Forgets deliveries received before deliveries_before, and done jobs
- * (with their keys) and audit rows older than audit_before; at most
- * limit rows of each per call, so that a prune never stalls the loop.
+ * (with their keys) and audit rows older than audit_before; the written
+ * messages of conversations closed, with their last message before
+ * audit_before, and then those conversations; at most limit rows of each
+ * per call, so that a prune never stalls the loop.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_prune(
     ngx_http_crmsync_store_t *st, int64_t deliveries_before,
@@ -289,7 +305,11 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_id_get(
  * begin()/commit().
  */
 
-/* claims jobs of one class: contacts (actions 0) or actions (1) */
+/*
+ * Claims jobs of one class: contacts (actions 0) or actions (1); the
+ * classes never hold each other back.  Actions run each on its own: a
+ * claim of actions takes at most one of the jobs that share a key.
+ */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_claim_kind(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     int actions, int64_t now, int64_t lease, int64_t owner, size_t max,
@@ -310,6 +330,8 @@ typedef struct {
 /*
  * ingest: keeps a message (deduplicated on mkey) and opens or updates its
  * conversation: last_at, due_at = at + idle, human |= human, location.
+ * msg->id is set (out): 0 for a message kept before (nothing changes);
+ * msg->at 0 is taken as now.
  */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_message(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
@@ -324,7 +346,7 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_human(
     int64_t now);
 
 /* ingest: closes the conversation; *unwritten: it has messages not yet
-   written, *human: a person took part */
+   written, *human: a person took part (both 0 for one not kept) */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_close(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     ngx_http_crmsync_str_t *conv, int64_t now, int *unwritten,
@@ -351,6 +373,12 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_get(
  * caller's make(), kind 1, contact and key "contact:<id>" when the
  * conversation's contact is known, else key "conv:<conv>"), and marks the
  * conversation closing; one transaction.  *n: actions added.
+ *
+ * make() answers 0 with the payload in *out (copied by the store), 1
+ * when the location writes no transcript (any more): the conversation's
+ * messages are marked written and it is closed, or -1: an error, the
+ * sweep is rolled back (ERROR).  An open conversation past due_at with
+ * nothing unwritten is closed (make() is not called).
  */
 typedef int (*ngx_http_crmsync_store_payload_pt)(void *data,
     const char *conv, const char *location, ngx_http_crmsync_str_t *out);
@@ -368,14 +396,16 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_messages(
 void ngx_http_crmsync_store_free_msgs(ngx_http_crmsync_store_msg_t *msgs,
     size_t n);
 
-/* the messages up to upto are written; a closing conversation with
-   nothing newer is closed, with newer messages open again */
+/* the messages up to upto (the last id written; never backwards) are
+   written; a closing conversation with nothing newer is closed, with
+   newer messages open again; open or closed ones stay so */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_conv_written(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     ngx_http_crmsync_str_t *conv, int64_t upto);
 
 /* idempotency keys of notes, communications, tasks: key -> object id;
-   get: *id "" when unknown */
+   get: *id "" when unknown (then *at 0) or put without an id (put id ""
+   or NULL: unconfirmed, *at the time of the put) */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_object_get(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     const char *key, char *id, size_t size, int *confirmed, int64_t *at);

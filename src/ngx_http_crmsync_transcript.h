@@ -26,6 +26,11 @@ typedef struct {
     size_t                      len;        /* <= the limit */
     int64_t                     first;      /* the id of its first message */
     int64_t                     last;       /* and of its last */
+    unsigned                    part;       /* 0, or the note goes on with
+                                               message first, of which
+                                               part notes hold the
+                                               beginning: with first, a
+                                               key unique in a transcript */
 } ngx_http_crmsync_tnote_t;
 
 
@@ -39,6 +44,19 @@ typedef struct {
  * first).  0 and *notes malloc()ed (free with
  * ngx_http_crmsync_transcript_free), or -1 (no memory, or limit too small
  * for a title and one character).
+ *
+ * The body, HTML as hs_note_body renders it:
+ *
+ *     <p><strong>WhatsApp conversation</strong></p>
+ *     <p><strong>2026-12-07 10:15 UTC · Contact</strong><br>Hi &amp;
+ *     bye<br>second line [image]</p>
+ *
+ * ", part i of N" in the title when there are several notes; a message
+ * split goes on in the next note under "... · Contact (continued)".
+ * Channel NULL or "": "Conversation".  A time at or before 1970 (0:
+ * unknown) is left out.  Invalid UTF-8 becomes U+FFFD, control characters
+ * other than tab and line breaks are dropped: a body is valid UTF-8
+ * without NUL.  n 0: 0 notes, *notes NULL.
  */
 int ngx_http_crmsync_transcript_notes(const ngx_http_crmsync_store_msg_t *m,
     size_t n, const char *channel, size_t limit,
@@ -47,7 +65,10 @@ int ngx_http_crmsync_transcript_notes(const ngx_http_crmsync_store_msg_t *m,
 void ngx_http_crmsync_transcript_free(ngx_http_crmsync_tnote_t *notes,
     size_t n);
 
-/* one message as a communication's body (HTML, malloc()ed), or NULL */
+/* one message as a communication's body (HTML, malloc()ed, NUL-ended),
+   or NULL: "<p><strong>Contact</strong><br>text [image]</p>", the time
+   left to hs_timestamp; past NGX_HTTP_CRMSYNC_NOTE_MAX bytes cut on a
+   character and ended " (truncated)</p>" */
 u_char *ngx_http_crmsync_transcript_message(
     const ngx_http_crmsync_store_msg_t *m, size_t *len);
 

@@ -23,11 +23,17 @@ typedef enum {
     NGX_HTTP_CRMSYNC_VAR_EVENT_TYPE,
     NGX_HTTP_CRMSYNC_VAR_DELIVERY_ID,
     NGX_HTTP_CRMSYNC_VAR_PHONE,
-    NGX_HTTP_CRMSYNC_VAR_EMAIL
+    NGX_HTTP_CRMSYNC_VAR_EMAIL,
+    NGX_HTTP_CRMSYNC_VAR_CONVERSATION_ID,
+    NGX_HTTP_CRMSYNC_VAR_ASSIGNEE,
+    NGX_HTTP_CRMSYNC_VAR_CSAT,
+    NGX_HTTP_CRMSYNC_VAR_CHANNEL
 } ngx_http_crmsync_var_e;
 
 
 static ngx_int_t ngx_http_crmsync_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_crmsync_attr_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -59,6 +65,23 @@ static ngx_http_variable_t  ngx_http_crmsync_vars[] = {
 
     { ngx_string("crmsync_email"), NULL, ngx_http_crmsync_variable,
       NGX_HTTP_CRMSYNC_VAR_EMAIL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* the event being stored (ctx->current), the first one otherwise */
+
+    { ngx_string("crmsync_conversation_id"), NULL, ngx_http_crmsync_variable,
+      NGX_HTTP_CRMSYNC_VAR_CONVERSATION_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("crmsync_assignee"), NULL, ngx_http_crmsync_variable,
+      NGX_HTTP_CRMSYNC_VAR_ASSIGNEE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("crmsync_csat"), NULL, ngx_http_crmsync_variable,
+      NGX_HTTP_CRMSYNC_VAR_CSAT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("crmsync_channel"), NULL, ngx_http_crmsync_variable,
+      NGX_HTTP_CRMSYNC_VAR_CHANNEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("crmsync_attr_"), NULL, ngx_http_crmsync_attr_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
       ngx_http_null_variable
 };
@@ -108,9 +131,10 @@ ngx_http_crmsync_variable(ngx_http_request_t *r,
 {
     size_t                        i, len;
     u_char                       *p;
+    ngx_str_t                     label;
     const char                   *s;
     ngx_http_crmsync_ctx_t       *ctx;
-    ngx_http_crmsync_event_t     *ev;
+    ngx_http_crmsync_event_t     *ev, *cur;
     ngx_http_crmsync_loc_conf_t  *cslcf;
 
     cslcf = ngx_http_get_module_loc_conf(r, ngx_http_crmsync_module);
@@ -129,6 +153,7 @@ ngx_http_crmsync_variable(ngx_http_request_t *r,
     }
 
     ev = ctx->events;
+    cur = (ctx->current < ctx->nevents) ? &ev[ctx->current] : NULL;
 
     switch (data) {
 
@@ -209,8 +234,187 @@ ngx_http_crmsync_variable(ngx_http_request_t *r,
         }
 
         break;
+
+    case NGX_HTTP_CRMSYNC_VAR_CONVERSATION_ID:
+        if (cur == NULL) {
+            break;
+        }
+
+        return ngx_http_crmsync_variable_str(v, cur->conversation_id.data,
+                                             cur->conversation_id.len);
+
+    case NGX_HTTP_CRMSYNC_VAR_ASSIGNEE:
+        if (cur == NULL) {
+            break;
+        }
+
+        return ngx_http_crmsync_variable_str(v, cur->assignee.data,
+                                             cur->assignee.len);
+
+    case NGX_HTTP_CRMSYNC_VAR_CSAT:
+        if (cur == NULL || cur->csat < 0) {
+            break;
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_crmsync_variable_str(v, p,
+                                        ngx_sprintf(p, "%d", cur->csat) - p);
+
+    case NGX_HTTP_CRMSYNC_VAR_CHANNEL:
+        if (cur == NULL) {
+            break;
+        }
+
+        ngx_http_crmsync_channel(cur, &label, &s);
+
+        return ngx_http_crmsync_variable_str(v, label.data, label.len);
     }
 
     v->not_found = 1;
     return NGX_OK;
+}
+
+
+/* $crmsync_attr_<name>: the event's attribute, the name in any case */
+
+static ngx_int_t
+ngx_http_crmsync_attr_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    size_t                     i, len;
+    u_char                    *n;
+    ngx_http_crmsync_ctx_t    *ctx;
+    ngx_http_crmsync_attr_t   *a;
+    ngx_http_crmsync_event_t  *ev;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_crmsync_module);
+
+    if (ctx == NULL || ctx->current >= ctx->nevents) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ev = &ctx->events[ctx->current];
+
+    n = name->data + sizeof("crmsync_attr_") - 1;
+    len = name->len - (sizeof("crmsync_attr_") - 1);
+
+    for (i = 0; i < ev->nattrs; i++) {
+        a = &ev->attrs[i];
+
+        if (a->name.len == len
+            && ngx_strncasecmp(a->name.data, n, len) == 0)
+        {
+            return ngx_http_crmsync_variable_str(v, a->value.data,
+                                                 a->value.len);
+        }
+    }
+
+    v->not_found = 1;
+    return NGX_OK;
+}
+
+
+/*
+ * An event's channel: its "channel" attribute when the platform gives
+ * one, else the provider's own; and HubSpot's communication channel type
+ * (hs_communication_channel_type) where one fits.
+ */
+
+void
+ngx_http_crmsync_channel(ngx_http_crmsync_event_t *ev, ngx_str_t *label,
+    const char **type)
+{
+    size_t                    i;
+    ngx_str_t                 s;
+    ngx_http_crmsync_attr_t  *a;
+
+    static ngx_str_t  labels[] = {
+        ngx_null_string,
+        ngx_string("WhatsApp"),
+        ngx_string("Messenger"),
+        ngx_string("Instagram"),
+        ngx_string("Intercom"),
+        ngx_string("Telegram"),
+        ngx_string("SMS"),
+        ngx_string("respond.io"),
+        ngx_string("Standard Webhooks"),
+        ngx_string("HubSpot")
+    };
+
+    ngx_str_null(label);
+
+    for (i = 0; i < ev->nattrs; i++) {
+        a = &ev->attrs[i];
+
+        if (a->name.len == 7
+            && ngx_strncasecmp(a->name.data, (u_char *) "channel", 7) == 0
+            && a->value.len)
+        {
+            label->data = a->value.data;
+            label->len = a->value.len;
+            break;
+        }
+    }
+
+    if (label->len == 0 && ev->provider > 0
+        && ev->provider < sizeof(labels) / sizeof(labels[0]))
+    {
+        *label = labels[ev->provider];
+
+        /* Twilio carries WhatsApp too */
+
+        if (ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_TWILIO
+            && ev->identity.whatsapp_id.len)
+        {
+            *label = labels[NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP];
+        }
+    }
+
+    *type = NULL;
+
+    if (ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_WHATSAPP
+        || (ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_TWILIO
+            && ev->identity.whatsapp_id.len))
+    {
+        *type = "WHATS_APP";
+        return;
+    }
+
+    if (ev->provider == NGX_HTTP_CRMSYNC_PROVIDER_TWILIO) {
+        *type = "SMS";
+        return;
+    }
+
+    /* a platform's channel attribute: "WhatsApp", "whatsapp_cloud",
+       "SMS", "LinkedIn" */
+
+    s = *label;
+
+    for (i = 0; i + 3 <= s.len; i++) {
+        if (i + 8 <= s.len
+            && ngx_strncasecmp(s.data + i, (u_char *) "whatsapp", 8) == 0)
+        {
+            *type = "WHATS_APP";
+            return;
+        }
+
+        if (i + 8 <= s.len
+            && ngx_strncasecmp(s.data + i, (u_char *) "linkedin", 8) == 0)
+        {
+            *type = "LINKEDIN_MESSAGE";
+            return;
+        }
+
+        if (ngx_strncasecmp(s.data + i, (u_char *) "sms", 3) == 0) {
+            *type = "SMS";
+            return;
+        }
+    }
 }

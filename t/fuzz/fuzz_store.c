@@ -16,6 +16,11 @@
  * earlier one held back so), in ascending ids; an add is a duplicate
  * exactly when it adds no job, and stores its keys only then; stats
  * count what the table holds.
+ * Action jobs (kind > 0) are added with an event's contact job, waiting
+ * for it, or alone with keys of their own: contacts and actions are
+ * claimed apart (neither holds the other back), a claim of actions never
+ * takes two that share a key, and a contact job's outcome moves its
+ * waiting actions (queued with the key "contact:h", done, or dead).
  */
 
 
@@ -32,6 +37,7 @@
 #define F_JOBS    256
 #define F_TOKENS  512
 #define F_LEASE   5000
+#define F_KEYS    9
 
 
 typedef struct {
@@ -53,14 +59,16 @@ static char        path[64], wal[80], shm[80];
 static f_lease_t   lease[F_JOBS];
 static unsigned    keys[F_JOBS];       /* bit i: key i of f_key_names */
 static int         portal_of[F_JOBS];
+static int         action_of[F_JOBS];  /* 1: kind > 0 */
 static f_token_t   tokens[F_TOKENS];
 static size_t      ntokens;
 static sqlite3    *db;
 
 
-static const char  *f_key_names[8] = {
+static const char  *f_key_names[F_KEYS] = {
     "email:m0@x", "email:m1@x", "email:m2@x", "email:m3@x",
-    "phone:+490", "phone:+491", "phone:+492", "phone:+493"
+    "phone:+490", "phone:+491", "phone:+492", "phone:+493",
+    "contact:h"         /* an action's, once its contact job is done */
 };
 
 
@@ -158,30 +166,31 @@ f_check_stats(ngx_http_crmsync_store_t *st)
 /* the jobs a claim of max jobs of portal at now must take, from the
    table as it is before the claim; *n of them in want[] */
 static void
-f_model_claim(int portal, int64_t now, size_t max, int64_t *want,
-    size_t *n)
+f_model_claim(int portal, int actions, int64_t now, size_t max,
+    int64_t *want, size_t *n)
 {
     int            k;
-    int64_t        id, state, visible, held[8];
+    int64_t        id, state, visible, held[F_KEYS];
     unsigned       mask;
     sqlite3_stmt  *s;
 
-    for (k = 0; k < 8; k++) {
+    for (k = 0; k < F_KEYS; k++) {
         held[k] = INT64_MAX;
     }
 
     CHECK(sqlite3_prepare_v2(db, "SELECT id, state, visible_at FROM job"
                              " WHERE portal = 'p' || ?1 AND state < 3"
-                             " AND visible_at > ?2",
+                             " AND visible_at > ?2 AND (kind > 0) = ?3",
                              -1, &s, NULL) == SQLITE_OK);
     sqlite3_bind_int(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int(s, 3, actions);
 
     while (sqlite3_step(s) == SQLITE_ROW) {
         id = sqlite3_column_int64(s, 0);
         state = sqlite3_column_int64(s, 1);
 
-        for (k = 0; k < 8; k++) {
+        for (k = 0; k < F_KEYS; k++) {
             if ((keys[id] & (1u << k))
                 && (state == 2 ? 0 : id) < held[k])
             {
@@ -196,10 +205,12 @@ f_model_claim(int portal, int64_t now, size_t max, int64_t *want,
 
     CHECK(sqlite3_prepare_v2(db, "SELECT id, visible_at FROM job"
                              " WHERE portal = 'p' || ?1 AND state < 3"
-                             " AND visible_at <= ?2 ORDER BY id",
+                             " AND visible_at <= ?2 AND (kind > 0) = ?3"
+                             " ORDER BY id",
                              -1, &s, NULL) == SQLITE_OK);
     sqlite3_bind_int(s, 1, portal);
     sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int(s, 3, actions);
 
     while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
         id = sqlite3_column_int64(s, 0);
@@ -208,18 +219,26 @@ f_model_claim(int portal, int64_t now, size_t max, int64_t *want,
 
         CHECK(visible <= now);
 
-        for (k = 0; k < 8; k++) {
+        for (k = 0; k < F_KEYS; k++) {
             if ((mask & (1u << k)) && held[k] < id) {
                 break;
             }
         }
 
-        if (k == 8) {
+        if (k == F_KEYS) {
             want[(*n)++] = id;
+
+            /* an action taken holds its keys as one in flight */
+            for (k = 0; actions && k < F_KEYS; k++) {
+                if (mask & (1u << k)) {
+                    held[k] = 0;
+                }
+            }
+
             continue;
         }
 
-        for (k = 0; k < 8; k++) {
+        for (k = 0; k < F_KEYS; k++) {
             if ((mask & (1u << k)) && id < held[k]) {
                 held[k] = id;
             }
@@ -267,7 +286,7 @@ f_stored_keys(int64_t id)
     sqlite3_bind_int64(s, 1, id);
 
     while (sqlite3_step(s) == SQLITE_ROW) {
-        for (k = 0; k < 8; k++) {
+        for (k = 0; k < F_KEYS; k++) {
             if (strcmp((const char *) sqlite3_column_text(s, 0),
                        f_key_names[k]) == 0)
             {
@@ -286,16 +305,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                           err[256], key[16];
-    size_t                         i, k, n, max, nwant;
+    size_t                         i, k, n, max, nwant, j, nact;
     unsigned                       mask;
-    int64_t                        want[8];
+    int64_t                        want[8], added[3], children[F_JOBS];
+    unsigned                       masks[3], parented[3];
+    int                            actions, nchildren;
     ngx_http_crmsync_str_t         row_keys[8];
     int64_t                        now, owner, id, jobs_before, claims, next,
                                    held, got;
     uint8_t                        op, a, b;
     ngx_http_crmsync_str_t         portal;
     ngx_http_crmsync_store_t      *st;
-    ngx_http_crmsync_store_row_t   row;
+    ngx_http_crmsync_store_row_t   row, arow;
     ngx_http_crmsync_store_job_t  *jobs;
     static const char             *portals[] = { "p0", "p1" };
 
@@ -342,8 +363,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         switch (op) {
 
-        case 0:     /* add */
-            if (f_int("SELECT count(*) FROM job WHERE ?1", 1) >= F_JOBS - 2) {
+        case 0:     /* add: a contact job, and maybe actions */
+            if (f_int("SELECT count(*) FROM job WHERE ?1", 1) >= F_JOBS - 4) {
                 break;
             }
 
@@ -386,6 +407,54 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
             CHECK(ngx_http_crmsync_store_add(st, &row, now)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(row.duplicate == (row.id == 0));
+
+            added[0] = row.id;
+            masks[0] = mask;
+            parented[0] = 0;
+
+            /*
+             * b / 48: 2, one action waiting for the contact job; 3, one
+             * alone (with the contact job's keys: the classes must not
+             * hold each other back); 4, two waiting; 5, one of each
+             */
+            nact = (b / 48 < 2) ? 0 : (b / 48 < 4) ? 1 : 2;
+
+            for (j = 0; j < nact; j++) {
+                memset(&arow, 0, sizeof(arow));
+                arow.key = row.key;
+                arow.location = portal;
+                arow.portal = portal;
+                arow.provider = "standard";
+                arow.type = "message";
+                arow.match_key = portal;
+                arow.state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
+                arow.payload = portal;
+                arow.event = portal;
+                arow.visible_at = now;
+                arow.kind = 1 + (j + a) % (NGX_HTTP_CRMSYNC_KINDS - 1);
+
+                if (b / 48 == 3 || (b / 48 == 5 && j == 1)) {
+                    arow.keys = row_keys;
+                    arow.nkeys = n;
+                    masks[j + 1] = mask;
+                    parented[j + 1] = 0;
+
+                } else {
+                    arow.parent = row.id;
+                    masks[j + 1] = 0;
+                    parented[j + 1] = 1;
+                }
+
+                CHECK(ngx_http_crmsync_store_add(st, &arow, now)
+                      == NGX_HTTP_CRMSYNC_STORE_OK);
+                CHECK(arow.duplicate == (arow.id == 0));
+
+                /* the actions of a delivery seen before are too */
+                CHECK(!row.duplicate || arow.duplicate);
+
+                added[j + 1] = arow.id;
+            }
 
             if ((a & 0xc0) == 0xc0) {
                 ngx_http_crmsync_store_rollback(st);
@@ -396,22 +465,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             CHECK(ngx_http_crmsync_store_commit(st)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
-            CHECK(f_int("SELECT count(*) FROM job WHERE ?1", 1)
-                  == jobs_before + (row.duplicate ? 0 : 1));
 
-            if (!row.duplicate) {
-                /* a key pruned and stored again has two jobs: the new
-                   one is the newest */
-                id = f_int("SELECT max(id) FROM job WHERE ?1", 1);
+            n = 0;
+
+            for (j = 0; j <= nact; j++) {
+                id = added[j];
+
+                if (id == 0) {
+                    continue;
+                }
+
+                n++;
                 CHECK(id > 0 && id < F_JOBS);
-                keys[id] = mask;
+                keys[id] = masks[j];
                 portal_of[id] = a & 1;
+                action_of[id] = (j > 0);
+
+                /* the new job has its keys, its kind; an action with a
+                   parent waits for it */
+                CHECK(f_stored_keys(id) == masks[j]);
+                CHECK((f_int("SELECT kind FROM job WHERE id = ?1", id) > 0)
+                      == (j > 0));
+
+                if (parented[j]) {
+                    CHECK(f_int("SELECT parent FROM job WHERE id = ?1", id)
+                          == added[0]);
+                    CHECK(f_int("SELECT state FROM job WHERE id = ?1", id)
+                          == NGX_HTTP_CRMSYNC_JOB_HELD);
+                }
             }
 
-            /* the new job has its keys; a duplicate stores none */
-            if (!row.duplicate) {
-                CHECK(f_stored_keys(id) == mask);
-            }
+            /* a duplicate adds no job */
+            CHECK(f_int("SELECT count(*) FROM job WHERE ?1", 1)
+                  == jobs_before + (int64_t) n);
 
             f_check_keys();
 
@@ -420,11 +506,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1:     /* claim */
             owner = a % 3;
             max = b % 5;
+            actions = (b >> 3) & 1;
 
-            f_model_claim(a & 1, now, max, want, &nwant);
+            f_model_claim(a & 1, actions, now, max, want, &nwant);
 
-            CHECK(ngx_http_crmsync_store_claim(st, &portal, now, F_LEASE,
-                                               owner, max, &jobs, &n)
+            CHECK(ngx_http_crmsync_store_claim_kind(st, &portal, actions,
+                                                    now, F_LEASE, owner, max,
+                                                    &jobs, &n)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
             CHECK(n <= max);
             CHECK(n > 0 || jobs == NULL);
@@ -437,6 +525,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(k == 0 || jobs[k - 1].id < id);
                 CHECK(jobs[k].lease == jobs[0].lease);
                 CHECK(id == want[k]);
+                CHECK((jobs[k].kind > 0) == actions);
+                CHECK(action_of[id] == actions);
+
+                /* an action released by its contact job has the contact */
+                CHECK(!actions
+                      || ((keys[id] & (1u << 8)) != 0)
+                         == (strcmp((char *) jobs[k].contact.data, "h")
+                             == 0));
+
+                /* one claim of actions: no two share a key */
+                for (j = 0; actions && j < k; j++) {
+                    CHECK((keys[jobs[j].id] & keys[id]) == 0);
+                }
 
                 /* nobody else holds it */
                 CHECK(!lease[id].live || lease[id].until <= now);
@@ -447,6 +548,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     CHECK(!(lease[next].live && lease[next].until > now
                             && lease[next].claim != claims
                             && portal_of[next] == portal_of[id]
+                            && action_of[next] == action_of[id]
                             && (keys[next] & keys[id])));
                 }
             }
@@ -486,17 +588,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                               " WHERE id = ?1", id);
                 int      fresh = lease[id].live
                                  && lease[id].token == tokens[k].token;
-                int      expect;
+                int      expect, child;
+                sqlite3_stmt  *cs;
+
+                /* the actions waiting for it */
+                nchildren = 0;
+
+                CHECK(sqlite3_prepare_v2(db, "SELECT id FROM job"
+                                         " WHERE parent = ?1 AND state = 3"
+                                         " AND hold_reason = 'contact'",
+                                         -1, &cs, NULL) == SQLITE_OK);
+                sqlite3_bind_int64(cs, 1, id);
+
+                while (sqlite3_step(cs) == SQLITE_ROW) {
+                    children[nchildren++] = sqlite3_column_int64(cs, 0);
+                }
+
+                sqlite3_finalize(cs);
+
+                CHECK(nchildren == 0 || !action_of[id]);
 
                 CHECK(ngx_http_crmsync_store_begin_drain(st)
                       == NGX_HTTP_CRMSYNC_STORE_OK);
+
+                /* done with a contact: queued; without: done; dead:
+                   dead; otherwise they wait */
+                child = NGX_HTTP_CRMSYNC_JOB_HELD;
 
                 switch (b % 4) {
                 case 0:
                     (void) ngx_http_crmsync_store_done(st, id,
                                                        tokens[k].token, now,
-                                                       "h", NULL);
+                                                       (a & 4) ? NULL : "h",
+                                                       NULL);
                     expect = NGX_HTTP_CRMSYNC_JOB_DONE;
+                    child = (a & 4) ? NGX_HTTP_CRMSYNC_JOB_DONE
+                                    : NGX_HTTP_CRMSYNC_JOB_QUEUED;
                     break;
                 case 1:
                     (void) ngx_http_crmsync_store_retry(st, id,
@@ -516,6 +643,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                        tokens[k].token, now,
                                                        "e", "c", "x");
                     expect = NGX_HTTP_CRMSYNC_JOB_DEAD;
+                    child = NGX_HTTP_CRMSYNC_JOB_DEAD;
                     break;
                 }
 
@@ -527,6 +655,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
                 if (fresh) {
                     lease[id].live = 0;
+                }
+
+                if (!fresh) {
+                    child = NGX_HTTP_CRMSYNC_JOB_HELD;
+                }
+
+                for (j = 0; j < (size_t) nchildren; j++) {
+                    CHECK(f_int("SELECT state FROM job WHERE id = ?1",
+                                children[j]) == child);
+
+                    if (child == NGX_HTTP_CRMSYNC_JOB_QUEUED) {
+                        keys[children[j]] |= 1u << 8;
+                        CHECK(f_stored_keys(children[j]) == (1u << 8));
+                    }
                 }
             }
 
@@ -566,9 +708,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             f_check_keys();
             break;
 
-        default:    /* next due */
-            CHECK(ngx_http_crmsync_store_next_due(st, &portal, &next)
+        default:    /* next due, of contacts or actions */
+            actions = b & 1;
+
+            CHECK(ngx_http_crmsync_store_next_due_kind(st, &portal, actions,
+                                                       &next)
                   == NGX_HTTP_CRMSYNC_STORE_OK);
+            CHECK(next == f_int("SELECT ifnull(min(visible_at), -1)"
+                                " FROM job WHERE state < 3"
+                                " AND (kind > 0) = (?1 & 1)"
+                                " AND portal = 'p' || (?1 >> 1)",
+                                actions | (a & 1) << 1));
             break;
         }
 

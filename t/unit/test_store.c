@@ -419,32 +419,34 @@ test_init(void **state)
 
     (void) state;
 
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_string_equal(t_text("PRAGMA journal_mode"), "wal");
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
                            " WHERE type = 'table' AND name IN"
                            " ('delivery', 'job', 'audit', 'audit_job',"
-                           " 'job_key', 'identity', 'counter')"), 7);
+                           " 'job_key', 'identity', 'counter', 'message',"
+                           " 'conversation', 'object', 'deal', 'flag',"
+                           " 'flag_value', 'turn')"), 14);
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
-                           " WHERE type = 'view'"), 3);
+                           " WHERE type = 'view'"), 4);
 
     /* a second init keeps what is stored */
     assert_true(t_add("k1", "p", "a@x", 1000) > 0);
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      0);
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM delivery"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM job_key"), 1);
     assert_int_equal(t_int("SELECT n FROM counter"), 0);
 
     /* a store of a newer crmsync is refused */
-    t_exec("PRAGMA user_version = 3");
+    t_exec("PRAGMA user_version = 4");
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "schema version 3 is newer"));
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_non_null(strstr(err, "schema version 4 is newer"));
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
 }
 
@@ -1488,7 +1490,7 @@ test_migrate_v1(void **state)
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
-    /* a second init finds version 2 and changes nothing */
+    /* a second init finds version 3 and changes nothing */
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
     st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
@@ -1498,7 +1500,7 @@ test_migrate_v1(void **state)
     sqlite3_close(T.db);
     assert_int_equal(sqlite3_open(path, &T.db), SQLITE_OK);
 
-    assert_int_equal(t_int("PRAGMA user_version"), 2);
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 7);
 
     /* every job not done has its email as its key */
@@ -2116,6 +2118,1248 @@ test_claim_speed(void **state)
 }
 
 
+/* ---- issue 11: action jobs and conversations ---- */
+
+
+/*
+ * An action row of a delivery: kind, parent (0: none), conv ("" none),
+ * keys ("" none).  Call between begin and commit.
+ */
+static void
+t_action_row(ngx_http_crmsync_store_row_t *row, const char *key,
+    const char *portal, ngx_http_crmsync_job_kind_e kind, int64_t parent,
+    const char *conv, const char *keys, int64_t now)
+{
+    t_row(row, key, portal, "", now);
+    row->kind = kind;
+    row->parent = parent;
+    row->conv = t_str(conv);
+    row->type = "conversation.closed";
+    row->payload = t_str("{\"v\":1}");
+
+    if (*keys) {
+        row->keys = t_keys(keys, &row->nkeys);
+    }
+}
+
+
+/* an event: its contact job (keys "email:..."), then its actions */
+static int64_t
+t_event(const char *key, const char *portal, const char *keys,
+    const char *conv, int64_t now, int64_t *actions, size_t nactions,
+    const ngx_http_crmsync_job_kind_e *kinds)
+{
+    size_t                        i;
+    int64_t                       id;
+    ngx_http_crmsync_store_row_t  row;
+
+    t_row(&row, key, portal, "", now);
+    row.keys = t_keys(keys, &row.nkeys);
+    row.match_key = row.nkeys ? row.keys[0] : t_str("");
+    row.conv = t_str(conv);
+
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, now),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    id = row.id;
+
+    for (i = 0; i < nactions; i++) {
+        t_action_row(&row, key, portal, kinds[i], id, conv, "", now);
+        assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, now),
+                         NGX_HTTP_CRMSYNC_STORE_OK);
+        actions[i] = row.id;
+    }
+
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    return id;
+}
+
+
+static size_t
+t_claim_kind(const char *portal, int actions, int64_t now, size_t max,
+    ngx_http_crmsync_store_job_t **jobs)
+{
+    size_t                  n;
+    ngx_http_crmsync_str_t  p;
+
+    p = t_str(portal);
+
+    assert_int_equal(ngx_http_crmsync_store_claim_kind(T.st, &p, actions,
+                                                       now, T_LEASE, 1, max,
+                                                       jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    if (n == 0) {
+        assert_null(*jobs);
+    }
+
+    return n;
+}
+
+
+/* claims of a class: the ids taken, "3,4" ("" none); leases in t_leases */
+static const char *
+t_claim_ids(const char *portal, int actions, int64_t now, size_t max)
+{
+    size_t                         i, n;
+    static char                    ids[256];
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    n = t_claim_kind(portal, actions, now, max, &jobs);
+    ids[0] = '\0';
+
+    for (i = 0; i < n; i++) {
+        assert_true(jobs[i].id > 0 && jobs[i].id < 64);
+        assert_int_equal(jobs[i].kind != 0, actions != 0);
+        t_leases[jobs[i].id] = jobs[i].lease;
+
+        snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%lld",
+                 i ? "," : "", (long long) jobs[i].id);
+    }
+
+    ngx_http_crmsync_store_free_jobs(jobs, n);
+
+    return ids;
+}
+
+
+/* the schema of version 2, as crmsync wrote it for matching (after v1) */
+static const char  t_schema_v2[] =
+    "CREATE TABLE job_key (job INTEGER NOT NULL, key TEXT NOT NULL,"
+    "  PRIMARY KEY (job, key)) WITHOUT ROWID;"
+    "CREATE INDEX job_key_key ON job_key(key, job);"
+    "DROP INDEX IF EXISTS job_person;"
+    "CREATE INDEX job_queue ON job(portal, id) WHERE state < 3;"
+    "CREATE TRIGGER job_gone AFTER DELETE ON job BEGIN"
+    "  DELETE FROM job_key WHERE job = old.id;"
+    "END;"
+    "CREATE TABLE identity (portal TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  value TEXT NOT NULL, contact TEXT NOT NULL, updated_at INTEGER,"
+    "  PRIMARY KEY (portal, kind, value)) WITHOUT ROWID;"
+    "CREATE INDEX identity_contact ON identity(portal, contact);"
+    "CREATE TABLE counter (name TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT INTO counter(name, n) VALUES ('identity', 0);"
+    "CREATE TRIGGER identity_added AFTER INSERT ON identity BEGIN"
+    "  UPDATE counter SET n = n + 1 WHERE name = 'identity';"
+    "END;"
+    "CREATE TRIGGER identity_removed AFTER DELETE ON identity BEGIN"
+    "  UPDATE counter SET n = n - 1 WHERE name = 'identity';"
+    "END;"
+    "CREATE VIEW crmsync_identities AS SELECT portal, kind, value, contact,"
+    "  datetime(updated_at / 1000, 'unixepoch') AS updated FROM identity;"
+    "PRAGMA user_version = 2;";
+
+
+static void
+test_migrate_v2(void **state)
+{
+    char                           err[256], path[192];
+    size_t                         n;
+    sqlite3                       *v2;
+    ngx_http_crmsync_str_t         p;
+    ngx_http_crmsync_store_t      *st;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    snprintf(path, sizeof(path), "%s/v2.db", T.dir);
+
+    assert_int_equal(sqlite3_open(path, &v2), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(v2, t_schema_v1, NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(v2, t_schema_v2, NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    /* 1 queued, 2 in flight (lease 77) and 3 behind it, 4 done */
+    assert_int_equal(sqlite3_exec(v2,
+        "INSERT INTO job(id, delivery, location, provider, type, portal,"
+        " match_key, state, received_at, visible_at, lease, owner, attempts,"
+        " payload, event) VALUES"
+        " (1, 'd1', '/h', 'standard', 'm', 'p', 'a@x', 0, 100, 100,"
+        "  NULL, NULL, 0, '{}', '{}'),"
+        " (2, 'd2', '/h', 'standard', 'm', 'p', 'b@x', 2, 100, 90000,"
+        "  77, 5, 1, '{}', '{}'),"
+        " (3, 'd3', '/h', 'standard', 'm', 'p', '+491', 0, 200, 200,"
+        "  NULL, NULL, 0, '{}', '{}'),"
+        " (4, 'd4', '/h', 'standard', 'm', 'p', 'c@x', 5, 100, 100,"
+        "  NULL, NULL, 1, '{}', '{}');"
+        "INSERT INTO job_key VALUES (1, 'email:a@x'), (2, 'email:b@x'),"
+        " (2, 'phone:+491'), (3, 'phone:+491');"
+        "INSERT INTO delivery SELECT delivery, received_at FROM job;"
+        "INSERT INTO identity VALUES ('p', 'email', 'a@x', '11', 5);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(v2);
+
+    err[0] = '\0';
+    assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
+    assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
+
+    st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
+    assert_non_null(st);
+
+    sqlite3_close(T.db);
+    assert_int_equal(sqlite3_open(path, &T.db), SQLITE_OK);
+
+    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE kind = 0"
+                           " AND parent IS NULL AND contact IS NULL"
+                           " AND conv IS NULL"), 4);
+    assert_int_equal(t_int("SELECT count(*) FROM job_key"), 4);
+    assert_int_equal(t_int("SELECT n FROM counter"), 1);
+    assert_string_equal(t_text("SELECT contact FROM crmsync_identities"),
+                        "11");
+    assert_string_equal(t_text("SELECT group_concat(kind) FROM crmsync_jobs"),
+                        "contact,contact,contact,contact");
+    assert_non_null(strstr(t_text("SELECT sql FROM sqlite_master"
+                                  " WHERE name = 'job_queue'"),
+                           "kind > 0"));
+    assert_int_equal(t_int("SELECT count(*) FROM crmsync_conversations"), 0);
+
+    /* the old jobs are contacts: 1 goes, 3 waits for 2 in flight */
+    p = t_str("p");
+    assert_int_equal(ngx_http_crmsync_store_claim_kind(st, &p, 1, 1000,
+                                                       T_LEASE, 1, 10, &jobs,
+                                                       &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ngx_http_crmsync_store_claim(st, &p, 1000, T_LEASE, 1,
+                                                  10, &jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs[0].id, 1);
+    assert_int_equal(jobs[0].kind, NGX_HTTP_CRMSYNC_KIND_CONTACT);
+    assert_int_equal(jobs[0].contact.len, 0);
+    ngx_http_crmsync_store_free_jobs(jobs, n);
+
+    /* the old lease's outcome lands: a contact job without children */
+    assert_int_equal(ngx_http_crmsync_store_begin_drain(st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_done(st, 2, 77, 1000, "9", NULL),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_commit_drain(st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_int_equal(ngx_http_crmsync_store_claim(st, &p, 1000, T_LEASE, 1,
+                                                  10, &jobs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs[0].id, 3);
+    ngx_http_crmsync_store_free_jobs(jobs, n);
+
+    ngx_http_crmsync_store_close(st);
+}
+
+
+static void
+test_action_add(void **state)
+{
+    int64_t                       contact;
+    ngx_http_crmsync_store_row_t  row;
+
+    (void) state;
+
+    /* one event: its contact job, a transcript and a deal waiting for
+       it, two flags; then an event without identifier: an action alone */
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    t_row(&row, "/h respondio:1", "p", "a@x", 1000);
+    row.conv = t_str("respondio:88");
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(row.duplicate);
+    contact = row.id;
+    assert_int_equal(contact, 1);
+
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
+                 contact, "respondio:88", "", 1000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(row.duplicate);
+    assert_int_equal(row.id, 2);
+
+    /* held whatever the row says */
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_DEAL,
+                 contact, "respondio:88", "", 1000);
+    row.state = NGX_HTTP_CRMSYNC_JOB_QUEUED;
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(row.id, 3);
+
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_FLAG,
+                 contact, "respondio:88", "", 1000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(row.id, 4);
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_FLAG,
+                 contact, "respondio:88", "", 1000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(row.id, 5);
+
+    /* no identifier: the contact job is done at once, the action is
+       queued alone, on the conversation's key */
+    t_row(&row, "/h respondio:2", "p", "", 1000);
+    row.state = NGX_HTTP_CRMSYNC_JOB_DONE;
+    row.hold_reason = "no_identity";
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(row.id, 6);
+    t_action_row(&row, "/h respondio:2", "p", NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
+                 0, "respondio:89", "conv:respondio:89", 1000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(row.id, 7);
+
+    /* a kind this store does not know is refused */
+    t_action_row(&row, "/h respondio:2", "p", NGX_HTTP_CRMSYNC_KINDS, 0,
+                 "", "", 1000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 1000),
+                     NGX_HTTP_CRMSYNC_STORE_ERROR);
+    assert_int_equal(row.id, 0);
+
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    assert_string_equal(t_text("SELECT group_concat(id || ' ' || kind || ' '"
+                               " || state || ' ' || coalesce(parent, '-')"
+                               " || ' ' || coalesce(conv, '-') || ' '"
+                               " || coalesce(hold_reason, '-') || ' '"
+                               " || delivery, '|')"
+                               " FROM (SELECT v.*, j.delivery"
+                               " FROM crmsync_jobs v JOIN job j"
+                               " ON j.id = v.id ORDER BY v.id)"),
+                        "1 contact queued - respondio:88 - /h respondio:1|"
+                        "2 transcript held 1 respondio:88 contact"
+                        " /h respondio:1#transcript.1|"
+                        "3 deal held 1 respondio:88 contact"
+                        " /h respondio:1#deal.1|"
+                        "4 flag held 1 respondio:88 contact"
+                        " /h respondio:1#flag.1|"
+                        "5 flag held 1 respondio:88 contact"
+                        " /h respondio:1#flag.2|"
+                        "6 contact done - - no_identity /h respondio:2|"
+                        "7 transcript queued - respondio:89 -"
+                        " /h respondio:2#transcript.1");
+    assert_string_equal(t_text("SELECT group_concat(job || '=' || key, ' ')"
+                               " FROM (SELECT * FROM job_key"
+                               " ORDER BY job, key)"),
+                        "1=email:a@x 7=conv:respondio:89");
+
+    /* the event again: every row a duplicate, nothing added */
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 7);
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    t_row(&row, "/h respondio:1", "p", "a@x", 2000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 2000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+    assert_int_equal(row.id, 0);
+
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_DEAL,
+                 0, "respondio:88", "", 2000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 2000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+    assert_int_equal(row.id, 0);
+
+    /* an action alone of an event stored before is one too */
+    t_action_row(&row, "/h respondio:2", "p", NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT,
+                 0, "respondio:89", "conv:respondio:89", 2000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 2000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 7);
+    assert_int_equal(t_int("SELECT count(*) FROM delivery"), 7);
+
+    /* the counts start again in each transaction: a second flag of the
+       event added later is "flag.2" again, a duplicate */
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_FLAG,
+                 0, "respondio:88", "", 3000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_FLAG,
+                 0, "respondio:88", "", 3000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(row.duplicate);
+    t_action_row(&row, "/h respondio:1", "p", NGX_HTTP_CRMSYNC_KIND_FLAG,
+                 0, "respondio:88", "", 3000);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, 3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(row.duplicate);
+    assert_int_equal(row.id, 8);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_text("SELECT delivery FROM job WHERE id = 8"),
+                        "/h respondio:1#flag.3");
+}
+
+
+static const ngx_http_crmsync_job_kind_e  t_kinds[] = {
+    NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT, NGX_HTTP_CRMSYNC_KIND_DEAL
+};
+
+
+static void
+test_children_done(void **state)
+{
+    int64_t                        c1, c2, c3, a1[2], a2[2], a3[2], lease;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    (void) state;
+
+    c1 = t_event("e1", "p", "email:a@x", "respondio:1", 1000, a1, 2, t_kinds);
+    c2 = t_event("e2", "p", "email:b@x", "", 1000, a2, 2, t_kinds);
+    c3 = t_event("e3", "p", "email:c@x", "respondio:3", 1000, a3, 2, t_kinds);
+    assert_int_equal(c1, 1);
+    assert_int_equal(a3[1], 9);
+
+    /* nothing of an action goes before its contact */
+    assert_string_equal(t_claim_ids("p", 1, 2000, 10), "");
+    assert_string_equal(t_claim_ids("p", 0, 2000, 10), "1,4,7");
+
+    /* the conversation of e3 is kept already: it learns its contact */
+    t_exec("INSERT INTO conversation(portal, conv, location, opened_at,"
+           " last_at, due_at, human, state)"
+           " VALUES ('p', 'respondio:3', '/h', 1, 1, 100000, 1, 0)");
+
+    t_drain(1);
+
+    /* done with a contact: queued with it, on its key */
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, c1, t_leases[c1], 3000,
+                                                 "501", "created"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* done without: done, no_contact */
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, c2, t_leases[c2], 3000,
+                                                 NULL, "filtered"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* under a lease lost: nothing at all */
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, c3, t_leases[c3] + 1,
+                                                 3000, "503", "updated"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    assert_string_equal(t_text("SELECT group_concat(id || ' ' || state || ' '"
+                               " || coalesce(contact, '-') || ' '"
+                               " || coalesce(hold_reason, '-'), '|')"
+                               " FROM (SELECT * FROM crmsync_jobs"
+                               " WHERE kind <> 'contact' ORDER BY id)"),
+                        "2 queued 501 -|3 queued 501 -|"
+                        "5 done - no_contact|6 done - no_contact|"
+                        "8 held - contact|9 held - contact");
+    assert_int_equal(t_int("SELECT visible_at FROM job WHERE id = 2"), 3000);
+    assert_string_equal(t_text("SELECT group_concat(job || '=' || key, ' ')"
+                               " FROM (SELECT * FROM job_key WHERE job IN"
+                               " (2, 3, 5, 6, 8, 9) ORDER BY job)"),
+                        "2=contact:501 3=contact:501");
+
+    /* e1's conversation was not kept: it is, closed, for its contact */
+    assert_string_equal(t_text("SELECT contact || ' ' || state || ' '"
+                               " || location FROM conversation"
+                               " WHERE conv = 'respondio:1'"), "501 2 /hook");
+    assert_int_equal(t_int("SELECT count(*) FROM conversation"), 2);
+
+    /* e3 with its lease: its conversation learns the contact, as it is */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, c3, t_leases[c3], 3000,
+                                                 "503", "updated"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+    assert_string_equal(t_text("SELECT contact || ' ' || state || ' '"
+                               " || human || ' ' || due_at FROM conversation"
+                               " WHERE conv = 'respondio:3'"),
+                        "503 0 1 100000");
+
+    /* the actions claimed, with their kind and contact; one claim takes
+       one action per key: 3 waits for 2 (the same contact) */
+    assert_int_equal(t_claim_kind("p", 1, 4000, 10, &jobs), 2);
+    assert_int_equal(jobs[0].id, 2);
+    assert_int_equal(jobs[0].kind, NGX_HTTP_CRMSYNC_KIND_TRANSCRIPT);
+    assert_string_equal((char *) jobs[0].contact.data, "501");
+    assert_string_equal((char *) jobs[0].payload.data, "{\"v\":1}");
+    assert_int_equal(jobs[1].id, 8);
+    assert_string_equal((char *) jobs[1].contact.data, "503");
+    lease = jobs[0].lease;
+    ngx_http_crmsync_store_free_jobs(jobs, 2);
+
+    /* an action done changes no other job */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, 2, lease, 5000, "n1",
+                                                 "created"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+    /* 9 waits for 8, in flight, on the same contact */
+    assert_string_equal(t_claim_ids("p", 1, 5000, 10), "3");
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE state = 3"), 0);
+    assert_int_equal(t_int("SELECT state FROM job WHERE id = 9"),
+                     NGX_HTTP_CRMSYNC_JOB_QUEUED);
+}
+
+
+static void
+test_children_dead(void **state)
+{
+    int64_t  c1, c2, a1[2], a2[2];
+
+    (void) state;
+
+    c1 = t_event("e1", "p", "email:a@x", "", 1000, a1, 2, t_kinds);
+    c2 = t_event("e2", "p", "email:b@x", "", 1000, a2, 2, t_kinds);
+    assert_string_equal(t_claim_ids("p", 0, 2000, 10), "1,4");
+
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, c1, t_leases[c1], 3000,
+                                                 "Property values were not"
+                                                 " valid", "VALIDATION_ERROR",
+                                                 "c-1"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* a lease lost: its children stay */
+    assert_int_equal(ngx_http_crmsync_store_dead(T.st, c2, t_leases[c2] + 1,
+                                                 3000, "x", "y", NULL),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+
+    assert_string_equal(t_text("SELECT group_concat(id || ' ' || state || ' '"
+                               " || coalesce(category, '-') || ' '"
+                               " || coalesce(last_error, '-'), '|')"
+                               " FROM (SELECT * FROM crmsync_jobs"
+                               " ORDER BY id)"),
+                        "1 dead VALIDATION_ERROR Property values were not"
+                        " valid|"
+                        "2 dead CONTACT_FAILED the contact could not be"
+                        " written|"
+                        "3 dead CONTACT_FAILED the contact could not be"
+                        " written|"
+                        "4 in_flight - -|5 held - -|6 held - -");
+    assert_int_equal(t_int("SELECT done_at FROM job WHERE id = 3"), 3000);
+    assert_string_equal(t_claim_ids("p", 1, 4000, 10), "");
+}
+
+
+/* an action queued alone: its keys ("conv:..." or "contact:...") */
+static int64_t
+t_add_action(const char *key, ngx_http_crmsync_job_kind_e kind,
+    const char *keys, int64_t now)
+{
+    ngx_http_crmsync_store_row_t  row;
+
+    t_action_row(&row, key, "p", kind, 0, "", keys, now);
+
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_add(T.st, &row, now),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    return row.id;
+}
+
+
+static void
+test_claim_kind(void **state)
+{
+    int64_t                 at;
+    ngx_http_crmsync_str_t  p;
+
+    (void) state;
+
+    p = t_str("p");
+
+    /* 1, 3: contacts; 2, 4, 5: actions, 2 and 4 on the same contact; 6 a
+       contact job with a key of an action's (never so in life: the
+       classes do not hold each other back) */
+    assert_int_equal(t_add_keys("c1", "p", "email:a@x", 1000), 1);
+    assert_int_equal(t_add_action("a2", NGX_HTTP_CRMSYNC_KIND_DEAL,
+                                  "contact:7", 1000), 2);
+    assert_int_equal(t_add_keys("c3", "p", "email:b@x", 1100), 3);
+    assert_int_equal(t_add_action("a4", NGX_HTTP_CRMSYNC_KIND_DEAL,
+                                  "contact:7", 1100), 4);
+    assert_int_equal(t_add_action("a5", NGX_HTTP_CRMSYNC_KIND_TASK,
+                                  "conv:x:1", 1200), 5);
+    assert_int_equal(t_add_keys("c6", "p", "contact:7", 1300), 6);
+
+    assert_int_equal(ngx_http_crmsync_store_next_due_kind(T.st, &p, 1, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 1000);
+
+    /* actions: 2 and 5; 4 waits for 2, in this claim too */
+    assert_string_equal(t_claim_ids("p", 1, 2000, 10), "2,5");
+
+    /* contacts: all three, 2 in flight holds no contact job back */
+    assert_string_equal(t_claim_ids("p", 0, 2000, 10), "1,3,6");
+
+    /* the next due action: 4 (waiting, due); the contacts: none */
+    assert_int_equal(ngx_http_crmsync_store_next_due_kind(T.st, &p, 1, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 1100);
+    assert_int_equal(ngx_http_crmsync_store_next_due(T.st, &p, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(at, 2000 + T_LEASE);
+
+    /* 4 waits while 2 is in flight, on any worker */
+    assert_string_equal(t_claim_ids("p", 1, 3000, 10), "");
+
+    /* 2 retried later: 4 still waits behind it, in arrival order */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_retry(T.st, 2, t_leases[2], 9000,
+                                                  "500", 0, 0),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+    assert_string_equal(t_claim_ids("p", 1, 4000, 10), "");
+    assert_string_equal(t_claim_ids("p", 1, 9000, 10), "2");
+
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_done(T.st, 2, t_leases[2], 9000,
+                                                 "d1", "created"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_drain(0);
+    assert_string_equal(t_claim_ids("p", 1, 9000, 10), "4");
+
+    /* a max of 1 takes the oldest only */
+    assert_int_equal(t_add_action("a7", NGX_HTTP_CRMSYNC_KIND_OWNER,
+                                  "contact:8", 9000), 7);
+    assert_int_equal(t_add_action("a8", NGX_HTTP_CRMSYNC_KIND_OWNER,
+                                  "contact:9", 9000), 8);
+    assert_string_equal(t_claim_ids("p", 1, 9000, 1), "7");
+    assert_string_equal(t_claim_ids("p", 1, 9000, 1), "8");
+}
+
+
+static void
+t_message(const char *portal, const char *conv, const char *mkey,
+    int64_t at, int author, const char *text, int human, int64_t now,
+    int64_t *id)
+{
+    ngx_http_crmsync_str_t        p, c, l, k;
+    ngx_http_crmsync_store_msg_t  msg;
+
+    p = t_str(portal);
+    c = t_str(conv);
+    l = t_str("/hook");
+    k = t_str(mkey);
+
+    memset(&msg, 0, sizeof(ngx_http_crmsync_store_msg_t));
+    msg.at = at;
+    msg.author = author;
+    msg.attachments = (unsigned) author * 2;
+    msg.text = t_str(text);
+
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_message(T.st, &p, &c, &l, &k,
+                                                    &msg, 60000, human, now),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    if (id) {
+        *id = msg.id;
+    }
+}
+
+
+static void
+test_conversation(void **state)
+{
+    int                            found, unwritten, human;
+    size_t                         n;
+    int64_t                        id;
+    ngx_http_crmsync_str_t         p, c, l, none;
+    ngx_http_crmsync_store_msg_t  *msgs;
+    ngx_http_crmsync_store_conv_t  conv;
+
+    (void) state;
+
+    p = t_str("p");
+    c = t_str("respondio:5");
+    l = t_str("/hook");
+    none = t_str("respondio:6");
+
+    t_message("p", "respondio:5", "respondio:5/m1", 1000, 0, "hola", 0, 1500,
+              &id);
+    assert_int_equal(id, 1);
+    t_message("p", "respondio:5", "respondio:5/m2", 2000, 1, "hi <b>", 0,
+              2500, &id);
+    assert_int_equal(id, 2);
+
+    /* a message kept before changes nothing */
+    t_message("p", "respondio:5", "respondio:5/m2", 9000, 1, "again", 1,
+              9500, &id);
+    assert_int_equal(id, 0);
+
+    assert_string_equal(t_text("SELECT location || ' ' || opened_at || ' '"
+                               " || last_at || ' ' || due_at || ' ' || human"
+                               " || ' ' || state || ' ' || written_upto"
+                               " FROM conversation"),
+                        "/hook 1500 2000 62000 0 0 0");
+    assert_string_equal(t_text("SELECT state || ' ' || messages || ' '"
+                               " || unwritten FROM crmsync_conversations"),
+                        "open 2 2");
+
+    assert_int_equal(ngx_http_crmsync_store_conv_get(T.st, &p, &c, &conv,
+                                                     &found),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(found);
+    assert_string_equal(conv.contact, "");
+    assert_int_equal(conv.written_upto, 0);
+    assert_int_equal(conv.last_id, 2);
+    assert_int_equal(conv.human, 0);
+    assert_int_equal(conv.state, 0);
+
+    assert_int_equal(ngx_http_crmsync_store_conv_get(T.st, &p, &none, &conv,
+                                                     &found),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(found);
+
+    /* an assignment: human; a conversation not kept yet is opened */
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_conv_human(T.st, &p, &c, &l,
+                                                       3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_conv_human(T.st, &p, &none, &l,
+                                                       3000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT human FROM conversation"
+                           " WHERE conv = 'respondio:5'"), 1);
+    assert_string_equal(t_text("SELECT human || ' ' || state FROM"
+                               " conversation WHERE conv = 'respondio:6'"),
+                        "1 0");
+
+    /* the messages, oldest first, in a range */
+    assert_int_equal(ngx_http_crmsync_store_messages(T.st, &p, &c, 0, 0,
+                                                     &msgs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(msgs[0].id, 1);
+    assert_int_equal(msgs[0].at, 1000);
+    assert_int_equal(msgs[1].author, 1);
+    assert_int_equal(msgs[1].attachments, 2);
+    assert_string_equal((char *) msgs[1].text.data, "hi <b>");
+    assert_int_equal(msgs[1].text.len, 6);
+    ngx_http_crmsync_store_free_msgs(msgs, n);
+
+    assert_int_equal(ngx_http_crmsync_store_messages(T.st, &p, &c, 0, 1,
+                                                     &msgs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].id, 1);
+    ngx_http_crmsync_store_free_msgs(msgs, n);
+
+    assert_int_equal(ngx_http_crmsync_store_messages(T.st, &p, &c, 2, 0,
+                                                     &msgs, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_null(msgs);
+
+    /* closed: it has unwritten messages, a person took part */
+    assert_int_equal(ngx_http_crmsync_store_begin(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_conv_close(T.st, &p, &c, 4000,
+                                                       &unwritten, &human),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(unwritten);
+    assert_true(human);
+
+    /* one not kept: nothing */
+    assert_int_equal(ngx_http_crmsync_store_conv_close(T.st, &p,
+                                                       &(ngx_http_crmsync_str_t)
+                                                       { 1, (u_char *) "x" },
+                                                       4000, &unwritten,
+                                                       &human),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(unwritten);
+    assert_false(human);
+    assert_int_equal(ngx_http_crmsync_store_commit(T.st),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT state FROM conversation"
+                           " WHERE conv = 'respondio:5'"), 2);
+    assert_int_equal(t_int("SELECT count(*) FROM conversation"), 2);
+
+    /* written: a closed conversation stays closed */
+    assert_int_equal(ngx_http_crmsync_store_conv_written(T.st, &p, &c, 2),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_text("SELECT state || ' ' || written_upto FROM"
+                               " conversation WHERE conv = 'respondio:5'"),
+                        "2 2");
+
+    /* a message opens it again, from its own time on */
+    t_message("p", "respondio:5", "respondio:5/m3", 10000, 0, "more", 0,
+              10500, &id);
+    assert_int_equal(id, 3);
+    assert_string_equal(t_text("SELECT state || ' ' || opened_at || ' '"
+                               " || last_at || ' ' || due_at || ' ' || human"
+                               " FROM conversation"
+                               " WHERE conv = 'respondio:5'"),
+                        "0 10500 10000 70000 1");
+
+    /* a message later than it arrives (its time unknown: 0): now */
+    t_message("p", "respondio:5", "respondio:5/m4", 0, 0, "now", 0, 11000,
+              &id);
+    assert_int_equal(t_int("SELECT at FROM message WHERE id = 4"), 11000);
+    assert_int_equal(t_int("SELECT due_at FROM conversation"
+                           " WHERE conv = 'respondio:5'"), 71000);
+
+    /* closing, then written up to 3: a newer message opens it again */
+    t_exec("UPDATE conversation SET state = 1 WHERE conv = 'respondio:5'");
+    assert_int_equal(ngx_http_crmsync_store_conv_written(T.st, &p, &c, 3),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_text("SELECT state || ' ' || written_upto FROM"
+                               " conversation WHERE conv = 'respondio:5'"),
+                        "0 3");
+
+    /* closing, written up to the last: closed; never backwards */
+    t_exec("UPDATE conversation SET state = 1 WHERE conv = 'respondio:5'");
+    assert_int_equal(ngx_http_crmsync_store_conv_written(T.st, &p, &c, 4),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_conv_written(T.st, &p, &c, 1),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_text("SELECT state || ' ' || written_upto FROM"
+                               " conversation WHERE conv = 'respondio:5'"),
+                        "2 4");
+
+    /* the same conversation key in another portal is another one */
+    t_message("q", "respondio:5", "q/respondio:5/m1", 1000, 0, "x", 0, 1000,
+              &id);
+    assert_int_equal(id, 5);
+    assert_int_equal(t_int("SELECT count(*) FROM conversation"
+                           " WHERE conv = 'respondio:5'"), 2);
+}
+
+
+/* the sweep's make(): "declined" conversations write nothing */
+typedef struct {
+    int                         calls;
+    int                         fail;
+    char                        buf[256];
+} t_make_t;
+
+
+static int
+t_make(void *data, const char *conv, const char *location,
+    ngx_http_crmsync_str_t *out)
+{
+    t_make_t  *m;
+
+    m = data;
+    m->calls++;
+
+    if (m->fail) {
+        return -1;
+    }
+
+    if (strstr(conv, "declined")) {
+        return 1;
+    }
+
+    snprintf(m->buf, sizeof(m->buf), "{\"v\":1,\"conv\":\"%s\",\"at\":\"%s\"}",
+             conv, location);
+    out->data = (u_char *) m->buf;
+    out->len = strlen(m->buf);
+
+    return 0;
+}
+
+
+static void
+test_sweep(void **state)
+{
+    size_t    n;
+    t_make_t  m;
+
+    (void) state;
+
+    memset(&m, 0, sizeof(t_make_t));
+
+    /* a (contact known) and b: quiet with messages; c not yet due; d
+       quiet, all written; e quiet, its location writes nothing */
+    t_message("p", "x:a", "x:a/1", 1000, 0, "1", 0, 1000, NULL);
+    t_message("p", "x:b", "x:b/1", 1000, 0, "1", 0, 1000, NULL);
+    t_message("p", "x:b", "x:b/2", 2000, 1, "2", 1, 2000, NULL);
+    t_message("p", "x:c", "x:c/1", 50000, 0, "1", 0, 50000, NULL);
+    t_message("q", "x:d", "x:d/1", 1000, 0, "1", 0, 1000, NULL);
+    t_message("p", "x:declined", "x:e/1", 1000, 0, "1", 0, 1000, NULL);
+    t_exec("UPDATE conversation SET contact = '77' WHERE conv = 'x:a';"
+           "UPDATE conversation SET written_upto = 5 WHERE conv = 'x:d';");
+
+    /* an error of make(): nothing changes */
+    m.fail = 1;
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 70000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_ERROR);
+    assert_int_equal(n, 0);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 0);
+    assert_int_equal(t_int("SELECT count(*) FROM conversation"
+                           " WHERE state = 0"), 5);
+    m.fail = 0;
+    m.calls = 0;
+
+    /* not due yet: nothing */
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 60999, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(m.calls, 0);
+
+    /* at most max, the longest quiet first (a, d, e at 61000; b 62000) */
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 70000, 1,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
+
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 70000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(m.calls, 3);
+
+    assert_string_equal(t_text("SELECT group_concat(conv || ' ' || state"
+                               " || ' ' || written_upto, '|') FROM (SELECT *"
+                               " FROM conversation ORDER BY conv)"),
+                        "x:a 1 0|x:b 1 0|x:c 0 0|x:d 2 5|x:declined 2 6");
+
+    assert_string_equal(t_text("SELECT group_concat(id || ' ' || kind || ' '"
+                               " || state || ' ' || portal || ' ' || location"
+                               " || ' ' || provider || ' ' || type || ' '"
+                               " || coalesce(contact, '-') || ' ' || conv"
+                               " || ' ' || payload, '|') FROM (SELECT v.*,"
+                               " j.payload FROM crmsync_jobs v JOIN job j"
+                               " ON j.id = v.id ORDER BY v.id)"),
+                        "1 transcript queued p /hook crmsync transcript.idle"
+                        " 77 x:a {\"v\":1,\"conv\":\"x:a\",\"at\":\"/hook\"}|"
+                        "2 transcript queued p /hook crmsync transcript.idle"
+                        " - x:b {\"v\":1,\"conv\":\"x:b\",\"at\":\"/hook\"}");
+    assert_string_equal(t_text("SELECT group_concat(job || '=' || key, ' ')"
+                               " FROM (SELECT * FROM job_key ORDER BY job)"),
+                        "1=contact:77 2=conv:x:b");
+    assert_int_equal(t_int("SELECT count(DISTINCT delivery) FROM job"), 2);
+    assert_int_equal(t_int("SELECT visible_at FROM job WHERE id = 1"), 70000);
+
+    /* the actions go out with the other actions */
+    assert_string_equal(t_claim_ids("p", 1, 70000, 10), "1,2");
+
+    /* closing: not swept again, until a message opens it */
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 200000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(t_text("SELECT group_concat(conv) FROM job"
+                               " WHERE id = 3"), "x:c");
+
+    t_message("p", "x:a", "x:a/2", 210000, 0, "2", 0, 210000, NULL);
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 269999, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 270000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t_int("SELECT count(DISTINCT delivery) FROM job"), 4);
+
+    /* inside a drain transaction of the caller's, it joins it */
+    t_message("p", "x:f", "x:f/1", 300000, 0, "1", 0, 300000, NULL);
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 400000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    assert_int_equal(t_int("SELECT count(*) FROM job"), 4);
+}
+
+
+static void
+test_sweep_busy(void **state)
+{
+    size_t                    n;
+    int64_t                   v;
+    t_make_t                  m;
+    ngx_http_crmsync_str_t    p;
+    struct timespec           t0, t1;
+
+    (void) state;
+
+    memset(&m, 0, sizeof(t_make_t));
+    p = t_str("p");
+
+    t_message("p", "x:a", "x:a/1", 1000, 0, "1", 0, 1000, NULL);
+
+    /* another connection writes: BUSY at once, nothing changed */
+    t_exec("BEGIN IMMEDIATE");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 70000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    assert_int_equal(n, 0);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+    {
+        int  any, changed;
+
+        assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:a", "open",
+                                                     "7", 1, &any, &changed),
+                         NGX_HTTP_CRMSYNC_STORE_BUSY);
+        assert_false(changed);
+    }
+    assert_int_equal(ngx_http_crmsync_store_object_put(T.st, &p, "note:x",
+                                                       "notes", "", 0, 1),
+                     NGX_HTTP_CRMSYNC_STORE_BUSY);
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t_ms(&t0, &t1) < 500);
+
+    /* the drain connection is free again: no transaction left open */
+    t_exec("ROLLBACK");
+    assert_int_equal(ngx_http_crmsync_store_conv_sweep(T.st, 70000, 10,
+                                                       t_make, &m, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 0);
+}
+
+
+static void
+test_objects(void **state)
+{
+    int                     confirmed;
+    char                    id[32], small[4];
+    int64_t                 at, v;
+    ngx_http_crmsync_str_t  p, q;
+
+    (void) state;
+
+    p = t_str("p");
+    q = t_str("q");
+
+    /* unknown */
+    assert_int_equal(ngx_http_crmsync_store_object_get(T.st, &p, "note:a:1",
+                                                       id, sizeof(id),
+                                                       &confirmed, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(confirmed, 0);
+    assert_int_equal(at, 0);
+
+    /* put unconfirmed before a create: no id, the attempt's time */
+    assert_int_equal(ngx_http_crmsync_store_object_put(T.st, &p, "note:a:1",
+                                                       "notes", "", 0, 5000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_object_get(T.st, &p, "note:a:1",
+                                                       id, sizeof(id),
+                                                       &confirmed, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(confirmed, 0);
+    assert_int_equal(at, 5000);
+
+    /* the answer confirms it */
+    assert_int_equal(ngx_http_crmsync_store_object_put(T.st, &p, "note:a:1",
+                                                       "notes", "9001", 1,
+                                                       6000),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_object_get(T.st, &p, "note:a:1",
+                                                       id, sizeof(id),
+                                                       &confirmed, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "9001");
+    assert_int_equal(confirmed, 1);
+    assert_int_equal(at, 6000);
+    assert_string_equal(t_text("SELECT type FROM object"), "notes");
+
+    /* per portal; an id too long for the buffer is "" */
+    assert_int_equal(ngx_http_crmsync_store_object_get(T.st, &q, "note:a:1",
+                                                       id, sizeof(id),
+                                                       &confirmed, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(ngx_http_crmsync_store_object_get(T.st, &p, "note:a:1",
+                                                       small, sizeof(small),
+                                                       &confirmed, &at),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(small, "");
+
+    /* deals: (portal, contact, pipeline) */
+    assert_int_equal(ngx_http_crmsync_store_deal_get(T.st, &p, "7", "Sales",
+                                                     id, sizeof(id)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(ngx_http_crmsync_store_deal_put(T.st, &p, "7", "Sales",
+                                                     "300"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_deal_put(T.st, &p, "7", "Sales",
+                                                     "301"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_deal_put(T.st, &p, "7", "Support",
+                                                     "400"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_deal_get(T.st, &p, "7", "Sales",
+                                                     id, sizeof(id)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "301");
+    assert_int_equal(ngx_http_crmsync_store_deal_get(T.st, &q, "7", "Sales",
+                                                     id, sizeof(id)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(ngx_http_crmsync_store_deal_put(T.st, &p, "7", "Sales",
+                                                     ""),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_deal_get(T.st, &p, "7", "Sales",
+                                                     id, sizeof(id)),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(t_int("SELECT count(*) FROM deal"), 1);
+
+    /* turns: counted per portal and name, from 0 */
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &q, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "other", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 0);
+
+    /* inside the caller's transaction: rolled back with it */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 2);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 2);
+}
+
+
+static void
+t_flag(const char *conv, const char *contact, int open, int any,
+    int changed)
+{
+    int                     a, c;
+    ngx_http_crmsync_str_t  p;
+
+    p = t_str("p");
+
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, conv,
+                                                 "open_ticket", contact,
+                                                 open, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(a, any);
+    assert_int_equal(c, changed);
+}
+
+
+static void
+test_flags(void **state)
+{
+    int                     a, c;
+    ngx_http_crmsync_str_t  p;
+
+    (void) state;
+
+    p = t_str("p");
+
+    /* two conversations of contact 7: open while either is */
+    t_flag("x:1", "7", 1, 1, 1);
+    t_flag("x:1", "7", 1, 1, 0);
+    t_flag("x:2", "7", 1, 1, 0);
+    t_flag("x:1", "7", 0, 1, 0);
+    t_flag("x:2", "7", 0, 0, 1);
+    t_flag("x:2", "7", 0, 0, 0);
+
+    /* another contact, another property: apart */
+    t_flag("x:3", "8", 1, 1, 1);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:3", "vip", "8",
+                                                 1, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(a);
+    assert_true(c);
+
+    /* the write failed: the next call writes again */
+    assert_int_equal(ngx_http_crmsync_store_flag_unwritten(T.st, &p, "8",
+                                                           "open_ticket"),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    t_flag("x:3", "8", 1, 1, 1);
+
+    /* never written, closed: unknown, so written */
+    t_flag("x:4", "9", 0, 0, 1);
+
+    /* in the caller's transaction */
+    t_drain(1);
+    t_flag("x:5", "9", 1, 1, 1);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    t_flag("x:5", "9", 1, 1, 1);
+
+    assert_int_equal(t_int("SELECT count(*) FROM flag"), 3);
+}
+
+
+static void
+test_prune_conversations(void **state)
+{
+    ngx_http_crmsync_store_rc_e  rc;
+
+    (void) state;
+
+    /* a: closed long ago, written; b: closed long ago, a message not
+       written; c: closed lately; d: open long ago */
+    t_message("p", "x:a", "x:a/1", 1000, 0, "1", 0, 1000, NULL);
+    t_message("p", "x:a", "x:a/2", 1000, 0, "2", 0, 1000, NULL);
+    t_message("p", "x:b", "x:b/1", 1000, 0, "1", 0, 1000, NULL);
+    t_message("p", "x:b", "x:b/2", 1000, 0, "2", 0, 1000, NULL);
+    t_message("p", "x:c", "x:c/1", 90000, 0, "1", 0, 90000, NULL);
+    t_message("p", "x:d", "x:d/1", 1000, 0, "1", 0, 1000, NULL);
+    t_exec("UPDATE conversation SET state = 2, written_upto = 2"
+           " WHERE conv = 'x:a';"
+           "UPDATE conversation SET state = 2, written_upto = 3"
+           " WHERE conv = 'x:b';"
+           "UPDATE conversation SET state = 2, written_upto = 5"
+           " WHERE conv = 'x:c';");
+
+    /* a limit of 1: one message per call */
+    rc = ngx_http_crmsync_store_prune(T.st, 0, 50000, 1);
+    assert_int_equal(rc, NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM message"), 5);
+    assert_int_equal(t_int("SELECT count(*) FROM conversation"), 4);
+
+    rc = ngx_http_crmsync_store_prune(T.st, 0, 50000, 100);
+    assert_int_equal(rc, NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_string_equal(t_text("SELECT group_concat(mkey, ' ') FROM (SELECT"
+                               " * FROM message ORDER BY id)"),
+                        "x:b/2 x:c/1 x:d/1");
+    assert_string_equal(t_text("SELECT group_concat(conv, ' ') FROM (SELECT"
+                               " * FROM conversation ORDER BY conv)"),
+                        "x:b x:c x:d");
+}
+
+
 #define T_TEST(f)  cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
 
 int
@@ -2145,6 +3389,17 @@ main(void)
         T_TEST(test_identity),
         T_TEST(test_merge),
         T_TEST(test_claim_speed),
+        T_TEST(test_migrate_v2),
+        T_TEST(test_action_add),
+        T_TEST(test_children_done),
+        T_TEST(test_children_dead),
+        T_TEST(test_claim_kind),
+        T_TEST(test_conversation),
+        T_TEST(test_sweep),
+        T_TEST(test_sweep_busy),
+        T_TEST(test_objects),
+        T_TEST(test_flags),
+        T_TEST(test_prune_conversations),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
