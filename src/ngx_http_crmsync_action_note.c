@@ -1523,7 +1523,7 @@ static void
 ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
 {
     u_char                          *p, *body;
-    size_t                           len, j, k;
+    size_t                           len;
     json_t                          *props, *assocs, *text;
     ngx_http_crmsync_kw_t           *kw;
     ngx_http_crmsync_note_t         *d;
@@ -1602,24 +1602,17 @@ ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
 
         kw->type = NGX_HTTP_CRMSYNC_KW_NOTES;
 
-        /*
-         * A message too long for one note goes on in the next ones, which
-         * begin with it too: the k-th of those is "note:<conv>:<first>.k"
-         */
+        /* a message too long for one note goes on in the next ones,
+           which begin with it too: "note:<conv>:<first>.<part>" */
 
-        for (k = 0, j = 0; j < d->i; j++) {
-            if (d->notes[j].first == note->first) {
-                k++;
-            }
-        }
-
-        if (k == 0) {
+        if (note->part == 0) {
             p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
                              "note:%V:%L", &a->conv, note->first);
 
         } else {
             p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
-                             "note:%V:%L.%uz", &a->conv, note->first, k);
+                             "note:%V:%L.%ui", &a->conv, note->first,
+                             (ngx_uint_t) note->part);
         }
 
         text = ngx_http_crmsync_note_text(note->body, note->len);
