@@ -71,7 +71,10 @@ typedef struct {
                                                    created without unique
                                                    values */
     unsigned                    recreated:1;    /* a known id was gone */
+    unsigned                    group_read:1;   /* the type's groups were
+                                                   read */
     ngx_uint_t                  rounds;
+    char                        group[64];      /* for crmsync_key */
 
     /* the object map write pending, then where to go */
     int                         put_confirmed;
@@ -144,6 +147,7 @@ static void ngx_http_crmsync_kw_prop_get(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_kw_prop_got(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_kw_prop_create(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_kw_prop_created(ngx_http_crmsync_act_t *a);
+static void ngx_http_crmsync_kw_groups_got(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_kw_mode(ngx_http_crmsync_act_t *a,
     ngx_uint_t mode);
 static ngx_uint_t ngx_http_crmsync_kw_get_mode(ngx_http_crmsync_act_t *a);
@@ -182,8 +186,9 @@ static const char  *ngx_http_crmsync_kw_types[] = {
     "notes", "communications", "tasks"
 };
 
-/* the default property group of each type, as the sandbox names them
-   (HubSpot's own names for activities are unverified) */
+/* the default property group of each type, as the sandbox names them;
+   HubSpot's own names for activities are unverified: when both creates
+   are refused, the type's first group is read and used */
 static const char  *ngx_http_crmsync_kw_groups[] = {
     "noteinformation", "communicationinformation", "taskinformation"
 };
@@ -537,6 +542,10 @@ ngx_http_crmsync_kw_start(ngx_http_crmsync_act_t *a)
     kw->recreated = 0;
     kw->rounds = 0;
     kw->plain_try = 0;
+    kw->group_read = 0;
+    ngx_cpystrn((u_char *) kw->group,
+                (u_char *) ngx_http_crmsync_kw_groups[kw->type],
+                sizeof(kw->group));
 
     modes = ngx_http_crmsync_note_modes(a->portal);
 
@@ -627,7 +636,7 @@ ngx_http_crmsync_kw_prop_create(ngx_http_crmsync_act_t *a)
                      "label", "crmsync key",
                      "type", "string",
                      "fieldType", "text",
-                     "groupName", ngx_http_crmsync_kw_groups[kw->type],
+                     "groupName", kw->group,
                      "description", "Kept by crmsync: the key that makes "
                                     "its writes idempotent");
     if (body == NULL) {
@@ -651,6 +660,7 @@ ngx_http_crmsync_kw_prop_create(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_kw_prop_created(ngx_http_crmsync_act_t *a)
 {
+    char                      path[NGX_HTTP_CRMSYNC_PATH_MAX];
     ngx_http_crmsync_kw_t    *kw;
     ngx_http_crmsync_note_t  *d;
 
@@ -692,6 +702,19 @@ ngx_http_crmsync_kw_prop_created(ngx_http_crmsync_act_t *a)
             return;
         }
 
+        if (!kw->group_read) {
+            /* perhaps the group: take one the type has */
+            kw->group_read = 1;
+
+            ngx_http_crmsync_note_path(a, path, "properties",
+                                       ngx_http_crmsync_kw_types[kw->type],
+                                       "/groups");
+
+            ngx_http_crmsync_act_call(a, "GET", path, NULL, 0,
+                                      ngx_http_crmsync_kw_groups_got);
+            return;
+        }
+
         break;
 
     default:
@@ -699,6 +722,52 @@ ngx_http_crmsync_kw_prop_created(ngx_http_crmsync_act_t *a)
     }
 
     ngx_http_crmsync_act_failed(a);
+}
+
+
+static void
+ngx_http_crmsync_kw_groups_got(ngx_http_crmsync_act_t *a)
+{
+    json_t                   *answer, *g;
+    const char               *name;
+    ngx_http_crmsync_kw_t    *kw;
+    ngx_http_crmsync_note_t  *d;
+
+    d = a->data;
+    kw = &d->kw;
+
+    if (a->call.status != 200) {
+        ngx_http_crmsync_act_failed(a);
+        return;
+    }
+
+    answer = ngx_http_crmsync_note_answer(a);
+    g = json_array_get(json_object_get(answer, "results"), 0);
+    name = json_string_value(json_object_get(g, "name"));
+
+    if (name == NULL || name[0] == '\0'
+        || ngx_strlen(name) >= sizeof(kw->group)
+        || ngx_strcmp(name, kw->group) == 0)
+    {
+        if (answer) {
+            json_decref(answer);
+        }
+
+        ngx_http_crmsync_act_dead(a, "the property crmsync_key cannot be "
+                                  "created", "CRMSYNC");
+        return;
+    }
+
+    ngx_cpystrn((u_char *) kw->group, (u_char *) name, sizeof(kw->group));
+    json_decref(answer);
+
+    ngx_log_error(NGX_LOG_NOTICE, a->log, 0,
+                  "crmsync: portal \"%V\": crmsync_key of %s goes in the "
+                  "group \"%s\"", &a->portal->label,
+                  ngx_http_crmsync_kw_types[kw->type], kw->group);
+
+    kw->plain_try = 0;
+    ngx_http_crmsync_kw_prop_create(a);
 }
 
 
@@ -1454,7 +1523,7 @@ static void
 ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
 {
     u_char                          *p, *body;
-    size_t                           len, j, k;
+    size_t                           len;
     json_t                          *props, *assocs, *text;
     ngx_http_crmsync_kw_t           *kw;
     ngx_http_crmsync_note_t         *d;
@@ -1533,24 +1602,17 @@ ngx_http_crmsync_tr_next(ngx_http_crmsync_act_t *a)
 
         kw->type = NGX_HTTP_CRMSYNC_KW_NOTES;
 
-        /*
-         * A message too long for one note goes on in the next ones, which
-         * begin with it too: the k-th of those is "note:<conv>:<first>.k"
-         */
+        /* a message too long for one note goes on in the next ones,
+           which begin with it too: "note:<conv>:<first>.<part>" */
 
-        for (k = 0, j = 0; j < d->i; j++) {
-            if (d->notes[j].first == note->first) {
-                k++;
-            }
-        }
-
-        if (k == 0) {
+        if (note->part == 0) {
             p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
                              "note:%V:%L", &a->conv, note->first);
 
         } else {
             p = ngx_snprintf((u_char *) kw->key, sizeof(kw->key),
-                             "note:%V:%L.%uz", &a->conv, note->first, k);
+                             "note:%V:%L.%ui", &a->conv, note->first,
+                             (ngx_uint_t) note->part);
         }
 
         text = ngx_http_crmsync_note_text(note->body, note->len);
