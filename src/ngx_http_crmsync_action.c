@@ -535,6 +535,8 @@ ngx_http_crmsync_act_call(ngx_http_crmsync_act_t *a, const char *method,
     ngx_free(a->body);
     a->body = NULL;
 
+    /* the previous answer, read by now */
+    ngx_http_crmsync_call_free(&a->call);
     ngx_memzero(&a->call, sizeof(ngx_http_crmsync_call_t));
 
     if (body) {
@@ -1141,6 +1143,7 @@ ngx_http_crmsync_act_free(ngx_http_crmsync_act_t *a)
 
     ngx_free(a->data);
     ngx_free(a->body);
+    ngx_http_crmsync_call_free(&a->call);
     json_decref(a->payload);
 
     if (a->job) {

@@ -232,6 +232,9 @@ sub nginx {
         my $supp = (__FILE__ =~ s{t/lib/Crmsync/Nginx\.pm$}{}r) . 'valgrind.suppress';
         @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
                '--show-possibly-lost=no', '--num-callers=40',
+               # nginx unloads the module before valgrind's leak report:
+               # without its symbols the stacks would not name crmsync
+               '--keep-debuginfo=yes',
                "--log-file=$self->{prefix}/logs/valgrind.%p.log",
                -f $supp ? "--suppressions=$supp" : ());
     }

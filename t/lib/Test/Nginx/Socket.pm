@@ -262,7 +262,9 @@ sub nginx_command {
     if ($Valgrind) {
         my @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
                   '--show-possibly-lost=no', '--num-callers=40',
-                  '--trace-children=no', "--log-file=$ServRoot/logs/valgrind.%p.log");
+                  # nginx unloads the module before the leak report:
+                  # without its symbols no stack would name crmsync
+                  '--keep-debuginfo=yes', '--trace-children=no', "--log-file=$ServRoot/logs/valgrind.%p.log");
         my $supp = cwd() . '/valgrind.suppress';
         push @vg, "--suppressions=$supp" if -f $supp;
         unshift @cmd, @vg;
