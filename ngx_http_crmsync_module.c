@@ -3457,6 +3457,9 @@ ngx_http_crmsync_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_crmsync_sync_exit_worker(cycle);
     ngx_http_crmsync_ingest_exit_worker(cycle);
+
+    /* the phone tables the configuration compiled, as the master does */
+    ngx_http_crmsync_phone_cleanup();
 }
 
 

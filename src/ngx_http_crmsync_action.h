@@ -134,6 +134,9 @@ void ngx_http_crmsync_act_owner_find(ngx_http_crmsync_act_t *a,
 int ngx_http_crmsync_idle_payload(void *data, const char *conv,
     const char *location, ngx_http_crmsync_str_t *out);
 
+/* action_deal.c: its caches, freed when the worker exits */
+void ngx_http_crmsync_action_deal_exit(void);
+
 /* worker start and exit: sync.c calls them */
 ngx_int_t ngx_http_crmsync_action_init_worker(ngx_cycle_t *cycle);
 void ngx_http_crmsync_action_exit_worker(ngx_cycle_t *cycle);

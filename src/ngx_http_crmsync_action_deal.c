@@ -221,6 +221,31 @@ ngx_http_crmsync_deal_portal(ngx_http_crmsync_portal_t *portal)
 }
 
 
+static void ngx_http_crmsync_deal_release(ngx_http_crmsync_pipelines_t *p);
+
+
+/* the worker exits: its caches go (sync.c, once every action has ended) */
+
+void
+ngx_http_crmsync_action_deal_exit(void)
+{
+    ngx_http_crmsync_deal_portal_t  *dp;
+
+    while (ngx_http_crmsync_deal_finds) {
+        ngx_http_crmsync_deal_find_free(ngx_http_crmsync_deal_finds);
+    }
+
+    while (ngx_http_crmsync_deal_portals) {
+        dp = ngx_http_crmsync_deal_portals;
+        ngx_http_crmsync_deal_portals = dp->next;
+
+        ngx_http_crmsync_deal_release(dp->pipelines);
+        ngx_http_crmsync_owners_clear(&dp->owners);
+        ngx_free(dp);
+    }
+}
+
+
 static void
 ngx_http_crmsync_deal_release(ngx_http_crmsync_pipelines_t *p)
 {

@@ -418,14 +418,17 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(mkey) DO NOTHING",
 
     /* ST_MESSAGE_CONV: ?3 location, ?4 now, ?5 the message's time, ?6 idle,
-       ?7 human: a message opens the conversation (again) */
+       ?7 human: a message opens the conversation (again).  The idle close
+       counts from the message's arrival: a platform's late or replayed
+       delivery of an old message must not close the conversation at
+       once */
     "INSERT INTO conversation(portal, conv, location, opened_at, last_at,"
-    " due_at, human, state) VALUES (?1, ?2, ?3, ?4, ?5, ?5 + ?6, ?7, 0)"
+    " due_at, human, state) VALUES (?1, ?2, ?3, ?4, ?5, ?4 + ?6, ?7, 0)"
     " ON CONFLICT(portal, conv) DO UPDATE SET location = excluded.location,"
     " opened_at = CASE state WHEN 2 THEN excluded.opened_at"
     "   ELSE opened_at END,"
     " last_at = max(last_at, excluded.last_at),"
-    " due_at = max(last_at, excluded.last_at) + ?6,"
+    " due_at = max(due_at, ?4 + ?6),"
     " human = max(human, excluded.human), state = 0",
 
     /* ST_CONV_HUMAN: ?1 portal, ?2 conv, ?3 location, ?4 now */

@@ -293,6 +293,7 @@ ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle)
 
     ngx_http_crmsync_action_exit_worker(cycle);
     ngx_http_crmsync_client_exit();
+    ngx_http_crmsync_action_deal_exit();
 
     for (i = 0; i < ngx_http_crmsync_nwportals; i++) {
         wp = &ngx_http_crmsync_wportals[i];

@@ -174,10 +174,12 @@ CONF
                    . " OR delivery LIKE '%$id:%'";
         my @rows = split /\n/, $ng->sql(
             "SELECT id, kind,"
-            # an action the executor has tried already, and that waits for
-            # its conversation's contact, is still the action ingest queued
-            . " CASE WHEN state = 1 AND last_error = 'the conversation has"
-            . " no contact yet' THEN 0 ELSE state END,"
+            # an action without parent that the executor has taken (in
+            # flight) or tried already (it waits for its conversation's
+            # contact) is still the action ingest queued
+            . " CASE WHEN kind > 0 AND parent IS NULL AND (state = 2"
+            . " OR (state = 1 AND last_error = 'the conversation has"
+            . " no contact yet')) THEN 0 ELSE state END,"
             . " coalesce(hold_reason, ''),"
             . " coalesce(parent, ''), coalesce(conv, ''), match_key,"
             . " coalesce((SELECT group_concat(key, ' ') FROM job_key"
@@ -220,7 +222,7 @@ CONF
 
     my $conversation = sub {
         my ($conv) = @_;
-        return $ng->sql("SELECT state || ' ' || human || ' ' || (due_at - last_at)"
+        return $ng->sql("SELECT state || ' ' || human || ' ' || (due_at - opened_at)"
                         . " || ' ' || location FROM conversation"
                         . " WHERE conv = '$conv'");
     };
@@ -266,8 +268,8 @@ CONF
         [['standard:c1/m1', 1, 0, 'Hi, I need a quote']],
         'message: kept, keyed <conv>/<message id>, author contact';
     is $conversation->('standard:c1'), '0 0 600000 /hooks/std',
-        'message: the conversation is open, not human, due after '
-        . 'crmsync_transcript_idle';
+        'message: the conversation is open, not human, due '
+        . 'crmsync_transcript_idle after the message arrived';
 
     # 2. an agent's reply is kept and makes the conversation human; a bot's
     # message and an internal note are left out (default authors)

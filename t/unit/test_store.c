@@ -2868,7 +2868,7 @@ test_conversation(void **state)
                                " || last_at || ' ' || due_at || ' ' || human"
                                " || ' ' || state || ' ' || written_upto"
                                " FROM conversation"),
-                        "/hook 1500 2000 62000 0 0 0");
+                        "/hook 1500 2000 62500 0 0 0");
     assert_string_equal(t_text("SELECT state || ' ' || messages || ' '"
                                " || unwritten FROM crmsync_conversations"),
                         "open 2 2");
@@ -2962,7 +2962,7 @@ test_conversation(void **state)
                                " conversation WHERE conv = 'respondio:5'"),
                         "2 2");
 
-    /* a message opens it again, from its own time on */
+    /* a message opens it again; it is due idle after its arrival */
     t_message("p", "respondio:5", "respondio:5/m3", 10000, 0, "more", 0,
               10500, &id);
     assert_int_equal(id, 3);
@@ -2970,7 +2970,7 @@ test_conversation(void **state)
                                " || last_at || ' ' || due_at || ' ' || human"
                                " FROM conversation"
                                " WHERE conv = 'respondio:5'"),
-                        "0 10500 10000 70000 1");
+                        "0 10500 10000 70500 1");
 
     /* a message later than it arrives (its time unknown: 0): now */
     t_message("p", "respondio:5", "respondio:5/m4", 0, 0, "now", 0, 11000,
