@@ -725,6 +725,15 @@ ngx_http_crmsync_ingest(ngx_http_request_t *r, ngx_http_crmsync_ctx_t *ctx,
             continue;
         }
 
+        /* a location with none of them keeps no conversation */
+
+        if (cslcf->transcript == NGX_HTTP_CRMSYNC_TRANSCRIPT_OFF
+            && cslcf->deal == NULL && cslcf->task == NULL
+            && cslcf->flags == NULL && !cslcf->owner_assignee)
+        {
+            continue;
+        }
+
         if (nids) {
             p = ngx_pnalloc(r->pool, ids[0].kind.len + 1 + ids[0].value.len);
             if (p == NULL) {
