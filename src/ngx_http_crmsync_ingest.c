@@ -906,23 +906,44 @@ ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
     size_t                    len, n;
     int64_t                   at;
     ngx_int_t                 rc;
-    ngx_str_t                 conv, label, name, amount, subject, key;
+    ngx_str_t                 conv, label, name, amount, subject, key, who;
     ngx_uint_t                i, open, author;
-    const char               *provider, *type;
+    const char               *provider, *type, *prefix;
     ngx_http_crmsync_flag_t  *flag;
 
     provider = ngx_http_crmsync_provider_names[ev->provider];
 
-    /* "<provider>:<conversation id>", else "<provider>:<first key>" */
+    /*
+     * "<provider>:<conversation id>"; else, for a platform whose messages
+     * name no conversation, the person: "<provider>:contact:<the
+     * platform's contact id>", else "<provider>:<first key>".  respond.io
+     * names no conversation on its messages, so a close that did would
+     * miss them: its conversations are always the person's.
+     */
 
-    if (ev->conversation_id.len) {
-        n = ev->conversation_id.len;
+    if (ev->conversation_id.len
+        && ev->provider != NGX_HTTP_CRMSYNC_PROVIDER_RESPONDIO)
+    {
+        who.data = ev->conversation_id.data;
+        who.len = ev->conversation_id.len;
+        prefix = "";
+
+    } else if (ev->identity.platform_id.len) {
+        who.data = ev->identity.platform_id.data;
+        who.len = ev->identity.platform_id.len;
+        prefix = "contact:";
 
     } else {
-        n = first->len;
+        who.data = first->data;
+        who.len = first->len;
+        prefix = "";
     }
 
+    n = who.len;
+
     if (n) {
+        n += ngx_strlen(prefix);
+
         p = ngx_pnalloc(r->pool, 2 * (ngx_strlen(provider) + 1 + n)
                                  + sizeof("conv:"));
         if (p == NULL) {
@@ -930,9 +951,8 @@ ngx_http_crmsync_ingest_convs(ngx_http_request_t *r,
         }
 
         op->conv.data = p;
-        p = ngx_sprintf(p, "%s:", provider);
-        p = ngx_cpymem(p, ev->conversation_id.len ? ev->conversation_id.data
-                                                  : first->data, n);
+        p = ngx_sprintf(p, "%s:%s", provider, prefix);
+        p = ngx_cpymem(p, who.data, who.len);
         op->conv.len = p - op->conv.data;
 
         op->conv_key.data = p;

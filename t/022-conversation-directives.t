@@ -420,16 +420,18 @@ CONF
         'always: the bot\'s message kept, as crmsync_transcript_authors says';
 
     # 8. respond.io: no conversation id on messages: the conversation is
-    # the first key; the deal's when= a custom field
+    # the person's (respond.io's contact id); the deal's when= a custom
+    # field
 
     ($code, $body) = $post->(main::rio($RioReceived));
     is "$code $body", "200 $ok", 'store: a respond.io message stored';
     $j = $jobs->('message.received:998877');
-    my $rconv = 'respondio:email:ana@example.com';
+    my $rconv = 'respondio:contact:1234';
     is_deeply [map { [$_->{kind}, $_->{state}, $_->{parent}, $_->{conv}] } @$j],
         [[0, 0, '', $rconv], [2, 3, $j->[0]{id}, $rconv]],
-        'respond.io: contact job and deal, the conversation '
-        . '<provider>:<first key>; a message is no assignment: no owner';
+        'respond.io: contact job and deal, the conversation the person\'s, '
+        . '<provider>:contact:<its id>; a message is no assignment: no '
+        . 'owner';
     is_deeply [$j->[1]{payload}{name}, $j->[1]{payload}{assignee}],
         ['WhatsApp lead', 'rep@example.com'],
         'respond.io: the deal\'s name from $crmsync_channel, its owner '
@@ -437,6 +439,23 @@ CONF
     is_deeply $messages->($rconv),
         [["$rconv/998877", 1, 0, 'Hi there, I want a quote']],
         'respond.io: the message kept';
+
+    # a close that names a conversation (the messages named none) still
+    # closes the person's conversation
+
+    ($code, $body) = $post->(main::rio('{"event_type":"conversation.closed",'
+        . '"event_id":"rio-close-1",' . $main::RioContact . ','
+        . '"conversation":{"id":777,"openedTime":1700000000,'
+        . '"closedTime":1700000500,"category":"Sales","summary":"Quote"}}'));
+    is "$code $body", "200 $ok", 'store: a respond.io close stored';
+    $a = $actions->($jobs->('rio-close-1'));
+    is_deeply [map { [$_->{kind}, $_->{payload}{conv}] }
+               grep { $_->{kind} == 1 } @$a],
+        [[1, $rconv]],
+        'respond.io: a close naming conversation 777 writes the person\'s '
+        . 'transcript';
+    like $conversation->($rconv), qr/^2 /,
+        'respond.io: the person\'s conversation is closed';
 
     # 9. Intercom: a reply, an assignment (two events), the close
 
