@@ -8,6 +8,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use Crmsync::Sign;
+use Crmsync::StoreBlocks;
 
 
 our $StdSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -52,29 +53,7 @@ sub several {
     return [@R];
 }
 
-# timestamps are computed when the block runs, not when the file is read
-Test::Base::filters_delay(1);
-
-# every block gets the portal's token file, html/token, unless it brings
-# user_files of its own;
-# and "--- store_http" is http_config after a store, a zone and a portal
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value(user_files =>
-        ">>> token\npat-na1-00000000-0000-0000-0000-000000000000\n")
-        unless defined $block->user_files;
-    $block->set_value(http_config => <<'CONF' . $block->store_http)
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
-CONF
-        if defined $block->store_http;
-});
-
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->run_filters unless $block->is_filtered;
-});
+Crmsync::StoreBlocks::install();
 
 no_shuffle();
 run_tests();

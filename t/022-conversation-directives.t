@@ -16,6 +16,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use Crmsync::Sign;
+use Crmsync::StoreBlocks;
 use Crmsync::Nginx;
 use File::Temp qw(tempdir);
 use JSON::PP ();
@@ -63,28 +64,7 @@ sub rio {
 sub exactly { my $s = shift; return qr/\A\Q$s\E\z/ }
 our $Stored = exactly('{"status":"accepted","events":1,"stored":1,"duplicate":false}' . "\n");
 
-# timestamps are computed when the block runs, not when the file is read
-Test::Base::filters_delay(1);
-
-# every block gets the portal's token file, html/token; "--- store_http"
-# is http_config after a store, a zone and a portal
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value(user_files =>
-        ">>> token\npat-na1-00000000-0000-0000-0000-000000000000\n")
-        unless defined $block->user_files;
-    $block->set_value(http_config => <<'CONF' . $block->store_http)
-    crmsync_store $TEST_NGINX_SERVER_ROOT/logs/crmsync.db;
-    crmsync_zone crmsync:1m;
-    crmsync_hubspot url=http://127.0.0.1:9 token_file=$TEST_NGINX_SERVER_ROOT/html/token;
-CONF
-        if defined $block->store_http;
-});
-
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->run_filters unless $block->is_filtered;
-});
+Crmsync::StoreBlocks::install();
 
 no_shuffle();
 run_tests();
