@@ -317,31 +317,7 @@ ngx_http_crmsync_action_handler(ngx_event_t *ev)
 
         /* sync.c logs it; nothing is sent with a refused token */
 
-        rc = ngx_http_crmsync_store_claim_kind(st, (ngx_http_crmsync_str_t *)
-                                               &portal->label, 1, now, 60000,
-                                               ngx_http_crmsync_owner,
-                                               NGX_HTTP_CRMSYNC_ACT_MAX,
-                                               &jobs, &n);
-
-        if (rc == NGX_HTTP_CRMSYNC_STORE_OK && n
-            && ngx_http_crmsync_store_begin_drain(st)
-               == NGX_HTTP_CRMSYNC_STORE_OK)
-        {
-            for (i = 0; i < n; i++) {
-                (void) ngx_http_crmsync_store_hold(st, jobs[i].id,
-                                                   jobs[i].lease,
-                                                   "auth_failed",
-                                                   "HubSpot answered 401");
-            }
-
-            if (ngx_http_crmsync_store_commit_drain(st)
-                != NGX_HTTP_CRMSYNC_STORE_OK)
-            {
-                ngx_http_crmsync_store_rollback_drain(st);
-            }
-        }
-
-        ngx_http_crmsync_store_free_jobs(jobs, n);
+        ngx_http_crmsync_sync_hold_refused(portal, 1, now);
         ngx_http_crmsync_action_later(wp, NGX_HTTP_CRMSYNC_ACT_POLL);
         return;
     }

@@ -262,6 +262,8 @@ void ngx_http_crmsync_ingest_exit_worker(ngx_cycle_t *cycle);
 /* sync.c: the HubSpot side, per worker */
 ngx_int_t ngx_http_crmsync_sync_init_worker(ngx_cycle_t *cycle);
 void ngx_http_crmsync_sync_exit_worker(ngx_cycle_t *cycle);
+void ngx_http_crmsync_sync_hold_refused(ngx_http_crmsync_portal_t *portal,
+    ngx_uint_t actions, int64_t now);
 void ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
     ngx_msec_t delay);
 

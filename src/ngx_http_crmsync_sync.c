@@ -425,6 +425,48 @@ ngx_http_crmsync_auth_failed(ngx_http_crmsync_portal_t *portal, int64_t now)
 }
 
 
+/*
+ * The portal's token is refused: the jobs (or the actions) that fall due
+ * are held, "auth_failed", until a reload brings another token.
+ */
+
+void
+ngx_http_crmsync_sync_hold_refused(ngx_http_crmsync_portal_t *portal,
+    ngx_uint_t actions, int64_t now)
+{
+    size_t                         i, n;
+    ngx_http_crmsync_store_t      *st;
+    ngx_http_crmsync_store_rc_e    rc;
+    ngx_http_crmsync_store_job_t  *jobs;
+
+    st = ngx_http_crmsync_store;
+
+    rc = ngx_http_crmsync_store_claim_kind(st, (ngx_http_crmsync_str_t *)
+                                           &portal->label, actions ? 1 : 0,
+                                           now, 60000, ngx_http_crmsync_owner,
+                                           NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
+                                           &jobs, &n);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK && n
+        && ngx_http_crmsync_store_begin_drain(st) == NGX_HTTP_CRMSYNC_STORE_OK)
+    {
+        for (i = 0; i < n; i++) {
+            (void) ngx_http_crmsync_store_hold(st, jobs[i].id, jobs[i].lease,
+                                               "auth_failed",
+                                               "HubSpot answered 401");
+        }
+
+        if (ngx_http_crmsync_store_commit_drain(st)
+            != NGX_HTTP_CRMSYNC_STORE_OK)
+        {
+            ngx_http_crmsync_store_rollback_drain(st);
+        }
+    }
+
+    ngx_http_crmsync_store_free_jobs(jobs, n);
+}
+
+
 static void
 ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 {
@@ -497,31 +539,7 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 
         /* hold what falls due: nothing is sent with a refused token */
 
-        rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
-                                          &portal->label, now, 60000,
-                                          ngx_http_crmsync_owner,
-                                          NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
-                                          &jobs, &n);
-
-        if (rc == NGX_HTTP_CRMSYNC_STORE_OK && n
-            && ngx_http_crmsync_store_begin_drain(st)
-               == NGX_HTTP_CRMSYNC_STORE_OK)
-        {
-            for (i = 0; i < n; i++) {
-                (void) ngx_http_crmsync_store_hold(st, jobs[i].id,
-                                                   jobs[i].lease,
-                                                   "auth_failed",
-                                                   "HubSpot answered 401");
-            }
-
-            if (ngx_http_crmsync_store_commit_drain(st)
-                != NGX_HTTP_CRMSYNC_STORE_OK)
-            {
-                ngx_http_crmsync_store_rollback_drain(st);
-            }
-        }
-
-        ngx_http_crmsync_store_free_jobs(jobs, n);
+        ngx_http_crmsync_sync_hold_refused(portal, 0, now);
         ngx_http_crmsync_sync_later(wp, NGX_HTTP_CRMSYNC_POLL);
         return;
     }
