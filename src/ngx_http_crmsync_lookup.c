@@ -108,18 +108,7 @@ static void ngx_http_crmsync_lookup_guard(ngx_event_t *ev);
 
 
 /* the names of crmsync_match, in the order of ngx_http_crmsync_id_kind_e */
-static const char  *ngx_http_crmsync_lookup_kinds[] = {
-    "crm_id",
-    "email",
-    "phone",
-    "whatsapp_id",
-    "telegram_id",
-    "telegram_username",
-    "messenger_id",
-    "instagram_id",
-    "platform_id",
-    NULL
-};
+#define ngx_http_crmsync_lookup_kinds  ngx_http_crmsync_id_kind_names
 
 
 static ngx_str_t  ngx_http_crmsync_lookup_default_props[] = {
