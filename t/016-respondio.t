@@ -391,17 +391,18 @@ main::rios('{"event_type":7,"contact":{"id":1}}',
            '{"event_type":"message.received","contact":{"id":1},"message":{"channelMessageId":1,"message":{"text":5}}}',
            '{"event_type":"contact.updated","event_id":"e","timestamp":"yesterday","contact":{"id":1}}',
            '{"event_type":"contact.updated","contact":{"id":1}}',
-           '[{"event_type":"contact.updated"}]')
+           '[{"event_type":"contact.updated"}]',
+           '{"event_type":"contact.updated","event_id":"e","contact":{"id":1},"channel":"whatsapp"}')
 --- more_headers eval
 $main::H
 --- error_code eval
-[(422) x 11]
+[(422) x 12]
 --- response_body eval
 [map { qq({"status":"rejected","reason":"$_"}\n) }
  qw(respondio_no_event_type respondio_no_contact respondio_no_contact_id
     respondio_bad_email respondio_bad_phone respondio_bad_name
     respondio_no_message respondio_bad_text respondio_bad_time
-    respondio_no_event_id not_an_object)]
+    respondio_no_event_id not_an_object respondio_bad_channel)]
 
 
 

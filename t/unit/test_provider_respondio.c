@@ -499,6 +499,31 @@ test_refusals(void **state)
             "\"contact\":{\"id\":1,\"lastName\":[]}}");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_name");
 
+    /* a channel that is no object is refused; odd members only lose the
+       label */
+
+    t_parse("{\"event_type\":\"contact.created\","
+            "\"contact\":{\"id\":1},\"channel\":\"whatsapp\"}");
+    t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_channel");
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.created\","
+                             "\"event_id\":\"e1\","
+                             "\"contact\":{\"id\":1},\"channel\":"
+                             "{\"source\":[],\"name\":7}}"),
+                     NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(t_r.p.events[0].nattrs, 0);
+
+    /* "line" only at the start: "offline_chat" is no LINE */
+
+    assert_int_equal(t_parse("{\"event_type\":\"contact.created\","
+                             "\"event_id\":\"e2\","
+                             "\"contact\":{\"id\":1},\"channel\":"
+                             "{\"source\":\"offline_chat\","
+                             "\"name\":\"Desk\"}}"),
+                     NGX_HTTP_CRMSYNC_PARSE_OK);
+    assert_int_equal(t_r.p.events[0].nattrs, 1);
+    assert_memory_equal(t_r.p.events[0].attrs[0].value.data, "Desk", 4);
+
     t_parse("{\"event_type\":\"contact.created\","
             "\"contact\":{\"id\":1,\"assignee\":\"rep\"}}");
     t_refused(NGX_HTTP_CRMSYNC_PARSE_UNREADABLE, "respondio_bad_assignee");
