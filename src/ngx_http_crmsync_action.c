@@ -25,6 +25,7 @@
                                                    worker, at once */
 #define NGX_HTTP_CRMSYNC_ACT_POLL       1000    /* ms */
 #define NGX_HTTP_CRMSYNC_ACT_SWEEP      1000    /* ms */
+#define NGX_HTTP_CRMSYNC_ACT_QUIET_MAX  10000   /* ms */
 #define NGX_HTTP_CRMSYNC_ACT_AUDITS     12
 #define NGX_HTTP_CRMSYNC_ACT_RECORD     3000    /* ms a busy store is
                                                    waited for */
@@ -41,6 +42,7 @@ typedef struct {
     ngx_event_t                     timer;
     ngx_connection_t                dummy;
     ngx_uint_t                      in_flight;
+    int64_t                         quiet_until;    /* ms: as sync.c's */
     ngx_array_t                     flags;      /* ngx_str_t: flag
                                                    properties known to
                                                    exist */
@@ -249,6 +251,7 @@ ngx_http_crmsync_action_later(ngx_http_crmsync_awp_t *wp, ngx_msec_t ms)
 void
 ngx_http_crmsync_action_run(ngx_http_crmsync_portal_t *portal)
 {
+    int64_t                  now;
     ngx_http_crmsync_awp_t  *wp;
 
     if (ngx_http_crmsync_amcf == NULL) {
@@ -257,9 +260,15 @@ ngx_http_crmsync_action_run(ngx_http_crmsync_portal_t *portal)
 
     wp = ngx_http_crmsync_awp(portal);
 
-    if (wp) {
-        ngx_http_crmsync_action_later(wp, 0);
+    if (wp == NULL) {
+        return;
     }
+
+    now = ngx_http_crmsync_now();
+
+    ngx_http_crmsync_action_later(wp, wp->quiet_until > now
+                                      ? (ngx_msec_t) (wp->quiet_until - now)
+                                      : 0);
 }
 
 
@@ -267,8 +276,10 @@ static void
 ngx_http_crmsync_action_handler(ngx_event_t *ev)
 {
     size_t                         i, n;
-    int64_t                        now, due, lease;
+    int64_t                        now, due, lease, spent;
+    ngx_msec_t                     wait;
     ngx_connection_t              *c;
+    struct timeval                 tv;
     ngx_http_crmsync_awp_t        *wp;
     ngx_http_crmsync_store_t      *st;
     ngx_http_crmsync_portal_t     *portal;
@@ -330,12 +341,18 @@ ngx_http_crmsync_action_handler(ngx_event_t *ev)
 
     lease = 6 * (int64_t) portal->timeout + portal->window + 10000;
 
+    ngx_gettimeofday(&tv);
+    spent = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
     rc = ngx_http_crmsync_store_claim_kind(st, (ngx_http_crmsync_str_t *)
                                            &portal->label, 1, now, lease,
                                            ngx_http_crmsync_owner,
                                            NGX_HTTP_CRMSYNC_ACT_MAX
                                            - wp->in_flight,
                                            &jobs, &n);
+
+    ngx_gettimeofday(&tv);
+    spent = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000 - spent;
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK || n == 0) {
         if (rc == NGX_HTTP_CRMSYNC_STORE_ERROR) {
@@ -345,10 +362,24 @@ ngx_http_crmsync_action_handler(ngx_event_t *ev)
                           ngx_http_crmsync_store_error(st));
         }
 
-        ngx_http_crmsync_action_later(wp, rc == NGX_HTTP_CRMSYNC_STORE_BUSY
-                                          ? 5 : NGX_HTTP_CRMSYNC_ACT_POLL);
+        if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
+            ngx_http_crmsync_action_later(wp, 5);
+            return;
+        }
+
+        /* every due action held back: as in sync.c, the next claim waits
+           at least 20 times as long as this one took */
+
+        wait = (ngx_msec_t) ngx_min(ngx_max(20 * spent,
+                                            NGX_HTTP_CRMSYNC_ACT_POLL),
+                                    NGX_HTTP_CRMSYNC_ACT_QUIET_MAX);
+        wp->quiet_until = now + wait;
+
+        ngx_http_crmsync_action_later(wp, wait);
         return;
     }
+
+    wp->quiet_until = 0;
 
     for (i = 0; i < n; i++) {
         ngx_http_crmsync_act_start(wp, &jobs[i], now + lease);
@@ -1131,6 +1162,8 @@ ngx_http_crmsync_act_free(ngx_http_crmsync_act_t *a)
 
     wp->in_flight--;
 
+    /* its key is free: the actions it held back may go */
+    wp->quiet_until = 0;
     ngx_http_crmsync_action_later(wp, 0);
 }
 

@@ -29,6 +29,8 @@
 
 #define NGX_HTTP_CRMSYNC_IN_FLIGHT      2       /* calls a portal, a worker */
 #define NGX_HTTP_CRMSYNC_POLL           1000    /* ms: jobs of others */
+#define NGX_HTTP_CRMSYNC_QUIET_MAX      10000   /* ms: a claim that found
+                                                   everything held back */
 #define NGX_HTTP_CRMSYNC_PRUNE          60000   /* ms */
 #define NGX_HTTP_CRMSYNC_BACKOFF_MIN    1000    /* ms */
 #define NGX_HTTP_CRMSYNC_BACKOFF_MAX    900000  /* ms: 15 min */
@@ -57,6 +59,9 @@ typedef struct {
     ngx_http_crmsync_wprop_t       *props;
     ngx_uint_t                      nprops;
     ngx_uint_t                      props_pending;
+    int64_t                         quiet_until;    /* ms: a claim found
+                                                       every due job held
+                                                       back; kicks wait */
 } ngx_http_crmsync_wportal_t;
 
 
@@ -333,6 +338,7 @@ void
 ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
     ngx_msec_t delay)
 {
+    int64_t                      now;
     ngx_http_crmsync_wportal_t  *wp;
 
     wp = portal->worker;
@@ -342,6 +348,16 @@ ngx_http_crmsync_sync_kick(ngx_http_crmsync_portal_t *portal,
     }
 
     ngx_http_crmsync_action_run(portal);
+
+    if (wp->quiet_until) {
+        now = ngx_http_crmsync_now();
+
+        if (wp->quiet_until > now
+            && (int64_t) delay < wp->quiet_until - now)
+        {
+            delay = (ngx_msec_t) (wp->quiet_until - now);
+        }
+    }
 
     if (wp->timer.timer_set) {
         if (wp->timer.timer.key <= ngx_current_msec + delay) {
@@ -482,7 +498,9 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
     ngx_http_crmsync_store_job_t  *jobs;
     const ngx_http_crmsync_plan_id_t  *ids;
     char                           contact[32];
+    int64_t                        spent;
     ngx_str_t                      kind;
+    struct timeval                 tv;
     ngx_http_crmsync_str_t         payloads[NGX_HTTP_CRMSYNC_HS_BATCH_MAX];
 
     c = ev->data;
@@ -562,11 +580,17 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
 
     lease = 2 * (int64_t) portal->timeout + portal->window + 10000;
 
+    ngx_gettimeofday(&tv);
+    spent = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
     rc = ngx_http_crmsync_store_claim(st, (ngx_http_crmsync_str_t *)
                                       &portal->label, now, lease,
                                       ngx_http_crmsync_owner,
                                       NGX_HTTP_CRMSYNC_HS_BATCH_MAX,
                                       &jobs, &n);
+
+    ngx_gettimeofday(&tv);
+    spent = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000 - spent;
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK || n == 0) {
         /* no call goes out: its place in the budget is free again */
@@ -580,10 +604,30 @@ ngx_http_crmsync_sync_handler(ngx_event_t *ev)
                           ngx_http_crmsync_store_error(st));
         }
 
-        ngx_http_crmsync_sync_later(wp, rc == NGX_HTTP_CRMSYNC_STORE_BUSY
-                                        ? 5 : NGX_HTTP_CRMSYNC_POLL);
+        if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
+            ngx_http_crmsync_sync_later(wp, 5);
+            return;
+        }
+
+        /*
+         * Due jobs, every one held back by a person's earlier job that
+         * waits for its retry (HubSpot down, and deliveries coming in):
+         * the claim read them all for nothing.  The next one waits at
+         * least 20 times as long as this one took, so that such a backlog
+         * never costs the event loop more than a twentieth of its time;
+         * the deliveries' kicks wait too, a batch's end does not.
+         */
+
+        wait = (ngx_msec_t) ngx_min(ngx_max(20 * spent,
+                                            NGX_HTTP_CRMSYNC_POLL),
+                                    NGX_HTTP_CRMSYNC_QUIET_MAX);
+        wp->quiet_until = now + wait;
+
+        ngx_http_crmsync_sync_later(wp, wait);
         return;
     }
+
+    wp->quiet_until = 0;
 
     b = ngx_calloc(sizeof(ngx_http_crmsync_batch_t), ev->log);
     if (b == NULL) {
@@ -1452,7 +1496,9 @@ ngx_http_crmsync_sync_free(ngx_http_crmsync_batch_t *b)
         ngx_del_timer(&ngx_http_crmsync_drain_ev);
     }
 
-    /* the batch's actions may have their contacts now */
+    /* the batch's actions may have their contacts now, and the jobs it
+       held back may go */
+    wp->quiet_until = 0;
     ngx_http_crmsync_sync_kick(wp->portal, 0);
 }
 
