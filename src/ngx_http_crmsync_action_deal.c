@@ -1259,7 +1259,7 @@ ngx_http_crmsync_deal_assignee(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_turn(ngx_http_crmsync_act_t *a)
 {
-    u_char                        name[192];
+    u_char                        name[192], holder[32];
     int64_t                       n;
     json_t                       *v;
     ngx_http_crmsync_dact_t      *d;
@@ -1275,9 +1275,16 @@ ngx_http_crmsync_deal_turn(ngx_http_crmsync_act_t *a)
     ngx_snprintf(name, sizeof(name) - 1, "deal:%s%Z", d->pl->id);
     name[sizeof(name) - 1] = '\0';
 
+    /* the job's own turn: a retried create keeps the owner it drew */
+
+    ngx_snprintf(holder, sizeof(holder) - 1, "deal:%L%Z", a->job->id);
+    holder[sizeof(holder) - 1] = '\0';
+
     rc = ngx_http_crmsync_store_turn(ngx_http_crmsync_store,
                                      (ngx_http_crmsync_str_t *)
-                                     &a->portal->label, (char *) name, &n);
+                                     &a->portal->label, (char *) name,
+                                     (char *) holder,
+                                     ngx_http_crmsync_now(), &n);
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
         ngx_http_crmsync_act_later(a, NGX_HTTP_CRMSYNC_DEAL_STORE,

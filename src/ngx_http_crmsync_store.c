@@ -388,6 +388,32 @@ static const char  ngx_http_crmsync_schema_v3[] =
     "PRAGMA user_version=3;";
 
 
+/*
+ * Version 4: the object map is pruned with what it names.  A note's key
+ * names its conversation and first message ("note:<conv>:<id>", and
+ * ".<part>" after it), a communication's its message ("comm:<conv>:<id>"):
+ * they go with that message, once it is written and pruned.  A deal
+ * action's round-robin turn ("turn:deal:<job>") goes with its job.  Task
+ * keys ("task:<conv>", one task per conversation ever) are kept.
+ */
+
+static const char  ngx_http_crmsync_schema_v4[] =
+    "CREATE TRIGGER message_gone AFTER DELETE ON message BEGIN"
+    "  DELETE FROM object WHERE portal = old.portal"
+    "    AND (key = 'comm:' || old.conv || ':' || old.id"
+    "      OR key = 'note:' || old.conv || ':' || old.id"
+    "      OR (key > 'note:' || old.conv || ':' || old.id || '.'"
+    "        AND key < 'note:' || old.conv || ':' || old.id || '/'));"
+    "END;"
+    "CREATE TRIGGER job_turn_gone AFTER DELETE ON job WHEN old.kind = 2"
+    " BEGIN"
+    "  DELETE FROM object WHERE portal = old.portal"
+    "    AND key = 'turn:deal:' || old.id;"
+    "END;"
+
+    "PRAGMA user_version=4;";
+
+
 static const char  *ngx_http_crmsync_sql[ST_MAX] = {
 
     /* ST_BEGIN_INGEST, ST_COMMIT_INGEST */
@@ -829,6 +855,13 @@ ngx_http_crmsync_store_init(const char *path, char *err, size_t size)
 
     if (version < 3
         && sqlite3_exec(db, ngx_http_crmsync_schema_v3, NULL, NULL, &msg)
+           != SQLITE_OK)
+    {
+        goto rollback;
+    }
+
+    if (version < 4
+        && sqlite3_exec(db, ngx_http_crmsync_schema_v4, NULL, NULL, &msg)
            != SQLITE_OK)
     {
         goto rollback;
@@ -3022,10 +3055,46 @@ ngx_http_crmsync_store_flag_unwritten(ngx_http_crmsync_store_t *st,
 
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_turn(ngx_http_crmsync_store_t *st,
-    ngx_http_crmsync_str_t *portal, const char *name, int64_t *n)
+    ngx_http_crmsync_str_t *portal, const char *name, const char *holder,
+    int64_t now, int64_t *n)
 {
+    int                           own, confirmed;
+    char                          key[96], id[24];
+    int64_t                       at;
     sqlite3_stmt                 *s;
     ngx_http_crmsync_store_rc_e   rc;
+
+    *n = -1;
+    key[0] = '\0';
+
+    if (holder) {
+        if (snprintf(key, sizeof(key), "turn:%s", holder)
+            >= (int) sizeof(key))
+        {
+            return NGX_HTTP_CRMSYNC_STORE_ERROR;
+        }
+    }
+
+    rc = ngx_http_crmsync_store_own_begin(st, &own);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    if (key[0]) {
+
+        /* the turn this holder took before, kept with the objects */
+
+        rc = ngx_http_crmsync_store_object_get(st, portal, key, id,
+                                               sizeof(id), &confirmed, &at);
+        if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+            goto done;
+        }
+
+        if (id[0]) {
+            *n = strtoll(id, NULL, 10);
+            goto done;
+        }
+    }
 
     s = st->stmt[ST_TURN];
     ngx_http_crmsync_bind_str(s, 1, portal);
@@ -3036,6 +3105,23 @@ ngx_http_crmsync_store_turn(ngx_http_crmsync_store_t *st,
     if (rc == NGX_HTTP_CRMSYNC_STORE_OK && *n < 0) {
         /* RETURNING answers a row for the upsert: never here */
         rc = NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK || key[0] == '\0') {
+        goto done;
+    }
+
+    snprintf(id, sizeof(id), "%lld", (long long) *n);
+
+    rc = ngx_http_crmsync_store_object_put(st, portal, key, "turn", id, 1,
+                                           now);
+
+done:
+
+    rc = ngx_http_crmsync_store_own_end(st, own, rc);
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *n = -1;
     }
 
     return rc;

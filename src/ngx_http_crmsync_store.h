@@ -21,7 +21,7 @@
 #include "ngx_http_crmsync_types.h"
 
 
-#define NGX_HTTP_CRMSYNC_STORE_VERSION  3
+#define NGX_HTTP_CRMSYNC_STORE_VERSION  4
 
 
 typedef enum {
@@ -436,10 +436,14 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag_unwritten(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     const char *contact, const char *property);
 
-/* the turn of a round robin: *n the number of turns taken before this one */
+/*
+ * the turn of a round robin: *n the number of turns taken before this
+ * one; a holder (a job, say) that took one before gets the same again, so
+ * that a retried job does not take a second turn
+ */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_turn(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
-    const char *name, int64_t *n);
+    const char *name, const char *holder, int64_t now, int64_t *n);
 
 extern const char  *ngx_http_crmsync_job_state_names[];
 extern const char  *ngx_http_crmsync_job_kind_names[];

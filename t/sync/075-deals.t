@@ -8,6 +8,8 @@
 #   - a create whose answer is lost (502 after the write) is found by the
 #     retry: one deal;
 #   - a deal deleted in HubSpot is forgotten: a new one;
+#   - round robin: a create refused and retried keeps the owner its turn
+#     drew, so the next deal gets the next owner;
 #   - with crmsync_owner assignee, a new deal is the assignee's, and a
 #     reassignment moves the contact and its open deal to the new owner;
 #   - an unknown pipeline or stage label: the action is dead (CONFIG),
@@ -240,6 +242,32 @@ scenario 'a deal create answered 502 after the write: the retry finds it, one de
     is $ng->sql("SELECT attempts FROM job WHERE kind = 2"), 2, 'done at the second attempt';
     is $ng->sql("SELECT hubspot_id FROM job WHERE kind = 2"), deals_of($sb, $k->{id})->[0]{id},
        'the deal is the action\'s';
+};
+
+
+scenario 'round robin: a create refused (503) keeps its turn, so the retry and the next deal split fairly' => sub {
+    my ($ng, $sb) = start(rr => qq{crmsync_deal "pipeline=Chat Sales" "stage=New Lead" $Deal;\n}
+                               . "crmsync_owner round_robin ana\@acme.example bo\@acme.example;");
+    my $c1 = { id => 9107, firstName => 'Gus', lastName => 'Holm', phone => '+4915112349107' };
+    my $c2 = { id => 9108, firstName => 'Hal', lastName => 'Ibsen', phone => '+4915112349108' };
+    $sb->fault(mode => 'status', status => 503, method => 'POST',
+               path => '^/crm/v3/objects/deals$', count => 1);
+
+    rio($ng, rr => $c1, custom_fields => attrs(plan => 'Pro'));
+    settled($ng, 'the first create refused once');
+    is $ng->sql("SELECT attempts FROM job WHERE kind = 2"), 2, 'the deal made at the second attempt';
+    rio($ng, rr => $c2, custom_fields => attrs(plan => 'Pro'));
+    settled($ng, 'the second contact');
+
+    my $k1 = the_contact($sb, '+4915112349107') or return fail('the first contact');
+    my $k2 = the_contact($sb, '+4915112349108') or return fail('the second contact');
+    my ($d1, $d2) = (deals_of($sb, $k1->{id}), deals_of($sb, $k2->{id}));
+    is scalar @$d1, 1, 'one deal for the first';
+    is scalar @$d2, 1, 'one deal for the second';
+    is $d1->[0]{properties}{hubspot_owner_id}, $Owner{ana}{id}, 'the first deal is the first turn\'s (Ana), retried';
+    is $d2->[0]{properties}{hubspot_owner_id}, $Owner{bo}{id}, 'the second deal is the second turn\'s (Bo)';
+    is $ng->sql("SELECT n FROM turn"), 2, 'two turns taken for two deals';
+    is calls($sb, POST => qr{^/crm/v3/objects/deals$}), 3, 'three creates sent, one refused';
 };
 
 

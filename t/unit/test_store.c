@@ -419,7 +419,7 @@ test_init(void **state)
 
     (void) state;
 
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_string_equal(t_text("PRAGMA journal_mode"), "wal");
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
                            " WHERE type = 'table' AND name IN"
@@ -429,24 +429,27 @@ test_init(void **state)
                            " 'flag_value', 'turn')"), 14);
     assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
                            " WHERE type = 'view'"), 4);
+    assert_int_equal(t_int("SELECT count(*) FROM sqlite_master"
+                           " WHERE type = 'trigger' AND name IN"
+                           " ('message_gone', 'job_turn_gone')"), 2);
 
     /* a second init keeps what is stored */
     assert_true(t_add("k1", "p", "a@x", 1000) > 0);
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      0);
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM delivery"), 1);
     assert_int_equal(t_int("SELECT count(*) FROM job_key"), 1);
     assert_int_equal(t_int("SELECT n FROM counter"), 0);
 
     /* a store of a newer crmsync is refused */
-    t_exec("PRAGMA user_version = 4");
+    t_exec("PRAGMA user_version = 5");
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(T.path, err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "schema version 4 is newer"));
-    assert_int_equal(t_int("PRAGMA user_version"), 4);
+    assert_non_null(strstr(err, "schema version 5 is newer"));
+    assert_int_equal(t_int("PRAGMA user_version"), 5);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 1);
 }
 
@@ -1490,7 +1493,7 @@ test_migrate_v1(void **state)
     err[0] = '\0';
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
-    /* a second init finds version 3 and changes nothing */
+    /* a second init finds version 4 and changes nothing */
     assert_int_equal(ngx_http_crmsync_store_init(path, err, sizeof(err)), 0);
 
     st = ngx_http_crmsync_store_open(path, 0, err, sizeof(err));
@@ -1500,7 +1503,7 @@ test_migrate_v1(void **state)
     sqlite3_close(T.db);
     assert_int_equal(sqlite3_open(path, &T.db), SQLITE_OK);
 
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_int_equal(t_int("SELECT count(*) FROM job"), 7);
 
     /* every job not done has its email as its key */
@@ -2338,7 +2341,7 @@ test_migrate_v2(void **state)
     sqlite3_close(T.db);
     assert_int_equal(sqlite3_open(path, &T.db), SQLITE_OK);
 
-    assert_int_equal(t_int("PRAGMA user_version"), 3);
+    assert_int_equal(t_int("PRAGMA user_version"), 4);
     assert_int_equal(t_int("SELECT count(*) FROM job WHERE kind = 0"
                            " AND parent IS NULL AND contact IS NULL"
                            " AND conv IS NULL"), 4);
@@ -3173,7 +3176,7 @@ test_sweep_busy(void **state)
                                                        t_make, &m, &n),
                      NGX_HTTP_CRMSYNC_STORE_BUSY);
     assert_int_equal(n, 0);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_BUSY);
     {
         int  any, changed;
@@ -3196,7 +3199,7 @@ test_sweep_busy(void **state)
                                                        t_make, &m, &n),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
 }
@@ -3294,28 +3297,64 @@ test_objects(void **state)
     assert_int_equal(t_int("SELECT count(*) FROM deal"), 1);
 
     /* turns: counted per portal and name, from 0 */
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 1);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &q, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &q, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "other", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "other", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
 
     /* inside the caller's transaction: rolled back with it */
     t_drain(1);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 2);
     ngx_http_crmsync_store_rollback_drain(T.st);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 2);
+
+    /* a holder keeps the turn it took: a retried job draws no other */
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", "deal:7",
+                                                 5000, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", "deal:7",
+                                                 6000, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", "deal:8",
+                                                 6000, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 4);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &q, "rr", "deal:7",
+                                                 6000, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", NULL, 0, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 5);
+    assert_string_equal(t_text("SELECT group_concat(portal || ' ' || key"
+                               " || '=' || hubspot_id, ', ') FROM (SELECT *"
+                               " FROM object WHERE type = 'turn'"
+                               " ORDER BY portal, key)"),
+                        "p turn:deal:7=3, p turn:deal:8=4, q turn:deal:7=1");
+
+    /* taken in the caller's transaction and rolled back: no turn held */
+    t_drain(1);
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "rr", "deal:9",
+                                                 6000, &v),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(v, 6);
+    ngx_http_crmsync_store_rollback_drain(T.st);
+    assert_int_equal(t_int("SELECT count(*) FROM object"
+                           " WHERE key = 'turn:deal:9'"), 0);
 }
 
 
@@ -3421,6 +3460,82 @@ test_prune_conversations(void **state)
 }
 
 
+/* the object map goes with the messages and jobs its keys name */
+
+static void
+test_prune_objects(void **state)
+{
+    char     want[128];
+    int64_t  a1, a2, b1, c, act[2];
+
+    (void) state;
+
+    t_message("p", "x:a", "x:a/1", 1000, 0, "1", 0, 1000, &a1);
+    t_message("p", "x:a", "x:a/2", 1000, 0, "2", 0, 1000, &a2);
+    t_message("p", "x:a:1", "x:b/1", 1000, 0, "1", 0, 1000, &b1);
+    t_exec("UPDATE conversation SET state = 2, written_upto = 3");
+
+    /* notes of x:a from its first message (one in two parts), a
+       communication per message; then look-alikes that must stay: the
+       other conversation's (its id begins as x:a's keys do), another
+       portal's, a task's */
+    t_exec("INSERT INTO object(portal, key, type, hubspot_id, confirmed, at)"
+           " VALUES"
+           " ('p', 'note:x:a:1', 'notes', '11', 1, 1000),"
+           " ('p', 'note:x:a:1.1', 'notes', '12', 1, 1000),"
+           " ('p', 'note:x:a:1.2', 'notes', '13', 1, 1000),"
+           " ('p', 'comm:x:a:1', 'communications', '14', 1, 1000),"
+           " ('p', 'comm:x:a:2', 'communications', '15', 1, 1000),"
+           " ('p', 'note:x:a:10', 'notes', '16', 1, 1000),"
+           " ('p', 'note:x:a:1:3', 'notes', '17', 1, 1000),"
+           " ('q', 'note:x:a:1', 'notes', '18', 1, 1000),"
+           " ('p', 'task:x:a', 'tasks', '19', 1, 1000)");
+    assert_int_equal(a1, 1);
+    assert_int_equal(a2, 2);
+    assert_int_equal(b1, 3);
+
+    /* x:a's messages, then x:a:1's */
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 0, 50000, 2),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM message"), 1);
+    assert_string_equal(t_text("SELECT group_concat(portal || ' ' || key,"
+                               " ', ') FROM (SELECT * FROM object"
+                               " ORDER BY portal, key)"),
+                        "p note:x:a:10, p note:x:a:1:3, p task:x:a,"
+                        " q note:x:a:1");
+
+    assert_int_equal(ngx_http_crmsync_store_prune(T.st, 0, 50000, 100),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(t_int("SELECT count(*) FROM message"), 0);
+    assert_string_equal(t_text("SELECT group_concat(portal || ' ' || key,"
+                               " ', ') FROM (SELECT * FROM object"
+                               " ORDER BY portal, key)"),
+                        "p note:x:a:10, p task:x:a, q note:x:a:1");
+
+    /* a deal action's turn goes with its job; a transcript's job, which
+       never holds one, takes none with it */
+    c = t_event("e1", "p", "email:a@x", "x:c", 2000, act, 2, t_kinds);
+    t_exec("INSERT INTO object(portal, key, type, hubspot_id, confirmed, at)"
+           " SELECT 'p', 'turn:deal:' || id, 'turn', '0', 1, 2000 FROM job;"
+           "INSERT INTO object(portal, key, type, hubspot_id, confirmed, at)"
+           " SELECT 'q', 'turn:deal:' || id, 'turn', '0', 1, 2000 FROM job"
+           " WHERE kind = 2");
+    assert_int_equal(t_int("SELECT count(*) FROM object WHERE type = 'turn'"),
+                     4);
+
+    /* left: the contact's and the transcript's, and another portal's */
+    snprintf(want, sizeof(want),
+             "p turn:deal:%lld, p turn:deal:%lld, q turn:deal:%lld",
+             (long long) c, (long long) act[0], (long long) act[1]);
+
+    t_exec("DELETE FROM job");
+    assert_string_equal(t_text("SELECT group_concat(portal || ' ' || key,"
+                               " ', ') FROM (SELECT * FROM object"
+                               " WHERE type = 'turn' ORDER BY portal, key)"),
+                        want);
+}
+
+
 #define T_TEST(f)  cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
 
 int
@@ -3461,6 +3576,7 @@ main(void)
         T_TEST(test_objects),
         T_TEST(test_flags),
         T_TEST(test_prune_conversations),
+        T_TEST(test_prune_objects),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
