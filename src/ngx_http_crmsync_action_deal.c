@@ -148,6 +148,8 @@ static void ngx_http_crmsync_deal_pipelines_answer(
     ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_resolve(ngx_http_crmsync_act_t *a);
 
+static ngx_int_t ngx_http_crmsync_deal_map_get(ngx_http_crmsync_act_t *a,
+    ngx_http_crmsync_act_pt again);
 static void ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_read(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_deal_read_answer(ngx_http_crmsync_act_t *a);
@@ -656,8 +658,9 @@ ngx_http_crmsync_act_deal(ngx_http_crmsync_act_t *a)
  * the transcript and owner actions of the location also name it.
  */
 
-static void
-ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
+static ngx_int_t
+ngx_http_crmsync_deal_map_get(ngx_http_crmsync_act_t *a,
+    ngx_http_crmsync_act_pt again)
 {
     ngx_http_crmsync_dact_t      *d;
     ngx_http_crmsync_store_rc_e   rc;
@@ -671,22 +674,42 @@ ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
                                          sizeof(d->deal));
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
-        ngx_http_crmsync_act_later(a, NGX_HTTP_CRMSYNC_DEAL_STORE,
-                                   ngx_http_crmsync_deal_mapped);
-        return;
+        ngx_http_crmsync_act_later(a, NGX_HTTP_CRMSYNC_DEAL_STORE, again);
+        return NGX_AGAIN;
     }
 
     if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         ngx_http_crmsync_deal_store_failed(a);
+        return NGX_ERROR;
+    }
+
+    /* none, or not a HubSpot id: none */
+
+    if (!ngx_http_crmsync_deal_digits(d->deal)) {
+        d->deal[0] = '\0';
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_crmsync_deal_mapped(ngx_http_crmsync_act_t *a)
+{
+    ngx_http_crmsync_dact_t  *d;
+
+    d = a->data;
+
+    if (ngx_http_crmsync_deal_map_get(a, ngx_http_crmsync_deal_mapped)
+        != NGX_OK)
+    {
         return;
     }
 
-    if (d->deal[0] && ngx_http_crmsync_deal_digits(d->deal)) {
+    if (d->deal[0]) {
         ngx_http_crmsync_deal_read(a);
         return;
     }
-
-    d->deal[0] = '\0';
 
     ngx_http_crmsync_deal_assoc(a);
 }
@@ -1643,31 +1666,18 @@ ngx_http_crmsync_deal_owner_pipeline(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_deal_owner_mapped(ngx_http_crmsync_act_t *a)
 {
-    u_char                        path[256];
-    ngx_http_crmsync_dact_t      *d;
-    ngx_http_crmsync_store_rc_e   rc;
+    u_char                   path[256];
+    ngx_http_crmsync_dact_t  *d;
 
     d = a->data;
 
-    rc = ngx_http_crmsync_store_deal_get(ngx_http_crmsync_store,
-                                         (ngx_http_crmsync_str_t *)
-                                         &a->portal->label, a->contact,
-                                         d->pipeline_name, d->deal,
-                                         sizeof(d->deal));
-
-    if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
-        ngx_http_crmsync_act_later(a, NGX_HTTP_CRMSYNC_DEAL_STORE,
-                                   ngx_http_crmsync_deal_owner_mapped);
+    if (ngx_http_crmsync_deal_map_get(a, ngx_http_crmsync_deal_owner_mapped)
+        != NGX_OK)
+    {
         return;
     }
 
-    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
-        ngx_http_crmsync_deal_store_failed(a);
-        return;
-    }
-
-    if (d->deal[0] == '\0' || !ngx_http_crmsync_deal_digits(d->deal)) {
-        d->deal[0] = '\0';
+    if (d->deal[0] == '\0') {
         ngx_http_crmsync_deal_owner_done(a);
         return;
     }

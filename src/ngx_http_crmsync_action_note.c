@@ -167,6 +167,8 @@ static ngx_int_t ngx_http_crmsync_kw_lost_property(
 
 static void ngx_http_crmsync_tr_conv(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tr_unassigned(ngx_http_crmsync_act_t *a);
+static ngx_int_t ngx_http_crmsync_tr_mark(ngx_http_crmsync_act_t *a,
+    int64_t upto, ngx_http_crmsync_act_pt again);
 static void ngx_http_crmsync_tr_messages(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tr_empty(ngx_http_crmsync_act_t *a);
 static void ngx_http_crmsync_tr_deal(ngx_http_crmsync_act_t *a);
@@ -1370,24 +1372,36 @@ ngx_http_crmsync_tr_conv(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_tr_unassigned(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_note_t      *d;
-    ngx_http_crmsync_store_rc_e   rc;
+    ngx_http_crmsync_note_t  *d;
 
     d = a->data;
 
-    rc = ngx_http_crmsync_store_conv_written(ngx_http_crmsync_store,
-                                             (ngx_http_crmsync_str_t *)
-                                             &a->portal->label,
-                                             (ngx_http_crmsync_str_t *)
-                                             &a->conv, d->conv.last_id);
-
-    if (ngx_http_crmsync_note_rc(a, rc, ngx_http_crmsync_tr_unassigned)
+    if (ngx_http_crmsync_tr_mark(a, d->conv.last_id,
+                                 ngx_http_crmsync_tr_unassigned)
         != NGX_OK)
     {
         return;
     }
 
     ngx_http_crmsync_act_done(a, NULL, "not_assigned");
+}
+
+
+/* the conversation written up to upto, without a write */
+
+static ngx_int_t
+ngx_http_crmsync_tr_mark(ngx_http_crmsync_act_t *a, int64_t upto,
+    ngx_http_crmsync_act_pt again)
+{
+    ngx_http_crmsync_store_rc_e  rc;
+
+    rc = ngx_http_crmsync_store_conv_written(ngx_http_crmsync_store,
+                                             (ngx_http_crmsync_str_t *)
+                                             &a->portal->label,
+                                             (ngx_http_crmsync_str_t *)
+                                             &a->conv, upto);
+
+    return ngx_http_crmsync_note_rc(a, rc, again);
 }
 
 
@@ -1433,18 +1447,12 @@ ngx_http_crmsync_tr_messages(ngx_http_crmsync_act_t *a)
 static void
 ngx_http_crmsync_tr_empty(ngx_http_crmsync_act_t *a)
 {
-    ngx_http_crmsync_note_t      *d;
-    ngx_http_crmsync_store_rc_e   rc;
+    ngx_http_crmsync_note_t  *d;
 
     d = a->data;
 
-    rc = ngx_http_crmsync_store_conv_written(ngx_http_crmsync_store,
-                                             (ngx_http_crmsync_str_t *)
-                                             &a->portal->label,
-                                             (ngx_http_crmsync_str_t *)
-                                             &a->conv, d->conv.written_upto);
-
-    if (ngx_http_crmsync_note_rc(a, rc, ngx_http_crmsync_tr_empty)
+    if (ngx_http_crmsync_tr_mark(a, d->conv.written_upto,
+                                 ngx_http_crmsync_tr_empty)
         != NGX_OK)
     {
         return;
