@@ -178,6 +178,21 @@ ngx_http_crmsync_status_prometheus(ngx_http_crmsync_out_t *o,
                                     stats->count[i]);
         }
 
+        ngx_http_crmsync_metric(o, "jobs_by_kind", "gauge",
+                                "Jobs in the store by kind (contact, "
+                                "transcript, deal, task, flag, owner) and "
+                                "state.");
+
+        for (k = 0; k < NGX_HTTP_CRMSYNC_KINDS; k++) {
+            for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_DONE; i++) {
+                ngx_http_crmsync_printf(o, "crmsync_jobs_by_kind{kind=\"%s\","
+                                        "state=\"%s\"} %L\n",
+                                        ngx_http_crmsync_job_kind_names[k],
+                                        ngx_http_crmsync_job_state_names[i],
+                                        stats->kind[k][i]);
+            }
+        }
+
         ngx_http_crmsync_metric(o, "oldest_job_age_seconds", "gauge",
                                 "Age of the oldest job queued, retrying or in "
                                 "flight.");
@@ -299,7 +314,7 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
     ngx_http_crmsync_main_conf_t *mcf, ngx_http_crmsync_store_stats_t *stats,
     ngx_int_t have_stats, int64_t now)
 {
-    ngx_uint_t                       i, j, n;
+    ngx_uint_t                       i, j, k, n;
     ngx_http_crmsync_sh_t           *sh;
     ngx_http_crmsync_portal_t       *portal;
     ngx_http_crmsync_portal_sh_t    *p;
@@ -316,9 +331,24 @@ ngx_http_crmsync_status_json(ngx_http_crmsync_out_t *o,
                                     stats->count[i]);
         }
 
-        ngx_http_crmsync_printf(o, "\"oldest_age\":%L},",
+        ngx_http_crmsync_printf(o, "\"oldest_age\":%L},\"kinds\":{",
                                 stats->oldest ? (now - stats->oldest) / 1000
                                               : 0);
+
+        for (k = 0; k < NGX_HTTP_CRMSYNC_KINDS; k++) {
+            ngx_http_crmsync_printf(o, "%s\"%s\":{", k ? "," : "",
+                                    ngx_http_crmsync_job_kind_names[k]);
+
+            for (i = 0; i < NGX_HTTP_CRMSYNC_JOB_DONE; i++) {
+                ngx_http_crmsync_printf(o, "%s\"%s\":%L", i ? "," : "",
+                                        ngx_http_crmsync_job_state_names[i],
+                                        stats->kind[k][i]);
+            }
+
+            ngx_http_crmsync_printf(o, "}");
+        }
+
+        ngx_http_crmsync_printf(o, "},");
 
     } else {
         ngx_http_crmsync_printf(o, "{\"queue\":null,");
@@ -450,7 +480,10 @@ ngx_http_crmsync_status_handler(ngx_http_request_t *r)
                                                  &stats)
                     == NGX_HTTP_CRMSYNC_STORE_OK;
 
-    size = 8192 + mcf->portals.nelts * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
+    /* the jobs by kind and state: 30 lines of at most 128 bytes */
+
+    size = 8192 + NGX_HTTP_CRMSYNC_KINDS * NGX_HTTP_CRMSYNC_JOB_DONE * 128
+           + mcf->portals.nelts * NGX_HTTP_CRMSYNC_STATUS_PORTAL * 4
            + mcf->locations.nelts * NGX_HTTP_CRMSYNC_STATUS_LOCATION * 2;
 
     o.pos = ngx_pnalloc(r->pool, size);

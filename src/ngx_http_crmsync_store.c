@@ -394,7 +394,8 @@ static const char  ngx_http_crmsync_schema_v3[] =
  * ".<part>" after it), a communication's its message ("comm:<conv>:<id>"):
  * they go with that message, once it is written and pruned.  A deal
  * action's round-robin turn ("turn:deal:<job>") goes with its job.  Task
- * keys ("task:<conv>", one task per conversation ever) are kept.
+ * keys ("task:<conv>", one task per conversation ever) are kept.  The
+ * state index takes the kind too, for the status page's count by kind.
  */
 
 static const char  ngx_http_crmsync_schema_v4[] =
@@ -405,6 +406,10 @@ static const char  ngx_http_crmsync_schema_v4[] =
     "      OR (key > 'note:' || old.conv || ':' || old.id || '.'"
     "        AND key < 'note:' || old.conv || ':' || old.id || '/'));"
     "END;"
+    /* crmsync_status counts the jobs by state and kind */
+    "DROP INDEX job_state;"
+    "CREATE INDEX job_state ON job(state, kind);"
+
     "CREATE TRIGGER job_turn_gone AFTER DELETE ON job WHEN old.kind = 2"
     " BEGIN"
     "  DELETE FROM object WHERE portal = old.portal"
@@ -539,7 +544,8 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     " WHERE portal = ?1 AND state = 3 AND hold_reason = ?2",
 
     /* ST_STATS */
-    "SELECT state, count(*) FROM job WHERE state < 5 GROUP BY state",
+    "SELECT state, kind, count(*) FROM job WHERE state < 5"
+    " GROUP BY state, kind",
 
     /* ST_OLDEST */
     "SELECT min(received_at) FROM job WHERE state < 3",
@@ -2096,7 +2102,8 @@ ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_stats(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_store_stats_t *stats)
 {
-    int            rc, state;
+    int            rc, state, kind;
+    int64_t        n;
     sqlite3_stmt  *s;
 
     memset(stats, 0, sizeof(ngx_http_crmsync_store_stats_t));
@@ -2105,9 +2112,17 @@ ngx_http_crmsync_store_stats(ngx_http_crmsync_store_t *st,
 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         state = sqlite3_column_int(s, 0);
+        kind = sqlite3_column_int(s, 1);
+        n = sqlite3_column_int64(s, 2);
 
-        if (state >= 0 && state < NGX_HTTP_CRMSYNC_JOB_STATES) {
-            stats->count[state] = sqlite3_column_int64(s, 1);
+        if (state < 0 || state >= NGX_HTTP_CRMSYNC_JOB_STATES) {
+            continue;
+        }
+
+        stats->count[state] += n;
+
+        if (kind >= 0 && kind < NGX_HTTP_CRMSYNC_KINDS) {
+            stats->kind[kind][state] += n;
         }
     }
 

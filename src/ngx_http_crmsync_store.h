@@ -115,9 +115,11 @@ typedef struct {
 } ngx_http_crmsync_store_job_t;
 
 
-/* the queue as status shows it */
+/* the queue as status shows it: all jobs, and each kind's */
 typedef struct {
     int64_t                     count[NGX_HTTP_CRMSYNC_JOB_STATES];
+    int64_t                     kind[NGX_HTTP_CRMSYNC_KINDS]
+                                    [NGX_HTTP_CRMSYNC_JOB_STATES];
     int64_t                     oldest;         /* received_at (ms) of the
                                                    oldest job queued,
                                                    retrying or in flight,

@@ -81,7 +81,7 @@ main::several(['msg_a'], ['msg_a'], "GET /status")
 [200, 200, 200]
 --- response_body_like eval
 [$main::Stored, $main::Duplicate,
- qr/^\{"queue":\{"queued":\d+,[^{}]*"oldest_age":\d+\},"store":\{"commits":2,"requests_committed":2\},"portals":\{"default":\{"auth":"ok",[^{}]*"budget":100,[^{}]*\}\},"locations":\{"\/hooks\/std":\{"received":2,"stored":1,"duplicate":1,"refused":\{\}\}\}\}\n\z/]
+ qr/^\{"queue":\{"queued":\d+,[^{}]*"oldest_age":\d+\},"kinds":\{"contact":\{"queued":\d+,"retrying":\d+,"in_flight":\d+,"held":\d+,"dead":\d+\},"transcript":\{"queued":0,"retrying":0,"in_flight":0,"held":0,"dead":0\},"deal":\{[^{}]*\},"task":\{[^{}]*\},"flag":\{[^{}]*\},"owner":\{[^{}]*\}\},"store":\{"commits":2,"requests_committed":2\},"portals":\{"default":\{"auth":"ok",[^{}]*"budget":100,[^{}]*\}\},"locations":\{"\/hooks\/std":\{"received":2,"stored":1,"duplicate":1,"refused":\{\}\}\}\}\n\z/]
 --- no_error_log
 [alert]
 [crit]
@@ -181,7 +181,7 @@ GET /status?format=prometheus
 --- response_headers
 Content-Type: text/plain; version=0.0.4; charset=utf-8
 --- response_body_like eval
-qr/\A(?=[\s\S]*^# TYPE crmsync_store_commits_total counter\ncrmsync_store_commits_total 0$)(?=[\s\S]*^# TYPE crmsync_hubspot_auth_ok gauge\ncrmsync_hubspot_auth_ok\{portal="default"\} 1$)(?=[\s\S]*^crmsync_webhook_events_stored_total\{location="\/hooks\/std"\} 0$)# HELP crmsync_\w+ [^\n]+\n# TYPE crmsync_\w+ (?:gauge|counter)\n(?:(?:# HELP crmsync_\w+ [^\n]+|# TYPE crmsync_\w+ (?:gauge|counter)|crmsync_\w+(?:\{[^\n]*\})? [\d.]+)\n)+\z/m
+qr/\A(?=[\s\S]*^# TYPE crmsync_store_commits_total counter\ncrmsync_store_commits_total 0$)(?=[\s\S]*^# TYPE crmsync_jobs_by_kind gauge\n(?:crmsync_jobs_by_kind\{kind="\w+",state="\w+"\} 0\n){30}# HELP)(?=[\s\S]*^# TYPE crmsync_hubspot_auth_ok gauge\ncrmsync_hubspot_auth_ok\{portal="default"\} 1$)(?=[\s\S]*^crmsync_webhook_events_stored_total\{location="\/hooks\/std"\} 0$)# HELP crmsync_\w+ [^\n]+\n# TYPE crmsync_\w+ (?:gauge|counter)\n(?:(?:# HELP crmsync_\w+ [^\n]+|# TYPE crmsync_\w+ (?:gauge|counter)|crmsync_\w+(?:\{[^\n]*\})? [\d.]+)\n)+\z/m
 
 
 
@@ -199,7 +199,7 @@ qr/\A(?=[\s\S]*^# TYPE crmsync_store_commits_total counter\ncrmsync_store_commit
 --- error_code eval
 [200, 400, 400]
 --- response_body_like eval
-[qr/^\{"queue":\{[^{}]*\},"store":\{"commits":0,"requests_committed":0\},"portals":\{"default":\{[^{}]*\}\},"locations":\{\}\}\n\z/,
+[qr/^\{"queue":\{[^{}]*\},"kinds":\{(?:"\w+":\{[^{}]*\},?){6}\},"store":\{"commits":0,"requests_committed":0\},"portals":\{"default":\{[^{}]*\}\},"locations":\{\}\}\n\z/,
  $main::UnknownFormat, $main::UnknownFormat]
 
 

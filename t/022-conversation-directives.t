@@ -127,6 +127,9 @@ sub store_tests {
             crmsync_secret wa-app-secret-1;
             crmsync_transcript communication;
         }
+        location = /crmsync/status {
+            crmsync_status;
+        }
 CONF
     $server =~ s/STDSECRET/$StdSecret/g;
     $server =~ s/RIOSECRET/$RioSecret/g;
@@ -243,6 +246,16 @@ CONF
         . 'lifecycle, the round robin, the assignee) and flag, each '
         . 'held for the contact job, without keys; no owner action: the '
         . 'message is no assignment';
+
+    my $kinds = $ng->status->{kinds};
+    is_deeply { map { ($_ => $kinds->{$_}) } qw(contact deal flag) },
+        { contact => { queued => 1, retrying => 0, in_flight => 0, held => 0, dead => 0 },
+          deal => { queued => 0, retrying => 0, in_flight => 0, held => 1, dead => 0 },
+          flag => { queued => 0, retrying => 0, in_flight => 0, held => 1, dead => 0 } },
+        'crmsync_status counts the jobs by kind: the contact job queued, '
+        . 'the deal and the flag held';
+    is_deeply [sort keys %$kinds], [sort qw(contact transcript deal task flag owner)],
+        'crmsync_status lists every kind';
 
     is_deeply $messages->('standard:c1'),
         [['standard:c1/m1', 1, 0, 'Hi, I need a quote']],

@@ -288,6 +288,10 @@ scenario 'an unknown pipeline or stage: dead (CONFIG), the valid names listed' =
          'the stage: the directive, the valid ones';
     is scalar @{Crmsync::Conv::live($sb, 'deals')}, 0, 'no deal';
     is calls($sb, POST => qr{^/crm/v3/objects/deals}), 0, 'no deal call';
+    is $ng->status->{kinds}{deal}{dead}, 2, 'crmsync_status: two dead deals';
+    my ($code, $prom) = $ng->get('/crmsync/status?format=prometheus');
+    like $prom, qr/^crmsync_jobs_by_kind\{kind="deal",state="dead"\} 2$/m,
+         'and in Prometheus\' text, for an alert';
 };
 
 

@@ -1144,6 +1144,30 @@ test_stats(void **state)
     assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_QUEUED], 2);
     assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_RETRYING], 0);
     assert_int_equal(s.oldest, 400);
+
+    /* by kind: so far all contact jobs; actions count apart, and the
+       totals are the sums */
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_CONTACT]
+                           [NGX_HTTP_CRMSYNC_JOB_QUEUED], 2);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_CONTACT]
+                           [NGX_HTTP_CRMSYNC_JOB_DEAD], 1);
+
+    t_exec("UPDATE job SET kind = 2 WHERE delivery = 'h';"
+           "UPDATE job SET kind = 3 WHERE delivery = 'e'");
+    assert_int_equal(ngx_http_crmsync_store_stats(T.st, &s),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_QUEUED], 2);
+    assert_int_equal(s.count[NGX_HTTP_CRMSYNC_JOB_HELD], 1);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_CONTACT]
+                           [NGX_HTTP_CRMSYNC_JOB_QUEUED], 1);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_TASK]
+                           [NGX_HTTP_CRMSYNC_JOB_QUEUED], 1);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_CONTACT]
+                           [NGX_HTTP_CRMSYNC_JOB_HELD], 0);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_DEAL]
+                           [NGX_HTTP_CRMSYNC_JOB_HELD], 1);
+    assert_int_equal(s.kind[NGX_HTTP_CRMSYNC_KIND_DEAL]
+                           [NGX_HTTP_CRMSYNC_JOB_DONE], 0);
 }
 
 
