@@ -434,7 +434,7 @@ static ngx_command_t  ngx_http_crmsync_commands[] = {
       NULL },
 
     { ngx_string("crmsync_flag"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
       ngx_http_crmsync_flag,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -3047,7 +3047,7 @@ ngx_http_crmsync_task(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* crmsync_flag <property> when=<value> */
+/* crmsync_flag <property> when=<value> [idle=<time>] */
 
 static char *
 ngx_http_crmsync_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -3060,7 +3060,7 @@ ngx_http_crmsync_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     const char               *err;
     ngx_http_crmsync_flag_t  *flag;
 
-    static const char  *names[] = { "when", NULL };
+    static const char  *names[] = { "when", "idle", NULL };
 
     value = cf->args->elts;
 
@@ -3096,21 +3096,49 @@ ngx_http_crmsync_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    seen = 0;
-
-    k = ngx_http_crmsync_param(cf, &value[2], names, &seen, &v);
-    if (k == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
     flag = ngx_array_push(cslcf->flags);
     if (flag == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    ngx_memzero(flag, sizeof(ngx_http_crmsync_flag_t));
     flag->property = value[1];
 
-    if (ngx_http_crmsync_compile(cf, &v, &flag->when) == NULL) {
+    seen = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        k = ngx_http_crmsync_param(cf, &value[i], names, &seen, &v);
+
+        switch (k) {
+
+        case 0:
+            if (ngx_http_crmsync_compile(cf, &v, &flag->when) == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        case 1:
+            flag->idle = ngx_parse_time(&v, 0);
+
+            if (flag->idle == (ngx_msec_t) NGX_ERROR || flag->idle == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"crmsync_flag\": a "
+                                   "time such as 24h is expected",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+
+        default:
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (!(seen & 1)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"crmsync_flag\" needs when=");
         return NGX_CONF_ERROR;
     }
 

@@ -1234,14 +1234,15 @@ ngx_http_crmsync_idle_payload(void *data, const char *conv,
 
 /*
  * The idle sweep: a conversation quiet for its crmsync_transcript_idle
- * gets its transcript.  The store picks the conversations and adds the
- * actions in one transaction, so that one worker does each.
+ * gets its transcript, and a flag past its crmsync_flag idle= is cleared.
+ * The store picks the conversations and flags and adds the actions in
+ * one transaction each, so that one worker does each.
  */
 
 static void
 ngx_http_crmsync_action_sweep(ngx_event_t *ev)
 {
-    size_t                        n;
+    size_t                        n, m;
     ngx_uint_t                    i;
     ngx_http_crmsync_store_rc_e   rc;
 
@@ -1267,6 +1268,15 @@ ngx_http_crmsync_action_sweep(ngx_event_t *ev)
         ngx_destroy_pool(ngx_http_crmsync_sweep_pool);
         ngx_http_crmsync_sweep_pool = NULL;
 
+        /* crmsync_flag idle=: the flags that clear by themselves */
+
+        if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+            rc = ngx_http_crmsync_store_flag_sweep(ngx_http_crmsync_store,
+                                                   ngx_http_crmsync_now(),
+                                                   100, &m);
+            n += m;
+        }
+
         if (rc == NGX_HTTP_CRMSYNC_STORE_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                           "crmsync: the idle sweep failed: %s",
@@ -1277,7 +1287,7 @@ ngx_http_crmsync_action_sweep(ngx_event_t *ev)
 
     if (n) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
-                       "crmsync idle sweep: %uz transcripts", n);
+                       "crmsync idle sweep: %uz transcripts and flags", n);
 
         for (i = 0; i < ngx_http_crmsync_nawps; i++) {
             ngx_http_crmsync_action_later(&ngx_http_crmsync_awps[i], 0);
@@ -1470,12 +1480,29 @@ ngx_http_crmsync_flag_write(ngx_http_crmsync_act_t *a)
 {
     int                           open, any, changed;
     char                          path[128], conv[512];
-    json_t                       *body;
+    json_t                       *body, *idle;
+    int64_t                       due;
     const char                   *property;
     ngx_http_crmsync_store_rc_e   rc;
 
     property = json_string_value(json_object_get(a->payload, "property"));
-    open = json_is_true(json_object_get(a->payload, "open"));
+    idle = json_object_get(a->payload, "idle");
+    due = 0;
+
+    if (json_is_true(json_object_get(a->payload, "open"))) {
+        open = NGX_HTTP_CRMSYNC_STORE_FLAG_OPEN;
+
+        /* crmsync_flag idle=: it clears by itself so long after this */
+
+        if (json_is_integer(idle) && json_integer_value(idle) > 0) {
+            due = ngx_http_crmsync_now() + json_integer_value(idle);
+        }
+
+    } else {
+        /* the idle sweep's close, or a conversation's */
+        open = json_is_true(idle) ? NGX_HTTP_CRMSYNC_STORE_FLAG_IDLE
+                                  : NGX_HTTP_CRMSYNC_STORE_FLAG_CLOSE;
+    }
 
     ngx_memcpy(conv, a->conv.data, a->conv.len);
     conv[a->conv.len] = '\0';
@@ -1483,7 +1510,7 @@ ngx_http_crmsync_flag_write(ngx_http_crmsync_act_t *a)
     rc = ngx_http_crmsync_store_flag(ngx_http_crmsync_store,
                                      (ngx_http_crmsync_str_t *)
                                      &a->portal->label, conv, property,
-                                     a->contact, open, &any, &changed);
+                                     a->contact, open, due, &any, &changed);
 
     if (rc == NGX_HTTP_CRMSYNC_STORE_BUSY) {
         ngx_http_crmsync_act_later(a, 5, ngx_http_crmsync_flag_write);

@@ -1285,8 +1285,10 @@ deal:
 
         /* the property's name needs no escaping */
 
-        len = sizeof("{\"v\":1,\"property\":\"\",\"conv\":,\"open\":false}")
-              + flag[i].property.len + ngx_http_crmsync_json_len(&conv);
+        len = sizeof("{\"v\":1,\"property\":\"\",\"conv\":,\"open\":false,"
+                     "\"idle\":}")
+              + NGX_INT_T_LEN + flag[i].property.len
+              + ngx_http_crmsync_json_len(&conv);
 
         start = ngx_pnalloc(r->pool, len);
         if (start == NULL) {
@@ -1296,7 +1298,16 @@ deal:
         p = ngx_sprintf(start, "{\"v\":1,\"property\":\"%V\",\"conv\":",
                         &flag[i].property);
         p = ngx_http_crmsync_json_copy(p, &conv);
-        p = ngx_sprintf(p, ",\"open\":%s}", open ? "true" : "false");
+        p = ngx_sprintf(p, ",\"open\":%s", open ? "true" : "false");
+
+        /* crmsync_flag idle=: the flag also clears after so long without
+           another event that meets when= */
+
+        if (open && flag[i].idle) {
+            p = ngx_sprintf(p, ",\"idle\":%M", flag[i].idle);
+        }
+
+        *p++ = '}';
 
         if (ngx_http_crmsync_action_row(r, row, op, NULL,
                                         NGX_HTTP_CRMSYNC_KIND_FLAG,

@@ -119,10 +119,11 @@ typedef struct {
 } ngx_http_crmsync_task_t;
 
 
-/* "crmsync_flag <property> when=<value>;" */
+/* "crmsync_flag <property> when=<value> [idle=<time>];" */
 typedef struct {
     ngx_str_t                   property;
     ngx_http_complex_value_t    when;
+    ngx_msec_t                  idle;           /* 0: only a close clears */
 } ngx_http_crmsync_flag_t;
 
 

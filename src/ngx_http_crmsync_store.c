@@ -82,6 +82,10 @@ enum {
     ST_DEAL_DROP,
     ST_FLAG_OPEN,
     ST_FLAG_CLOSE,
+    ST_FLAG_CLOSE_IDLE,
+    ST_FLAG_SWEEP_DUE,
+    ST_FLAG_SWEEP_MARK,
+    ST_FLAG_SWEEP_JOB,
     ST_FLAG_ANY,
     ST_FLAG_VALUE_GET,
     ST_FLAG_VALUE_PUT,
@@ -395,7 +399,9 @@ static const char  ngx_http_crmsync_schema_v3[] =
  * they go with that message, once it is written and pruned.  A deal
  * action's round-robin turn ("turn:deal:<job>") goes with its job.  Task
  * keys ("task:<conv>", one task per conversation ever) are kept.  The
- * state index takes the kind too, for the status page's count by kind.
+ * state index takes the kind too, for the status page's count by kind;
+ * a flag may clear itself after a time without events (crmsync_flag
+ * idle=).
  */
 
 static const char  ngx_http_crmsync_schema_v4[] =
@@ -409,6 +415,11 @@ static const char  ngx_http_crmsync_schema_v4[] =
     /* crmsync_status counts the jobs by state and kind */
     "DROP INDEX job_state;"
     "CREATE INDEX job_state ON job(state, kind);"
+
+    /* crmsync_flag idle=: when an open flag clears by itself (0 never);
+       the sweep marks it closing (open 0) and queues its close */
+    "ALTER TABLE flag ADD COLUMN due INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX flag_due ON flag(due) WHERE open = 1 AND due > 0;"
 
     "CREATE TRIGGER job_turn_gone AFTER DELETE ON job WHEN old.kind = 2"
     " BEGIN"
@@ -697,13 +708,35 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "DELETE FROM deal WHERE portal = ?1 AND contact = ?2"
     " AND pipeline = ?3",
 
-    /* ST_FLAG_OPEN: ?1 portal, ?2 conv, ?3 property, ?4 contact */
-    "INSERT INTO flag(portal, conv, property, contact, open)"
-    " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT(portal, conv, property)"
-    " DO UPDATE SET contact = excluded.contact, open = 1",
+    /* ST_FLAG_OPEN: ?1 portal, ?2 conv, ?3 property, ?4 contact, ?5 due */
+    "INSERT INTO flag(portal, conv, property, contact, open, due)"
+    " VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT(portal, conv, property)"
+    " DO UPDATE SET contact = excluded.contact, open = 1,"
+    " due = excluded.due",
 
     /* ST_FLAG_CLOSE */
     "DELETE FROM flag WHERE portal = ?1 AND conv = ?2 AND property = ?3",
+
+    /* ST_FLAG_CLOSE_IDLE: only what the sweep marked closing; an event
+       that opened it again since keeps it */
+    "DELETE FROM flag WHERE portal = ?1 AND conv = ?2 AND property = ?3"
+    " AND open = 0",
+
+    /* ST_FLAG_SWEEP_DUE: ?1 now, ?2 max */
+    "SELECT portal, conv, property, contact FROM flag INDEXED BY flag_due"
+    " WHERE open = 1 AND due > 0 AND due <= ?1 ORDER BY due LIMIT ?2",
+
+    /* ST_FLAG_SWEEP_MARK */
+    "UPDATE flag SET open = 0 WHERE portal = ?1 AND conv = ?2"
+    " AND property = ?3",
+
+    /* ST_FLAG_SWEEP_JOB: ?1 delivery, ?2 portal, ?3 now, ?4 property,
+       ?5 conv, ?6 contact: the flag action that closes it */
+    "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
+    " state, received_at, visible_at, payload, event, kind, contact, conv)"
+    " VALUES (?1, '', 'crmsync', 'flag.idle', ?2, '', 0, ?3, ?3,"
+    " json_object('v', 1, 'property', ?4, 'conv', ?5, 'open', json('false'),"
+    " 'idle', json('true')), '{}', 4, ?6, ?5)",
 
     /* ST_FLAG_ANY: ?1 portal, ?2 contact, ?3 property */
     "SELECT EXISTS (SELECT 1 FROM flag INDEXED BY flag_contact"
@@ -2982,7 +3015,7 @@ ngx_http_crmsync_bind_flag(sqlite3_stmt *s, ngx_http_crmsync_str_t *portal,
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_flag(ngx_http_crmsync_store_t *st,
     ngx_http_crmsync_str_t *portal, const char *conv, const char *property,
-    const char *contact, int open, int *any, int *changed)
+    const char *contact, int open, int64_t due, int *any, int *changed)
 {
     int                           own, i;
     int64_t                       v, last;
@@ -2997,15 +3030,18 @@ ngx_http_crmsync_store_flag(ngx_http_crmsync_store_t *st,
         return rc;
     }
 
-    i = open ? ST_FLAG_OPEN : ST_FLAG_CLOSE;
+    i = (open == NGX_HTTP_CRMSYNC_STORE_FLAG_OPEN) ? ST_FLAG_OPEN
+        : (open == NGX_HTTP_CRMSYNC_STORE_FLAG_IDLE) ? ST_FLAG_CLOSE_IDLE
+        : ST_FLAG_CLOSE;
 
     s = st->stmt[i];
     ngx_http_crmsync_bind_str(s, 1, portal);
     ngx_http_crmsync_bind_cstr(s, 2, conv);
     ngx_http_crmsync_bind_cstr(s, 3, property);
 
-    if (open) {
+    if (i == ST_FLAG_OPEN) {
         ngx_http_crmsync_bind_cstr(s, 4, contact);
+        sqlite3_bind_int64(s, 5, due > 0 ? due : 0);
     }
 
     rc = ngx_http_crmsync_store_step(st, i);
@@ -3065,6 +3101,173 @@ ngx_http_crmsync_store_flag_unwritten(ngx_http_crmsync_store_t *st,
                                property);
 
     return ngx_http_crmsync_store_step(st, ST_FLAG_VALUE_DROP);
+}
+
+
+/* an open flag past its due time, as the sweep copied it */
+typedef struct {
+    char                       *portal;
+    char                       *conv;
+    char                       *property;
+    char                       *contact;
+} ngx_http_crmsync_flag_due_t;
+
+
+static ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_flag_sweep_one(ngx_http_crmsync_store_t *st,
+    ngx_http_crmsync_flag_due_t *f, int64_t now)
+{
+    int                           n;
+    char                         *key;
+    size_t                        size;
+    int64_t                       id;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
+
+    s = st->stmt[ST_FLAG_SWEEP_MARK];
+    sqlite3_bind_text(s, 1, f->portal, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, f->conv, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, f->property, -1, SQLITE_STATIC);
+
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_MARK);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
+    }
+
+    size = strlen(f->portal) + strlen(f->conv) + strlen(f->property)
+           + strlen(f->contact) + 64;
+
+    key = malloc(size);
+    if (key == NULL) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    /* a delivery of its own, as the transcript sweep's */
+
+    snprintf(key, size, "%s crmsync:flag-idle:%s:%s:%lld", f->portal,
+             f->conv, f->property, (long long) now);
+
+    s = st->stmt[ST_FLAG_SWEEP_JOB];
+    ngx_http_crmsync_bind_cstr(s, 1, key);
+    sqlite3_bind_text(s, 2, f->portal, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_text(s, 4, f->property, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, f->conv, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, f->contact, -1, SQLITE_STATIC);
+
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_JOB);
+
+    if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
+        id = sqlite3_last_insert_rowid(st->drain);
+        n = snprintf(key, size, "contact:%s", f->contact);
+
+        s = st->stmt[ST_SWEEP_KEY];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, key, n, SQLITE_STATIC);
+
+        rc = ngx_http_crmsync_store_step(st, ST_SWEEP_KEY);
+    }
+
+    free(key);
+
+    return rc;
+}
+
+
+ngx_http_crmsync_store_rc_e
+ngx_http_crmsync_store_flag_sweep(ngx_http_crmsync_store_t *st, int64_t now,
+    size_t max, size_t *n)
+{
+    int                            rc, own;
+    size_t                         i, found;
+    sqlite3_stmt                  *s;
+    ngx_http_crmsync_flag_due_t   *due, *f;
+    ngx_http_crmsync_store_rc_e    rv;
+
+    *n = 0;
+
+    if (max == 0) {
+        return NGX_HTTP_CRMSYNC_STORE_OK;
+    }
+
+    due = calloc(max, sizeof(ngx_http_crmsync_flag_due_t));
+    if (due == NULL) {
+        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    }
+
+    rv = ngx_http_crmsync_store_own_begin(st, &own);
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        free(due);
+        return rv;
+    }
+
+    /* copied first: the rows change under the select otherwise */
+
+    s = st->stmt[ST_FLAG_SWEEP_DUE];
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64) max);
+
+    found = 0;
+
+    while (found < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        f = &due[found++];
+
+        f->portal = ngx_http_crmsync_column_dup(s, 0);
+        f->conv = ngx_http_crmsync_column_dup(s, 1);
+        f->property = ngx_http_crmsync_column_dup(s, 2);
+        f->contact = ngx_http_crmsync_column_dup(s, 3);
+
+        if (f->portal == NULL || f->conv == NULL || f->property == NULL
+            || f->contact == NULL)
+        {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+
+    if (found == max && rc == SQLITE_ROW) {
+        rc = SQLITE_DONE;
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    rv = ngx_http_crmsync_store_rc(st, st->drain, rc);
+
+    for (i = 0; rv == NGX_HTTP_CRMSYNC_STORE_OK && i < found; i++) {
+        rv = ngx_http_crmsync_flag_sweep_one(st, &due[i], now);
+
+        if (rv == NGX_HTTP_CRMSYNC_STORE_OK) {
+            (*n)++;
+        }
+    }
+
+    for (i = 0; i < found; i++) {
+        free(due[i].portal);
+        free(due[i].conv);
+        free(due[i].property);
+        free(due[i].contact);
+    }
+
+    free(due);
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *n = 0;
+
+        if (own) {
+            ngx_http_crmsync_store_rollback_drain(st);
+        }
+
+        return rv;
+    }
+
+    rv = ngx_http_crmsync_store_own_end(st, own, rv);
+
+    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+        *n = 0;
+    }
+
+    return rv;
 }
 
 

@@ -427,12 +427,28 @@ ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_deal_put(
 /*
  * crmsync_flag: the conversation is open (or not) for the property; *any:
  * the contact has an open conversation for it now; *changed: that differs
- * from the value last written (flag_value), which is then updated.
+ * from the value last written (flag_value), which is then updated.  An
+ * open may be due to clear itself (due: ms since the epoch, 0 never);
+ * FLAG_IDLE closes only what the sweep marked closing, not a flag that an
+ * event opened again since.
  */
+#define NGX_HTTP_CRMSYNC_STORE_FLAG_CLOSE  0
+#define NGX_HTTP_CRMSYNC_STORE_FLAG_OPEN   1
+#define NGX_HTTP_CRMSYNC_STORE_FLAG_IDLE   2
+
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,
     const char *conv, const char *property, const char *contact, int open,
-    int *any, int *changed);
+    int64_t due, int *any, int *changed);
+
+/*
+ * The flags' sweep: for up to max open flags past their due time, marks
+ * each closing and queues a flag action that closes it (kind 4, key
+ * "contact:<id>", payload {"open":false,"idle":true}); one transaction.
+ * *n: actions added.
+ */
+ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag_sweep(
+    ngx_http_crmsync_store_t *st, int64_t now, size_t max, size_t *n);
 /* after a failed write: forget the value last written */
 ngx_http_crmsync_store_rc_e ngx_http_crmsync_store_flag_unwritten(
     ngx_http_crmsync_store_t *st, ngx_http_crmsync_str_t *portal,

@@ -3206,7 +3206,8 @@ test_sweep_busy(void **state)
         int  any, changed;
 
         assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:a", "open",
-                                                     "7", 1, &any, &changed),
+                                                     "7", 1, 0, &any,
+                                                     &changed),
                          NGX_HTTP_CRMSYNC_STORE_BUSY);
         assert_false(changed);
     }
@@ -3393,7 +3394,7 @@ t_flag(const char *conv, const char *contact, int open, int any,
 
     assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, conv,
                                                  "open_ticket", contact,
-                                                 open, &a, &c),
+                                                 open, 0, &a, &c),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(a, any);
     assert_int_equal(c, changed);
@@ -3421,7 +3422,7 @@ test_flags(void **state)
     /* another contact, another property: apart */
     t_flag("x:3", "8", 1, 1, 1);
     assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:3", "vip", "8",
-                                                 1, &a, &c),
+                                                 1, 0, &a, &c),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_true(a);
     assert_true(c);
@@ -3442,6 +3443,114 @@ test_flags(void **state)
     t_flag("x:5", "9", 1, 1, 1);
 
     assert_int_equal(t_int("SELECT count(*) FROM flag"), 3);
+}
+
+
+/* crmsync_flag idle=: a flag past its due time is closed by the sweep */
+
+static void
+test_flag_sweep(void **state)
+{
+    int                     a, c;
+    size_t                  n;
+    ngx_http_crmsync_str_t  p;
+
+    (void) state;
+
+    p = t_str("p");
+
+    /* x:1 due at 5000, x:2 at 9000, x:3 never; all of contact 7 */
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:1", "chat",
+                                                 "7", 1, 5000, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(a && c);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:2", "chat",
+                                                 "7", 1, 9000, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:3", "vip",
+                                                 "7", 1, 0, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+
+    /* nothing due yet */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 4999, 100, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+
+    /* x:1: marked closing, its close queued for the contact */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 5000, 100, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(t_text("SELECT group_concat(conv || '=' || open, ' ')"
+                               " FROM (SELECT * FROM flag ORDER BY conv)"),
+                        "x:1=0 x:2=1 x:3=1");
+    assert_string_equal(t_text("SELECT kind || ' ' || state || ' ' || contact"
+                               " || ' ' || conv || ' ' || type || ' '"
+                               " || payload || ' ' || (SELECT key FROM job_key"
+                               " WHERE job = job.id) FROM job"),
+                        "4 0 7 x:1 flag.idle {\"v\":1,\"property\":\"chat\","
+                        "\"conv\":\"x:1\",\"open\":false,\"idle\":true}"
+                        " contact:7");
+
+    /* swept once: the next sweep finds nothing */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 6000, 100, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+
+    /* the close: x:2 is still open, so the flag stays, unchanged */
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:1", "chat",
+                                                 "7", 2, 0, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(a);
+    assert_false(c);
+    assert_int_equal(t_int("SELECT count(*) FROM flag WHERE conv = 'x:1'"),
+                     0);
+
+    /* x:2 swept, then an event opens it again before its close runs:
+       the close leaves it open */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 9000, 100, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:2", "chat",
+                                                 "7", 1, 20000, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(a);
+    assert_false(c);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:2", "chat",
+                                                 "7", 2, 0, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_true(a);
+    assert_false(c);
+    assert_string_equal(t_text("SELECT open || ' ' || due FROM flag"
+                               " WHERE conv = 'x:2'"), "1 20000");
+
+    /* then quiet again: swept and closed, the flag clears */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 20000, 100, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:2", "chat",
+                                                 "7", 2, 0, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_false(a);
+    assert_true(c);
+
+    /* a flag without idle= is never swept; max bounds a sweep */
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 1000000, 100,
+                                                       &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:4", "chat",
+                                                 "8", 1, 30000, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_flag(T.st, &p, "x:5", "chat",
+                                                 "9", 1, 30000, &a, &c),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 30000, 1, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngx_http_crmsync_store_flag_sweep(T.st, 30000, 1, &n),
+                     NGX_HTTP_CRMSYNC_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t_int("SELECT count(*) FROM job WHERE kind = 4"), 5);
 }
 
 
@@ -3599,6 +3708,7 @@ main(void)
         T_TEST(test_sweep_busy),
         T_TEST(test_objects),
         T_TEST(test_flags),
+        T_TEST(test_flag_sweep),
         T_TEST(test_prune_conversations),
         T_TEST(test_prune_objects),
     };
