@@ -90,7 +90,7 @@ sub store_tests {
             crmsync_owner assignee;
             crmsync_owner round_robin ana@acme.example Bo@Acme.example;
             crmsync_task when=$low_csat "subject=Low CSAT follow-up: contact within 24 hours";
-            crmsync_flag open_support_ticket when=$crmsync_attr_support;
+            crmsync_flag open_support_ticket when=$crmsync_attr_support idle=2h;
         }
         location = /hooks/filt {
             crmsync_webhook standard;
@@ -241,11 +241,11 @@ CONF
             assignee => 'rep@acme.example', conv => 'standard:c1' } },
         { %$held, kind => 4, payload => {
             v => 1, property => 'open_support_ticket', conv => 'standard:c1',
-            open => JSON::PP::true } } ],
+            open => JSON::PP::true, idle => 7200000 } } ],
         'message: deal (name= and amount= from $crmsync_attr_*, the '
-        . 'lifecycle, the round robin, the assignee) and flag, each '
-        . 'held for the contact job, without keys; no owner action: the '
-        . 'message is no assignment';
+        . 'lifecycle, the round robin, the assignee) and flag (its '
+        . 'idle= in ms), each held for the contact job, without keys; no '
+        . 'owner action: the message is no assignment';
 
     my $kinds = $ng->status->{kinds};
     is_deeply { map { ($_ => $kinds->{$_}) } qw(contact deal flag) },
@@ -543,7 +543,8 @@ __DATA__
         crmsync_owner round_robin ana@acme.example bo.r@sales.acme.example;
         crmsync_task when=$crmsync_csat subject=Call owner=contact_owner;
         crmsync_flag open_support_ticket when=$crmsync_conversation_id;
-        crmsync_flag vip_chat when=$crmsync_attr_vip;
+        crmsync_flag vip_chat when=$crmsync_attr_vip idle=24h;
+        crmsync_flag in_chat idle=90m when=1;
     }
     location = /hooks/inherit {
         crmsync_webhook standard;
@@ -1375,3 +1376,78 @@ main::emerg('"crmsync_task" in location "/hooks/std" needs "crmsync_store"')
 --- must_die
 --- error_log eval
 main::emerg('"crmsync_flag" in location "/hooks/std" needs "crmsync_store"')
+
+
+
+=== TEST 53: crmsync_flag: idle=0
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_flag open_support_ticket when=1 idle=0;
+    }
+--- must_die
+--- error_log eval
+main::emerg('invalid "idle=0" in "crmsync_flag": a time such as 24h is expected')
+
+
+
+=== TEST 54: crmsync_flag: idle= not a time
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_flag open_support_ticket when=1 idle=soon;
+    }
+--- must_die
+--- error_log eval
+main::emerg('invalid "idle=soon" in "crmsync_flag": a time such as 24h is expected')
+
+
+
+=== TEST 55: crmsync_flag: idle= twice
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_flag open_support_ticket idle=1h idle=2h;
+    }
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "idle=" in "crmsync_flag"')
+
+
+
+=== TEST 56: crmsync_flag: idle= without when=
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_flag open_support_ticket idle=1h;
+    }
+--- must_die
+--- error_log eval
+main::emerg('"crmsync_flag" needs when=')
+
+
+
+=== TEST 57: crmsync_flag: four arguments
+--- store_http
+    crmsync_batch_linger 1h;
+--- config
+    location = /hooks/std {
+        crmsync_webhook standard;
+        crmsync_secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw;
+        crmsync_flag open_support_ticket when=1 idle=1h x=1;
+    }
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "crmsync_flag" directive')

@@ -778,6 +778,43 @@ scenario 'crmsync_transcript_idle 2s: the transcript is written without a close,
 };
 
 
+scenario 'crmsync_flag idle=2s: a chat that never closes clears its flag once quiet; a message keeps it, a later one sets it again' => sub {
+    my ($ng, $sb) = start(rio => "crmsync_flag in_chat when=1 idle=2s;\n");
+    my $ole = { id => 8822, firstName => 'Ole', lastName => 'Berg', phone => '+49 151 12345722' };
+    my $flag = sub {
+        my ($c) = @{with_phone($sb, '+4915112345722')};
+        return $c ? ($c->{properties}{in_chat} // 'unset') : 'no contact';
+    };
+
+    rio($ng, 'message.received', $ole, text => 'Is my order on its way?');
+    settled($ng, 'a first message');
+    is $flag->(), 'true', 'set by the message';
+
+    # time has to pass here: the idle time is what is tested
+    Time::HiRes::sleep(1.2);
+    my $kept = Time::HiRes::time();
+    rio($ng, 'message.received', $ole, text => 'Order 1042, placed Monday.');
+    settled($ng, 'a second message within 2 s');
+    is $flag->(), 'true', 'still set';
+
+    ok $ng->wait_for(sub { $flag->() eq 'false' }, 20, 0.1), 'cleared without a close';
+    cmp_ok Time::HiRes::time(), '>=', $kept + 2,
+           'not before 2 s after the second message: each message keeps it';
+    ok Crmsync::Conv::settled($ng, 20), 'the close action ends';
+    is $ng->sql("SELECT count(*) FROM job WHERE type = 'flag.idle' AND state = 5"), 1,
+       'one close, by the idle sweep';
+    is $ng->sql('SELECT count(*) FROM flag'), 0, 'the store holds no open flag';
+    is $ng->status->{kinds}{flag}{dead}, 0, 'no dead flag action';
+
+    rio($ng, 'message.received', $ole, text => 'Any news?');
+    settled($ng, 'a message after the quiet');
+    is $flag->(), 'true', 'set again';
+    is scalar @{calls($sb, PATCH => qr{^/crm/v3/objects/contacts/})}, 3,
+       'three writes of the flag: true, false, true (others unchanged, not sent)';
+    no_duplicates($sb, 'idle flag');
+};
+
+
 # ---- communications
 
 scenario 'WhatsApp with crmsync_transcript communication: each message one WHATS_APP communication, once' => sub {
