@@ -83,9 +83,10 @@ enum {
     ST_FLAG_OPEN,
     ST_FLAG_CLOSE,
     ST_FLAG_CLOSE_IDLE,
-    ST_FLAG_SWEEP_DUE,
-    ST_FLAG_SWEEP_MARK,
+    ST_FLAG_SWEEP_LAST,
     ST_FLAG_SWEEP_JOB,
+    ST_FLAG_SWEEP_KEY,
+    ST_FLAG_SWEEP_MARK,
     ST_FLAG_ANY,
     ST_FLAG_VALUE_GET,
     ST_FLAG_VALUE_PUT,
@@ -722,21 +723,29 @@ static const char  *ngx_http_crmsync_sql[ST_MAX] = {
     "DELETE FROM flag WHERE portal = ?1 AND conv = ?2 AND property = ?3"
     " AND open = 0",
 
-    /* ST_FLAG_SWEEP_DUE: ?1 now, ?2 max */
-    "SELECT portal, conv, property, contact FROM flag INDEXED BY flag_due"
-    " WHERE open = 1 AND due > 0 AND due <= ?1 ORDER BY due LIMIT ?2",
+    /* ST_FLAG_SWEEP_LAST: the jobs the sweep adds come after it */
+    "SELECT coalesce(max(id), 0) FROM job",
 
-    /* ST_FLAG_SWEEP_MARK */
-    "UPDATE flag SET open = 0 WHERE portal = ?1 AND conv = ?2"
-    " AND property = ?3",
-
-    /* ST_FLAG_SWEEP_JOB: ?1 delivery, ?2 portal, ?3 now, ?4 property,
-       ?5 conv, ?6 contact: the flag action that closes it */
+    /* ST_FLAG_SWEEP_JOB: ?1 now, ?2 max: for each open flag past its
+       time, the flag action that closes it, a delivery of its own as the
+       transcript sweep's */
     "INSERT INTO job(delivery, location, provider, type, portal, match_key,"
     " state, received_at, visible_at, payload, event, kind, contact, conv)"
-    " VALUES (?1, '', 'crmsync', 'flag.idle', ?2, '', 0, ?3, ?3,"
-    " json_object('v', 1, 'property', ?4, 'conv', ?5, 'open', json('false'),"
-    " 'idle', json('true')), '{}', 4, ?6, ?5)",
+    " SELECT portal || ' crmsync:flag-idle:' || conv || ':' || property"
+    " || ':' || ?1, '', 'crmsync', 'flag.idle', portal, '', 0, ?1, ?1,"
+    " json_object('v', 1, 'property', property, 'conv', conv,"
+    " 'open', json('false'), 'idle', json('true')), '{}', 4, contact, conv"
+    " FROM flag INDEXED BY flag_due WHERE open = 1 AND due > 0"
+    " AND due <= ?1 ORDER BY due LIMIT ?2",
+
+    /* ST_FLAG_SWEEP_KEY: ?1 the last job before: the new ones' keys */
+    "INSERT OR IGNORE INTO job_key(job, key) SELECT id, 'contact:' || contact"
+    " FROM job WHERE id > ?1 AND type = 'flag.idle'",
+
+    /* ST_FLAG_SWEEP_MARK: their flags are closing */
+    "UPDATE flag SET open = 0 WHERE (portal, conv, property) IN"
+    " (SELECT portal, conv, json_extract(payload, '$.property') FROM job"
+    " WHERE id > ?1 AND type = 'flag.idle')",
 
     /* ST_FLAG_ANY: ?1 portal, ?2 contact, ?3 property */
     "SELECT EXISTS (SELECT 1 FROM flag INDEXED BY flag_contact"
@@ -3104,85 +3113,19 @@ ngx_http_crmsync_store_flag_unwritten(ngx_http_crmsync_store_t *st,
 }
 
 
-/* an open flag past its due time, as the sweep copied it */
-typedef struct {
-    char                       *portal;
-    char                       *conv;
-    char                       *property;
-    char                       *contact;
-} ngx_http_crmsync_flag_due_t;
-
-
-static ngx_http_crmsync_store_rc_e
-ngx_http_crmsync_flag_sweep_one(ngx_http_crmsync_store_t *st,
-    ngx_http_crmsync_flag_due_t *f, int64_t now)
-{
-    int                           n;
-    char                         *key;
-    size_t                        size;
-    int64_t                       id;
-    sqlite3_stmt                 *s;
-    ngx_http_crmsync_store_rc_e   rc;
-
-    s = st->stmt[ST_FLAG_SWEEP_MARK];
-    sqlite3_bind_text(s, 1, f->portal, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, f->conv, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, f->property, -1, SQLITE_STATIC);
-
-    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_MARK);
-    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
-        return rc;
-    }
-
-    size = strlen(f->portal) + strlen(f->conv) + strlen(f->property)
-           + strlen(f->contact) + 64;
-
-    key = malloc(size);
-    if (key == NULL) {
-        return NGX_HTTP_CRMSYNC_STORE_ERROR;
-    }
-
-    /* a delivery of its own, as the transcript sweep's */
-
-    snprintf(key, size, "%s crmsync:flag-idle:%s:%s:%lld", f->portal,
-             f->conv, f->property, (long long) now);
-
-    s = st->stmt[ST_FLAG_SWEEP_JOB];
-    ngx_http_crmsync_bind_cstr(s, 1, key);
-    sqlite3_bind_text(s, 2, f->portal, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_text(s, 4, f->property, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, f->conv, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, f->contact, -1, SQLITE_STATIC);
-
-    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_JOB);
-
-    if (rc == NGX_HTTP_CRMSYNC_STORE_OK) {
-        id = sqlite3_last_insert_rowid(st->drain);
-        n = snprintf(key, size, "contact:%s", f->contact);
-
-        s = st->stmt[ST_SWEEP_KEY];
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_text(s, 2, key, n, SQLITE_STATIC);
-
-        rc = ngx_http_crmsync_store_step(st, ST_SWEEP_KEY);
-    }
-
-    free(key);
-
-    return rc;
-}
-
+/*
+ * The flags' sweep in SQL: the actions first (their ids come after the
+ * last job's), then their keys, then their flags are marked closing.
+ */
 
 ngx_http_crmsync_store_rc_e
 ngx_http_crmsync_store_flag_sweep(ngx_http_crmsync_store_t *st, int64_t now,
     size_t max, size_t *n)
 {
-    int                            rc, own;
-    size_t                         i, found;
-    sqlite3_stmt                  *s;
-    ngx_http_crmsync_flag_due_t   *due, *f;
-    ngx_http_crmsync_store_rc_e    rv;
+    int                           own;
+    int64_t                       last;
+    sqlite3_stmt                 *s;
+    ngx_http_crmsync_store_rc_e   rc;
 
     *n = 0;
 
@@ -3190,84 +3133,61 @@ ngx_http_crmsync_store_flag_sweep(ngx_http_crmsync_store_t *st, int64_t now,
         return NGX_HTTP_CRMSYNC_STORE_OK;
     }
 
-    due = calloc(max, sizeof(ngx_http_crmsync_flag_due_t));
-    if (due == NULL) {
-        return NGX_HTTP_CRMSYNC_STORE_ERROR;
+    rc = ngx_http_crmsync_store_own_begin(st, &own);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        return rc;
     }
 
-    rv = ngx_http_crmsync_store_own_begin(st, &own);
-    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
-        free(due);
-        return rv;
+    rc = ngx_http_crmsync_store_int(st, ST_FLAG_SWEEP_LAST, &last);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
     }
 
-    /* copied first: the rows change under the select otherwise */
-
-    s = st->stmt[ST_FLAG_SWEEP_DUE];
+    s = st->stmt[ST_FLAG_SWEEP_JOB];
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (sqlite3_int64) max);
 
-    found = 0;
-
-    while (found < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        f = &due[found++];
-
-        f->portal = ngx_http_crmsync_column_dup(s, 0);
-        f->conv = ngx_http_crmsync_column_dup(s, 1);
-        f->property = ngx_http_crmsync_column_dup(s, 2);
-        f->contact = ngx_http_crmsync_column_dup(s, 3);
-
-        if (f->portal == NULL || f->conv == NULL || f->property == NULL
-            || f->contact == NULL)
-        {
-            rc = SQLITE_NOMEM;
-            break;
-        }
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_JOB);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
     }
 
-    if (found == max && rc == SQLITE_ROW) {
-        rc = SQLITE_DONE;
+    *n = sqlite3_changes(st->drain);
+
+    if (*n == 0) {
+        goto done;
     }
 
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    sqlite3_bind_int64(st->stmt[ST_FLAG_SWEEP_KEY], 1, last);
 
-    rv = ngx_http_crmsync_store_rc(st, st->drain, rc);
-
-    for (i = 0; rv == NGX_HTTP_CRMSYNC_STORE_OK && i < found; i++) {
-        rv = ngx_http_crmsync_flag_sweep_one(st, &due[i], now);
-
-        if (rv == NGX_HTTP_CRMSYNC_STORE_OK) {
-            (*n)++;
-        }
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_KEY);
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
+        goto done;
     }
 
-    for (i = 0; i < found; i++) {
-        free(due[i].portal);
-        free(due[i].conv);
-        free(due[i].property);
-        free(due[i].contact);
-    }
+    sqlite3_bind_int64(st->stmt[ST_FLAG_SWEEP_MARK], 1, last);
 
-    free(due);
+    rc = ngx_http_crmsync_store_step(st, ST_FLAG_SWEEP_MARK);
 
-    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+done:
+
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         *n = 0;
 
         if (own) {
             ngx_http_crmsync_store_rollback_drain(st);
         }
 
-        return rv;
+        return rc;
     }
 
-    rv = ngx_http_crmsync_store_own_end(st, own, rv);
+    rc = ngx_http_crmsync_store_own_end(st, own, rc);
 
-    if (rv != NGX_HTTP_CRMSYNC_STORE_OK) {
+    if (rc != NGX_HTTP_CRMSYNC_STORE_OK) {
         *n = 0;
     }
 
-    return rv;
+    return rc;
 }
 
 

@@ -3331,7 +3331,8 @@ test_objects(void **state)
     assert_int_equal(ngx_http_crmsync_store_turn(T.st, &q, "rr", NULL, 0, &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
-    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "other", NULL, 0, &v),
+    assert_int_equal(ngx_http_crmsync_store_turn(T.st, &p, "other", NULL, 0,
+                                                 &v),
                      NGX_HTTP_CRMSYNC_STORE_OK);
     assert_int_equal(v, 0);
 
